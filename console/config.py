@@ -1,0 +1,243 @@
+"""Station configuration: TOML (tomllib) → frozen dataclasses.
+
+This module owns the station config's schema and its loader. Every key has a default, so an empty
+file (or none at all: `default_config()`) is a working simulated station. An unknown key, a wrong
+type or a bad value raises `ConfigError`, which names the key (`source[1].baudrate`) and the fix.
+Stable keys are those of WIRE.md §6; everything else may grow. Pure: read once at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE_KINDS = ("serial", "modbus", "folder", "tcp", "simulator")
+
+
+class ConfigError(ValueError):
+    """A station config problem: which key, what is wrong, and how to fix it."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(f"config key '{key}': {problem}. Fix: {fix}")
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class Station:
+    id: str = "sim-line1"
+    name: str = "Simulated line 1"
+    model: str = "defnet-3.2"
+    # The model's inputs, in matrix column order. Empty: learnt from the first record.
+    features: tuple[str, ...] = ()
+    # True: a record naming any other feature is rejected (WIRE.md §1).
+    fixed_features: bool = False
+    classes: tuple[str, ...] = ()
+    # What operators should do and when: shown one tap away from override and escalate.
+    decision_protocol: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str = "simulator"
+    name: str = ""
+    url: str = ""
+    baudrate: int = 115200
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    format: str = "jsonl"
+    fields: tuple[str, ...] = ()
+    delimiter: str = ","
+    checksum: bool = False
+    # modbus
+    unit: int = 1
+    poll_interval: float = 0.1
+    word_order: str = "big"
+    class_codes: tuple[str, ...] = ()
+    fallback_coil: int = 0
+    # tcp: listening on anything but loopback needs this set explicitly
+    allow_remote: bool = False
+    # simulator
+    scenario: str = "demo"
+    rate: float = 20.0
+    seed: int = 1
+    speedup: float = 1.0
+
+
+@dataclass(frozen=True)
+class Store:
+    path: str = "linewatch.db"
+
+
+@dataclass(frozen=True)
+class Reference:
+    file: str = ""
+    size: int = 10000
+
+
+@dataclass(frozen=True)
+class Sync:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    parts: int = 10000  # W, the rolling window of last parts
+    batch: int = 100  # micro-batch size inside the engine
+
+
+@dataclass(frozen=True)
+class Detection:
+    # Family-wise false-alarm budget: alarms expected per feature-year of stable production.
+    false_alarms_per_year: float = 0.01
+    # Slow-drift windows, in hours of production, scanned by the mean-shift detector.
+    drift_windows_hours: tuple[float, ...] = (12.0, 24.0, 36.0, 48.0)
+    # A step of this many sd should be found by the jump CUSUM within a few dozen parts.
+    jump_sd: float = 2.0
+    stuck_parts: int = 0  # 0 = calibrated from the reference
+    stale_seconds: float = 60.0
+    rejected_fraction: float = 0.005  # over the last 1,000 lines
+    missing_fraction: float = 0.05
+    out_of_range_fraction: float = 0.02
+
+
+@dataclass(frozen=True)
+class Alarms:
+    on_delay_parts: int = 0
+    off_delay_parts: int = 500
+    deadband: float = 0.2  # clear below (1 - deadband) × threshold
+
+
+@dataclass(frozen=True)
+class Config:
+    station: Station = field(default_factory=Station)
+    source: tuple[Source, ...] = (Source(),)
+    store: Store = field(default_factory=Store)
+    reference: Reference = field(default_factory=Reference)
+    sync: Sync = field(default_factory=Sync)
+    window: Window = field(default_factory=Window)
+    detection: Detection = field(default_factory=Detection)
+    alarms: Alarms = field(default_factory=Alarms)
+    path: str = ""
+
+
+def default_config() -> Config:
+    """The built-in simulated station: nothing is needed to start."""
+    return Config()
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a station TOML file; raises ConfigError naming the key, or OSError."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"not valid TOML ({error})", "correct the TOML syntax") from error
+    return parse_config(raw, base=path.parent, origin=str(path))
+
+
+def parse_config(raw: dict[str, Any], *, base: Path = Path("."), origin: str = "") -> Config:
+    config = _build(Config, {k: v for k, v in raw.items()}, "")
+    config = dataclasses.replace(config, path=origin)
+    _check(config)
+    return _resolve_paths(config, base)
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix or "(top)", "must be a table", f"write it as [{prefix}]")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "path"}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            choices = ", ".join(sorted(known))
+            raise ConfigError(name, "is not a known key", f"remove it or use one of: {choices}")
+        values[key] = _convert(hints[key], value, name)
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, name)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(hint)
+        if dataclasses.is_dataclass(item):
+            if isinstance(value, dict):
+                value = [value]
+            if not isinstance(value, list):
+                raise ConfigError(name, "must be a list of tables", f"write [[{name}]] entries")
+            return tuple(_build(item, entry, f"{name}[{i + 1}]") for i, entry in enumerate(value))
+        if not isinstance(value, list):
+            raise ConfigError(name, f"must be a list, not {value!r}", f'write {name} = [...]')
+        return tuple(_convert(item, entry, f"{name}[{i + 1}]") for i, entry in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is float and type(value) is int:
+        return float(value)
+    if type(value) is not hint:
+        example = {str: '"text"', int: "100", float: "1.5", bool: "true"}.get(hint, "")
+        raise ConfigError(
+            name,
+            f"must be {hint.__name__}, not {type(value).__name__} {value!r}",
+            f"write e.g. {name.rsplit('.', 1)[-1]} = {example}",
+        )
+    return value
+
+
+def _check(config: Config) -> None:
+    for i, source in enumerate(config.source, start=1):
+        key = f"source[{i}]"
+        if source.kind not in SOURCE_KINDS:
+            raise ConfigError(
+                f"{key}.kind", f"unknown kind {source.kind!r}", f"use one of {', '.join(SOURCE_KINDS)}"
+            )
+        if source.kind in ("serial", "modbus", "folder", "tcp") and not source.url:
+            raise ConfigError(f"{key}.url", "is required for this kind", "give the port, address or folder")
+        if source.format not in ("jsonl", "delimited"):
+            raise ConfigError(f"{key}.format", f"unknown format {source.format!r}", 'use "jsonl" or "delimited"')
+        if source.format == "delimited" and not source.fields:
+            raise ConfigError(f"{key}.fields", "is required for delimited text", 'list the field order, e.g. ["part","class","conf","brightness"]')
+        if source.parity not in ("N", "E", "O", "M", "S"):
+            raise ConfigError(f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"')
+        if source.word_order not in ("big", "little"):
+            raise ConfigError(f"{key}.word_order", f"unknown word order {source.word_order!r}", 'use "big" or "little"')
+        if source.rate <= 0 or source.speedup <= 0:
+            raise ConfigError(f"{key}.rate", "rate and speedup must be positive", "use e.g. rate = 20")
+    if config.reference.size < 100:
+        raise ConfigError("reference.size", f"{config.reference.size} is too small", "use at least 1000 parts (default 10000)")
+    if config.window.parts < 100:
+        raise ConfigError("window.parts", f"{config.window.parts} is too small", "use at least 1000 parts (default 10000)")
+    if not 1 <= config.window.batch <= config.window.parts:
+        raise ConfigError("window.batch", "must be between 1 and window.parts", "use e.g. batch = 100")
+    if not 0 < config.detection.false_alarms_per_year < 100:
+        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    if len(config.station.features) > 256:
+        raise ConfigError("station.features", "more than 256 features", "list at most 256 (WIRE.md §1)")
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Relative paths in the config are relative to the config file's folder."""
+
+    def resolve(text: str) -> str:
+        return text if not text or Path(text).is_absolute() else str(base / text)
+
+    return dataclasses.replace(
+        config,
+        store=Store(path=resolve(config.store.path)),
+        reference=dataclasses.replace(config.reference, file=resolve(config.reference.file)),
+        source=tuple(
+            dataclasses.replace(s, url=resolve(s.url)) if s.kind == "folder" else s
+            for s in config.source
+        ),
+    )

@@ -1,0 +1,328 @@
+"""Inspection records (WIRE.md §1): parse and validate JSON Lines into numpy batches.
+
+This module owns the record schema, the fixed list of reasons a line is rejected for, and the
+`RecordParser` that turns raw lines into a `RecordBatch` (features matrix with NaN for missing,
+class codes, confidences, timestamps) plus the `Rejected` lines kept verbatim. It is pure: no
+I/O, no threads; drivers call it from their own reader thread, `analyze` from the main thread.
+The stdlib decoder runs per line (NaN/Infinity literals are refused by the decoder itself); the
+matrix is built once per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+MAX_LINE_BYTES = 64 * 1024
+MAX_FEATURES = 256
+FEATURE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+
+# Every rejected line carries exactly one of these reasons (counted per reason, shown, stored).
+REJECT_REASONS: tuple[str, ...] = (
+    "too_long",  # longer than 64 KiB
+    "not_utf8",  # bytes that are not UTF-8
+    "not_json",  # not parseable as JSON
+    "not_object",  # JSON, but not an object
+    "missing_field",  # ts, part, class, conf or features absent
+    "bad_type",  # a field of the wrong type (string where a number belongs, ...)
+    "bad_timestamp",  # ts not RFC 3339
+    "bad_conf",  # conf outside [0, 1]
+    "non_finite",  # NaN or Infinity anywhere a number belongs
+    "bad_feature_name",  # a feature name outside [A-Za-z0-9_.-]{1,64}
+    "too_many_features",  # more than 256 features
+    "unknown_feature",  # a feature not in the station's fixed feature list
+    "bad_checksum",  # delimited serial line whose *HH checksum does not match
+    "bad_field_count",  # delimited serial line with the wrong number of fields
+)
+
+_REQUIRED = ("ts", "part", "class", "conf", "features")
+_NUMBER_TYPES = frozenset((int, float))
+_FEATURE_VALUE_TYPES = frozenset((int, float, type(None)))
+
+
+class RejectedLine(ValueError):
+    """A line that cannot be accepted; `reason` is one of REJECT_REASONS."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One rejected line, verbatim, with its reason and where it came from."""
+
+    raw: bytes
+    reason: str
+    detail: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """A batch of accepted records as numpy arrays (rows in arrival order).
+
+    `features` is float64 (rows × features, NaN = missing), `class_codes` int32 codes into the
+    parser's class table, `conf` float64, `ts` float64 UTC epoch seconds; the string columns
+    are plain tuples for the store and the UI.
+    """
+
+    features: np.ndarray
+    class_codes: np.ndarray
+    conf: np.ndarray
+    ts: np.ndarray
+    ts_text: tuple[str, ...]
+    part: tuple[str, ...]
+    batch: tuple[str | None, ...]
+    model: tuple[str | None, ...]
+    image: tuple[str | None, ...] = ()
+    label: tuple[str | None, ...] = ()
+    station: tuple[str | None, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.part)
+
+    @staticmethod
+    def empty(n_features: int) -> RecordBatch:
+        return RecordBatch(
+            features=np.empty((0, n_features)),
+            class_codes=np.empty(0, np.int32),
+            conf=np.empty(0),
+            ts=np.empty(0),
+            ts_text=(),
+            part=(),
+            batch=(),
+            model=(),
+            image=(),
+            label=(),
+            station=(),
+        )
+
+    def take(self, index: slice) -> RecordBatch:
+        """The rows in `index` (a slice), as a new batch sharing no mutable state."""
+        return RecordBatch(
+            features=self.features[index],
+            class_codes=self.class_codes[index],
+            conf=self.conf[index],
+            ts=self.ts[index],
+            ts_text=self.ts_text[index],
+            part=self.part[index],
+            batch=self.batch[index],
+            model=self.model[index],
+            image=self.image[index],
+            label=self.label[index],
+            station=self.station[index],
+        )
+
+    @staticmethod
+    def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
+        if len(batches) == 1:
+            return batches[0]
+        return RecordBatch(
+            features=np.concatenate([b.features for b in batches]),
+            class_codes=np.concatenate([b.class_codes for b in batches]),
+            conf=np.concatenate([b.conf for b in batches]),
+            ts=np.concatenate([b.ts for b in batches]),
+            ts_text=sum((b.ts_text for b in batches), ()),
+            part=sum((b.part for b in batches), ()),
+            batch=sum((b.batch for b in batches), ()),
+            model=sum((b.model for b in batches), ()),
+            image=sum((b.image for b in batches), ()),
+            label=sum((b.label for b in batches), ()),
+            station=sum((b.station for b in batches), ()),
+        )
+
+
+@dataclass
+class ClassTable:
+    """Class name ↔ code, growing in order of first appearance (configured classes first)."""
+
+    names: list[str] = field(default_factory=list)
+    _codes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in list(self.names):
+            self._codes.setdefault(name, len(self._codes))
+        self.names = list(self._codes)
+
+    def code(self, name: str) -> int:
+        code = self._codes.get(name)
+        if code is None:
+            code = self._codes[name] = len(self.names)
+            self.names.append(name)
+        return code
+
+
+def parse_timestamp(text: str) -> float:
+    """RFC 3339 (`Z` or an offset) → UTC epoch seconds; raises RejectedLine."""
+    if not isinstance(text, str) or len(text) < 20 or text[10] not in "Tt ":
+        raise RejectedLine("bad_timestamp", repr(text)[:80])
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise RejectedLine("bad_timestamp", repr(text)[:80]) from error
+    if moment.tzinfo is None:
+        raise RejectedLine("bad_timestamp", f"{text!r} has no Z or offset")
+    return moment.timestamp()
+
+
+def _reject_constant(token: str) -> float:
+    raise RejectedLine("non_finite", token)
+
+
+class RecordParser:
+    """Turns raw JSON Lines into RecordBatches for one station's feature list.
+
+    `features` fixes the matrix columns. With `fixed=True` a record naming any other feature is
+    rejected (`unknown_feature`); otherwise extra features are ignored. Owned by one thread.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str],
+        *,
+        fixed: bool = False,
+        classes: Sequence[str] = (),
+        source: str = "",
+    ) -> None:
+        for name in features:
+            if not FEATURE_NAME.match(name):
+                raise ValueError(f"feature name {name!r} does not match [A-Za-z0-9_.-]{{1,64}}")
+        self.features = tuple(features)
+        self.fixed = fixed
+        self.classes = ClassTable(list(classes))
+        self.source = source
+        self._feature_set = frozenset(self.features)
+        self._decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+    def parse(self, lines: Iterable[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
+        """Parse lines (with or without their terminator); blank lines are skipped silently."""
+        rows: list[list[float | None]] = []
+        codes: list[int] = []
+        confs: list[float] = []
+        stamps: list[float] = []
+        texts: list[str] = []
+        parts: list[str] = []
+        batches: list[str | None] = []
+        models: list[str | None] = []
+        images: list[str | None] = []
+        labels: list[str | None] = []
+        stations: list[str | None] = []
+        rejected: list[Rejected] = []
+        names = self.features
+        code_of = self.classes.code
+        for raw in lines:
+            try:
+                record = self._decode_line(raw)
+                if record is None:
+                    continue
+                values = self._check(record)
+            except RejectedLine as error:
+                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
+                continue
+            feats = record["features"]
+            rows.append([feats.get(name) for name in names] if values is None else values)
+            codes.append(code_of(record["class"]))
+            confs.append(record["conf"])
+            stamps.append(record["_ts"])
+            texts.append(record["ts"])
+            parts.append(record["part"])
+            batches.append(record.get("batch"))
+            models.append(record.get("model"))
+            images.append(record.get("image"))
+            labels.append(record.get("label"))
+            stations.append(record.get("station"))
+        matrix = (
+            np.array(rows, dtype=np.float64)
+            if rows
+            else np.empty((0, len(names)), dtype=np.float64)
+        )
+        if matrix.ndim != 2:
+            matrix = matrix.reshape(len(rows), len(names))
+        batch = RecordBatch(
+            features=matrix,
+            class_codes=np.array(codes, dtype=np.int32),
+            conf=np.array(confs, dtype=np.float64),
+            ts=np.array(stamps, dtype=np.float64),
+            ts_text=tuple(texts),
+            part=tuple(parts),
+            batch=tuple(batches),
+            model=tuple(models),
+            image=tuple(images),
+            label=tuple(labels),
+            station=tuple(stations),
+        )
+        return batch, rejected
+
+    def _decode_line(self, raw: bytes | str) -> dict | None:
+        if len(raw) > MAX_LINE_BYTES:
+            raise RejectedLine("too_long", f"{len(raw)} bytes")
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise RejectedLine("not_utf8", str(error)[:80]) from error
+        text = raw.strip()
+        if not text:
+            return None
+        try:
+            record = self._decode(text)
+        except RejectedLine:
+            raise
+        except (ValueError, RecursionError) as error:
+            raise RejectedLine("not_json", str(error)[:80]) from error
+        if not isinstance(record, dict):
+            raise RejectedLine("not_object", type(record).__name__)
+        return record
+
+    def _check(self, record: dict) -> list[float | None] | None:
+        """Validate one decoded record in place; returns the feature row if already built."""
+        for key in _REQUIRED:
+            if key not in record:
+                raise RejectedLine("missing_field", key)
+        part, cls, conf, feats = record["part"], record["class"], record["conf"], record["features"]
+        if not isinstance(part, str) or not 1 <= len(part) <= 64:
+            raise RejectedLine("bad_type", "part must be a string of 1-64 characters")
+        if not isinstance(cls, str) or not 1 <= len(cls) <= 64:
+            raise RejectedLine("bad_type", "class must be a string of 1-64 characters")
+        if type(conf) not in _NUMBER_TYPES:
+            raise RejectedLine("bad_type", "conf must be a number")
+        if not 0.0 <= conf <= 1.0:
+            raise RejectedLine("non_finite" if not math.isfinite(conf) else "bad_conf", repr(conf))
+        if not isinstance(feats, dict):
+            raise RejectedLine("bad_type", "features must be an object")
+        if len(feats) > MAX_FEATURES:
+            raise RejectedLine("too_many_features", str(len(feats)))
+        for key in ("station", "batch", "model", "image", "label"):
+            value = record.get(key)
+            if value is not None and not isinstance(value, str):
+                raise RejectedLine("bad_type", f"{key} must be a string")
+        record["_ts"] = parse_timestamp(record["ts"])
+        values = list(feats.values())
+        if not set(map(type, values)) <= _FEATURE_VALUE_TYPES:
+            bad = next(k for k, v in feats.items() if type(v) not in _FEATURE_VALUE_TYPES)
+            raise RejectedLine("bad_type", f"feature {bad[:64]!r} must be a number or null")
+        if not feats.keys() <= self._feature_set:
+            unknown = sorted(feats.keys() - self._feature_set)
+            bad_names = [n for n in unknown if not FEATURE_NAME.match(n)]
+            if bad_names:
+                raise RejectedLine("bad_feature_name", repr(bad_names[0])[:80])
+            if self.fixed:
+                raise RejectedLine("unknown_feature", repr(unknown[0]))
+        row = [feats.get(name) for name in self.features]
+        for value in row:
+            try:
+                finite = value is None or math.isfinite(value)
+            except OverflowError:  # an integer too large for a float
+                finite = False
+            if not finite:
+                raise RejectedLine("non_finite", repr(value)[:80])
+        return row
