@@ -96,9 +96,9 @@ class Window:
 @dataclass(frozen=True)
 class Detection:
     # Family-wise false-alarm budget: alarms expected per feature-year of stable production.
-    false_alarms_per_year: float = 0.01
+    false_alarms_per_year: float = 0.05
     # Slow-drift windows, in hours of production, scanned by the mean-shift detector.
-    drift_windows_hours: tuple[float, ...] = (12.0, 24.0, 36.0, 48.0)
+    drift_windows_hours: tuple[float, ...] = (24.0, 36.0, 48.0)
     # A step of this many sd should be found by the jump CUSUM within a few dozen parts.
     jump_sd: float = 2.0
     stuck_parts: int = 0  # 0 = calibrated from the reference

@@ -326,3 +326,19 @@ class RecordParser:
             if not finite:
                 raise RejectedLine("non_finite", repr(value)[:80])
         return row
+
+
+def learn_features(lines: Iterable[bytes | str], limit: int = 1000) -> tuple[str, ...]:
+    """Feature names of the first well-formed record among the first `limit` lines (in its
+    order), for a station whose config does not list them; empty if none is found."""
+    for count, raw in enumerate(lines):
+        if count >= limit:
+            break
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue
+        feats = record.get("features") if isinstance(record, dict) else None
+        if isinstance(feats, dict) and feats and all(isinstance(k, str) and FEATURE_NAME.match(k) for k in feats):
+            return tuple(feats)[:MAX_FEATURES]
+    return ()

@@ -1,0 +1,225 @@
+"""The command line (WIRE.md §5): argument parsing and the commands that need no window.
+
+`main.py` hands its arguments here. Commands run on the main thread; `headless` starts the
+engine thread and the sources and waits for `--for`, SIGINT or SIGTERM. Bad arguments or an
+unreadable file exit with status 2 and a one-line reason on stderr; anything read to its end
+exits 0, whatever it contained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from console.config import Config, ConfigError, default_config, load_config
+from console.records import RecordBatch, RecordParser, learn_features
+
+READ_HINT = 1 << 20  # bytes of lines read at a time
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file: exit status 2 with this one-line reason."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="Linewatch: the operations console of an AI inspection line.")
+    parser.add_argument("--config", help="station config (TOML); without it, the built-in simulated line")
+    commands = parser.add_subparsers(dest="command")
+    analyze = commands.add_parser("analyze", help="run the live detectors over a recorded stream and print alarm events")
+    analyze.add_argument("stream", help="JSON Lines file of records, or - for standard input")
+    analyze.add_argument("--reference", help="JSON Lines file of reference records (the validation period)")
+    analyze.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    headless = commands.add_parser("headless", help="the engine, store and sources without a window; alarms as JSON Lines")
+    headless.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    headless.add_argument("--for", dest="seconds", type=float, help="stop after this many seconds")
+    simulate = commands.add_parser("simulate", help="write a simulated record stream to a file, serial port, TCP address or folder")
+    simulate.add_argument("--to", default="-", help="file path, - (stdout), serial URL, tcp://host:port or dir:PATH")
+    simulate.add_argument("--rate", type=float, default=0.0, help="records per second (0: as fast as possible)")
+    simulate.add_argument("--scenario", default="stable", help="stable, drift, jump, frozen, noisy, demo; combine with +, e.g. drift+noisy")
+    simulate.add_argument("--days", type=float, default=1.0, help="days of production to write (at --per-day parts a day)")
+    simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
+    simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
+    simulate.add_argument("--seed", type=int, default=1)
+    bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    bench.add_argument("--only", help="comma-separated benchmark names")
+    return parser
+
+
+def read_config(path: str | None) -> Config:
+    if not path:
+        return default_config()
+    try:
+        return load_config(path)
+    except OSError as error:
+        raise UsageError(f"cannot read config {path}: {error.strerror or error}") from error
+    except ConfigError as error:
+        raise UsageError(str(error)) from error
+
+
+def open_stream(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
+    while True:
+        lines = handle.readlines(READ_HINT)
+        if not lines:
+            return
+        yield lines
+
+
+def load_reference(path: str, features: tuple[str, ...], config: Config) -> tuple[RecordBatch, tuple[str, ...], RecordParser]:
+    """Read a reference file; its rejected lines are skipped (and counted on stderr)."""
+    with open_stream(path) as handle:
+        lines = handle.readlines()
+    features = features or learn_features(lines)
+    if not features:
+        raise UsageError(f"{path}: no valid record to take the feature list from")
+    parser = RecordParser(features, fixed=config.station.fixed_features, classes=config.station.classes)
+    batch, rejected = parser.parse(lines)
+    if rejected:
+        print(f"reference {path}: skipped {len(rejected)} malformed lines", file=sys.stderr)
+    if len(batch) < 100:
+        raise UsageError(f"{path}: a reference needs at least 100 valid records, found {len(batch)}")
+    return batch, features, parser
+
+
+def analyze(args: argparse.Namespace) -> int:
+    from console.engine import Engine
+
+    config = read_config(args.sub_config or args.config)
+    out = sys.stdout
+    write = out.write
+
+    def on_event(event) -> None:  # noqa: ANN001
+        if event.event in ("alarm_raised", "alarm_cleared"):
+            write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
+
+    reference = None
+    features: tuple[str, ...] = tuple(config.station.features)
+    ref_parser = None
+    ref_path = args.reference or config.reference.file
+    if ref_path:
+        reference, features, ref_parser = load_reference(ref_path, features, config)
+    stream = open_stream(args.stream)
+    started = time.perf_counter()
+    engine = Engine(config, reference_features=features, on_event=on_event)
+    if ref_parser is not None:
+        engine.parser = ref_parser  # keeps the class codes the reference was built with
+        engine._use_reference(reference, f"reference file {ref_path}")  # noqa: SLF001
+    with stream:
+        for lines in read_chunks(stream):
+            for begin in range(0, len(lines), 4096):
+                engine.feed_lines(lines[begin : begin + 4096])
+    write(json.dumps(engine.summary(time.perf_counter() - started), separators=(",", ":")) + "\n")
+    out.flush()
+    return 0
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from drivers.simulator import LineSimulator, Scenario
+
+    try:
+        scenario = Scenario.named(args.scenario, args.onset)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    simulator = LineSimulator(scenario, seed=args.seed, parts_per_day=args.per_day)
+    total = int(args.days * args.per_day)
+    sink = _open_sink(args.to)
+    try:
+        started = time.monotonic()
+        done = 0
+        chunk = 1000 if args.rate <= 0 else max(1, int(args.rate / 20))
+        for lines in simulator.chunks(total, chunk):
+            sink.write_lines(lines)
+            done += len(lines)
+            if args.rate > 0:
+                ahead = done / args.rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+    except BrokenPipeError:
+        return 0
+    finally:
+        sink.close()
+    return 0
+
+
+class _FileSink:
+    def __init__(self, path: str) -> None:
+        self.handle = sys.stdout.buffer if path == "-" else open(path, "wb")  # noqa: SIM115
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        self.handle.write(b"\n".join(lines) + b"\n")
+
+    def close(self) -> None:
+        self.handle.flush()
+        if self.handle is not sys.stdout.buffer:
+            self.handle.close()
+
+
+def _open_sink(url: str):  # noqa: ANN202
+    plain = url == "-" or not ("://" in url or url.startswith("dir:") or url.startswith("/dev/"))
+    if plain:
+        try:
+            return _FileSink(url)
+        except OSError as error:
+            raise UsageError(f"cannot write {url}: {error.strerror or error}") from error
+    try:
+        from drivers.sink import open_sink
+    except ImportError as error:
+        raise UsageError(f"cannot write to {url}: this build has no driver for it") from error
+    try:
+        return open_sink(url)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot open {url}: {error}") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return analyze(args)
+        if args.command == "simulate":
+            return simulate(args)
+        if args.command == "headless":
+            from console.runner import run_headless
+
+            return run_headless(read_config(args.sub_config or args.config), args.seconds)
+        if args.command == "bench":
+            from console.bench import run_benchmarks
+
+            return run_benchmarks(quick=args.quick, only=args.only)
+        return _open_window(read_config(args.config))
+    except UsageError as error:
+        print(f"main.py: {error}", file=sys.stderr)
+        return 2
+
+
+def _open_window(config: Config) -> int:
+    try:
+        from widgets.main_window import run_console
+    except ImportError:
+        from console.runner import run_headless
+
+        print("The console window is not available in this build; running headless.", file=sys.stderr)
+        return run_headless(config, None)
+    return run_console(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "UsageError", "Path"]

@@ -1,0 +1,444 @@
+"""Drift and data-quality detectors, with thresholds calibrated from the reference itself.
+
+Detectors (each gives a score = value / threshold per source, and an onset when it fires):
+
+- `mean_shift` (slow drift): the mean of standardised residuals against the reference's
+  hour-of-day profile over the last 24, 36 and 48 hours of production, as a z-score whose
+  standard error counts both the live window and the finite reference. Shift and daily cycles that
+  the reference already had are expected, so they do not move it; a drift of a few hundredths of
+  an sd per day does, within days.
+- `jump` (sudden change): two-sided CUSUM per part on the residuals, allowance half the jump to be
+  caught; the decision interval comes from the reference residuals' own moment generating
+  function (Siegmund), so heavy tails raise it rather than cause false alarms.
+- `ks`, `psi` (distribution shape over the last W parts) from the maintained fine-bin counts,
+  Wasserstein-1 shown alongside; thresholds from the finite-sample null (Kolmogorov, χ²) inflated
+  by the reference's own block-to-block variability.
+- `class_mix`, `conf` (via the `conf` column of every detector above).
+- Data quality: `missing`, `out_of_range` (short EWMAs per part), `stuck` (a run of identical
+  values longer than the reference ever had), `rejected` (malformed lines), `stale` (no data).
+
+The false-alarm budget (`detection.false_alarms_per_year` per source) sets every threshold through
+the number of effectively independent tests a year. All of it runs on the engine thread.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from console.config import Detection
+from console.reference import CONF, COARSE_BINS, FINE_BINS, ReferenceProfile
+from console.stats import BUCKET_SECONDS, RollingWindow, TimeBuckets
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+PRIORITY = {
+    "jump": "high",
+    "mean_shift": "medium",
+    "ks": "low",
+    "psi": "low",
+    "class_mix": "medium",
+    "stuck": "high",
+    "missing": "medium",
+    "out_of_range": "medium",
+    "rejected": "low",
+    "stale": "high",
+    "source": "medium",
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds for one reference, window and false-alarm budget (read-only)."""
+
+    z_mean: float
+    mean_inflation: np.ndarray  # per column
+    cusum_k: float
+    cusum_h: np.ndarray  # per column, in sd units
+    ks: np.ndarray
+    psi: np.ndarray
+    class_psi: float
+    stuck: np.ndarray
+    parts_per_day: float
+    windows_hours: tuple[float, ...]
+
+
+def chi2_quantile(p: float, dof: int) -> float:
+    """Wilson–Hilferty approximation of the χ² quantile (no scipy at run time)."""
+    z = NormalDist().inv_cdf(p)
+    a = 2.0 / (9.0 * dof)
+    return dof * (1.0 - a + z * math.sqrt(a)) ** 3
+
+
+def scan_threshold(budget: float, windows_hours: tuple[float, ...]) -> float:
+    """z threshold for moving-window means evaluated continuously, two-sided, so that all
+    windows together give `budget` false alarms a year: for a window of w hours the rate of
+    exceeding u is about (hours a year / w) · u² · (1 − Φ(u)) (Pickands' asymptotics for the
+    moving sum of a random walk, whose correlation falls linearly over the window)."""
+    rate = sum(2.0 * 365.0 * 24.0 / w for w in windows_hours)
+    normal = NormalDist()
+    lo, hi = 2.0, 10.0
+    for _ in range(60):
+        u = 0.5 * (lo + hi)
+        if rate * u * u * (1.0 - normal.cdf(u)) > budget:
+            lo = u
+        else:
+            hi = u
+    return hi
+
+
+def calibrate(profile: ReferenceProfile, reference: np.ndarray, ref_ts: np.ndarray, window: int, cfg: Detection) -> Calibration:
+    """Derive every threshold from the reference records (`reference`: rows × columns)."""
+    n = profile.n
+    span = profile.span_seconds
+    parts_per_day = n / span * 86400.0 if span > 3600 else 5000.0
+    budget = cfg.false_alarms_per_year
+    windows = tuple(cfg.drift_windows_hours)
+    z_mean = scan_threshold(budget, windows)
+    resid = _residuals(profile, reference, ref_ts)
+    mean_inflation = _block_inflation(resid, ref_ts, profile)
+    # Jump: two one-sided CUSUMs per column.
+    k = cfg.jump_sd / 2.0
+    arl = 2.0 * parts_per_day * 365.0 / budget
+    units = resid * (profile.phase_sd.mean(axis=0) / np.where(profile.sd > 0, profile.sd, 1.0))
+    cusum_h = np.array([math.log(arl) / min(_cusum_theta(units[:, j], k), _cusum_theta(-units[:, j], k)) for j in range(units.shape[1])])
+    # Shape over W parts: about parts-a-year / W independent windows.
+    windows_a_year = max(parts_per_day * 365.0 / window, 1.0)
+    alpha = budget / windows_a_year
+    scale = 1.0 / window + 1.0 / max(n, 1)
+    ks_null = math.sqrt(-math.log(alpha / 2.0) / 2.0) * math.sqrt(scale)
+    psi_null = chi2_quantile(1 - alpha, COARSE_BINS - 1) * scale
+    ks_infl, psi_infl = _shape_inflation(profile, reference, window)
+    classes = max(len(profile.classes), 2)
+    class_psi = chi2_quantile(1 - alpha, classes - 1) * scale
+    stuck = np.maximum(30, 3 * profile.longest_run)
+    if cfg.stuck_parts:
+        stuck = np.full_like(stuck, cfg.stuck_parts)
+    return Calibration(
+        z_mean=z_mean,
+        mean_inflation=mean_inflation,
+        cusum_k=k,
+        cusum_h=cusum_h,
+        ks=ks_null * ks_infl,
+        psi=psi_null * psi_infl,
+        class_psi=class_psi,
+        stuck=stuck,
+        parts_per_day=parts_per_day,
+        windows_hours=windows,
+    )
+
+
+def _residuals(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    from console.reference import phase_of
+
+    phase = phase_of(ts)
+    return (matrix - profile.phase_mean[phase]) / profile.phase_sd[phase]
+
+
+def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile) -> np.ndarray:
+    """How much more hour-block means vary than independent parts would (≥ 1 per column).
+
+    Captures shift-level effects and autocorrelation the hour-of-day profile does not explain.
+    With a phased profile each hour's mean was fitted on `days` blocks, which shrinks the spread
+    by (days - 1) / days; that is undone.
+    """
+    hours = (ts // 3600.0).astype(np.int64)
+    blocks = np.unique(hours)
+    width = resid.shape[1]
+    if blocks.size < 12:
+        return np.ones(width)
+    index = np.searchsorted(blocks, hours)
+    present = ~np.isnan(resid)
+    filled = np.where(present, resid, 0.0)
+    ratio = np.ones(width)
+    for j in range(width):
+        n_b = np.bincount(index, weights=present[:, j], minlength=blocks.size)
+        s_b = np.bincount(index, weights=filled[:, j], minlength=blocks.size)
+        ok = n_b >= 20
+        if ok.sum() < 12:
+            continue
+        z = s_b[ok] / np.sqrt(n_b[ok])  # ~N(0, 1) for independent unit residuals
+        ratio[j] = float(np.mean(z**2))
+    if profile.phased:
+        days = max(profile.span_seconds / 86400.0, 1.0)
+        if days >= 2:
+            ratio *= days / (days - 1.0)
+    return np.clip(np.sqrt(ratio), 1.0, 3.0)
+
+
+def _cusum_theta(values: np.ndarray, k: float) -> float:
+    """θ* > 0 with mean(exp(θ (x - k))) = 1 on the reference; the Gaussian value if smaller."""
+    x = values[~np.isnan(values)]
+    if x.size < 50:
+        return 2.0 * k
+    var = max(float(np.var(x)), 1e-12)
+    gaussian = 2.0 * k / var
+    y = x - k
+
+    def excess(theta: float) -> float:
+        top = theta * y
+        peak = top.max()
+        return peak + math.log(np.mean(np.exp(top - peak)))
+
+    lo, hi = 1e-6, max(gaussian * 4, 1.0)
+    if excess(hi) < 0:
+        return gaussian
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if excess(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return max(min(lo, gaussian), 1e-3)
+
+
+def _shape_inflation(profile: ReferenceProfile, reference: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """KS and PSI of contiguous reference blocks against the rest, relative to the iid null."""
+    n, width = reference.shape
+    block = min(window, n // 4)
+    if block < 200:
+        return np.ones(width), np.ones(width)
+    from console.stats import Binner
+
+    bins = Binner(profile).bins(reference)
+    ks_ratio = np.ones(width)
+    psi_ratio = np.ones(width)
+    starts = range(0, n - block + 1, max(block // 2, 1))
+    for j in range(width):
+        total = np.bincount(bins[:, j], minlength=FINE_BINS + 1)[:FINE_BINS]
+        ks_values, psi_values, scales = [], [], []
+        for start in starts:
+            part = np.bincount(bins[start : start + block, j], minlength=FINE_BINS + 1)[:FINE_BINS]
+            rest = total - part
+            a, b = part.sum(), rest.sum()
+            if a < 50 or b < 50:
+                continue
+            p, q = part / a, rest / b
+            ks_values.append(np.abs(np.cumsum(p) - np.cumsum(q)).max())
+            psi_values.append(_psi(_coarse(p, profile, j), _coarse(q, profile, j)))
+            scales.append(1.0 / a + 1.0 / b)
+        if not ks_values:
+            continue
+        scales_arr = np.asarray(scales)
+        ks_ratio[j] = math.sqrt(np.mean(np.square(ks_values) / scales_arr) / (math.pi**2 / 12))
+        psi_ratio[j] = float(np.mean(np.asarray(psi_values) / scales_arr) / (COARSE_BINS - 1))
+    return np.clip(ks_ratio, 1.0, 4.0), np.clip(psi_ratio, 1.0, 16.0)
+
+
+def _coarse(fine: np.ndarray, profile: ReferenceProfile, column: int) -> np.ndarray:
+    return np.bincount(profile.coarse_of_fine[column], weights=fine, minlength=COARSE_BINS)[:COARSE_BINS]
+
+
+def _psi(p: np.ndarray, q: np.ndarray) -> float:
+    p = np.maximum(p, 1e-4)
+    q = np.maximum(q, 1e-4)
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+# --- detector state, evaluated by the engine --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One detector's current verdict on one source: value, threshold, score = value/threshold."""
+
+    detector: str
+    source: str
+    value: float
+    threshold: float
+    onset: float | None = None  # epoch seconds where the change is estimated to have begun
+
+    @property
+    def score(self) -> float:
+        return self.value / self.threshold if self.threshold > 0 else 0.0
+
+
+class ShapeDrift:
+    """KS, PSI and Wasserstein-1 of the rolling window against the reference, per column."""
+
+    def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
+        self.profile = profile
+        self.calibration = calibration
+        self.ref_cdf = np.cumsum(profile.fine_props, axis=1)
+        width = len(profile.columns)
+        self.coarse_map = np.zeros((width, FINE_BINS, COARSE_BINS))
+        for j in range(width):
+            self.coarse_map[j, np.arange(FINE_BINS), profile.coarse_of_fine[j]] = 1.0
+        self.coarse_ref = np.maximum(profile.coarse_props, 1e-4)
+        # Width of each fine bin, the open ends bounded by the reference's min and max.
+        widths = np.zeros((width, FINE_BINS))
+        for j in range(width):
+            k = int(profile.edge_count[j])
+            if k == 0:
+                continue
+            bounds = np.concatenate([[profile.low[j]], profile.edges[j, :k], [profile.high[j]]])
+            widths[j, : k + 1] = np.diff(bounds)
+        self.widths = widths
+
+    def evaluate(self, window: RollingWindow) -> dict[str, np.ndarray]:
+        props = window.proportions()
+        cdf = np.cumsum(props, axis=1)
+        gap = np.abs(cdf - self.ref_cdf)
+        ks = gap.max(axis=1)
+        wasserstein = (gap * self.widths).sum(axis=1)
+        coarse = np.maximum(np.einsum("jb,jbc->jc", props, self.coarse_map), 1e-4)
+        psi = ((coarse - self.coarse_ref) * np.log(coarse / self.coarse_ref)).sum(axis=1)
+        empty = window.count == 0
+        ks[empty] = psi[empty] = wasserstein[empty] = 0.0
+        return {"ks": ks, "psi": psi, "wasserstein": wasserstein}
+
+    def class_mix(self, window: RollingWindow) -> float:
+        counts = window.class_counts.astype(float)
+        ref = self.profile.class_props
+        size = max(counts.size, ref.size)
+        p = np.zeros(size)
+        q = np.zeros(size)
+        p[: counts.size] = counts / max(counts.sum(), 1.0)
+        q[: ref.size] = ref
+        return _psi(p, q)
+
+
+class JumpCusum:
+    """Two-sided CUSUM per column over standardised residuals, vectorised over a batch."""
+
+    def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
+        width = len(profile.columns)
+        self.k = calibration.cusum_k
+        self.h = calibration.cusum_h
+        self.up = np.zeros(width)
+        self.down = np.zeros(width)
+        self.up_start = np.zeros(width, np.int64)  # index of the part after the last zero
+        self.down_start = np.zeros(width, np.int64)
+        self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
+
+    def update(self, resid: np.ndarray, phase: np.ndarray, first_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Advance by a batch; per column the index of the first part at which either side
+        crossed its decision interval (or -1), and the index where that run began."""
+        u = np.nan_to_num(resid * self.units[phase], nan=0.0)
+        m, width = u.shape
+        crossing = np.full(width, -1, np.int64)
+        onset = np.full(width, -1, np.int64)
+        self.peak = np.zeros(width)
+        for sign, state, start in ((1.0, self.up, self.up_start), (-1.0, self.down, self.down_start)):
+            path = np.cumsum(sign * u - self.k, axis=0)
+            # Lindley recursion S_i = max(0, S_{i-1} + y_i) in closed form:
+            # S_i = P_i - min(-S_0, min_{j<=i} P_j).
+            floor = np.minimum.accumulate(np.vstack([-state[None, :], path]), axis=0)[1:]
+            level = path - floor
+            zero = level <= 0.0
+            over = level >= self.h
+            for j in np.flatnonzero(over.any(axis=0)):
+                first = int(np.argmax(over[:, j]))
+                zeros = np.flatnonzero(zero[:first, j])
+                begin = first_index + int(zeros[-1]) + 1 if zeros.size else int(start[j])
+                if crossing[j] < 0 or first_index + first < crossing[j]:
+                    crossing[j] = first_index + first
+                    onset[j] = begin
+                    self.peak[j] = sign * float(np.abs(path[first:, j] - floor[first:, j]).max())
+            any_zero = zero.any(axis=0)
+            last_zero = m - 1 - np.argmax(zero[::-1], axis=0)
+            start[:] = np.where(any_zero, first_index + last_zero + 1, start)
+            # Capped so that the alarm can clear soon after the cause is gone.
+            state[:] = np.minimum(level[-1], 2.0 * self.h)
+        return crossing, onset
+
+    @property
+    def score(self) -> np.ndarray:
+        return np.maximum(self.up, self.down) / self.h
+
+
+class MeanShift:
+    """Windowed z-test of residual means (slow drift), evaluated when a time bucket closes."""
+
+    def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
+        self.calibration = calibration
+        # The hourly profile's own sampling error, per hour: 1 / (reference values that hour).
+        self.ref_var = 1.0 / np.maximum(profile.phase_count, 1.0)
+        self.inflation = calibration.mean_inflation
+        self.z = np.zeros(len(profile.columns))
+        self.window_hours = np.zeros(len(profile.columns))
+
+    def evaluate(self, buckets: TimeBuckets) -> np.ndarray:
+        """Signed z with the largest magnitude over the windows, per column."""
+        best = np.zeros_like(self.z)
+        best_window = np.zeros_like(self.z)
+        if buckets.current is None:
+            return best
+        for hours in self.calibration.windows_hours:
+            s = buckets.slots(hours)
+            numbers = buckets.current - s.size + 1 + np.arange(s.size)
+            phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
+            counts = buckets.n[s]
+            n = counts.sum(axis=0)
+            total = buckets.resid[s].sum(axis=0)
+            # Each hour's share of the window, weighted by how well the reference knows that hour:
+            # the finite reference's error in the expected window mean.
+            by_hour = np.zeros((24, counts.shape[1]))
+            np.add.at(by_hour, phase, counts)
+            enough = n >= 0.25 * hours * 3600.0 / 86400.0 * self.calibration.parts_per_day
+            with np.errstate(all="ignore"):
+                ref_var = ((by_hour / n) ** 2 * self.ref_var).sum(axis=0)
+                z = np.where(enough & (n > 0), (total / n) / (np.sqrt(1.0 / n + ref_var) * self.inflation), 0.0)
+            take = np.abs(z) > np.abs(best)
+            best = np.where(take, z, best)
+            best_window = np.where(take, hours, best_window)
+        self.z = best
+        self.window_hours = best_window
+        return best
+
+    def onset(self, buckets: TimeBuckets, column: int) -> float | None:
+        """Change point of the residual mean: where the cumulative sum in the drift's direction
+        was lowest over the longest window (the classic CUSUM change-point estimate)."""
+        if buckets.current is None:
+            return None
+        hours = max(self.calibration.windows_hours) * 2
+        s = buckets.slots(hours)
+        sign = 1.0 if self.z[column] >= 0 else -1.0
+        walk = np.cumsum(sign * buckets.resid[s, column])
+        start = int(np.argmin(np.concatenate([[0.0], walk])))
+        number = buckets.current - s.size + 1 + start
+        return number * BUCKET_SECONDS
+
+
+class DataQuality:
+    """Short per-part EWMAs of missing and out-of-range values, and runs of identical values."""
+
+    HALF_LIFE = 140.0  # parts: about 40 minutes of production at 5,000 a day
+
+    def __init__(self, profile: ReferenceProfile, calibration: Calibration, cfg: Detection) -> None:
+        width = len(profile.columns)
+        self.profile = profile
+        self.keep = 0.5 ** (1.0 / self.HALF_LIFE)
+        self.missing = np.asarray(profile.missing_rate, dtype=float).copy()
+        self.out_of_range = np.zeros(width)
+        self.missing_limit = np.maximum(cfg.missing_fraction, 3.0 * profile.missing_rate)
+        self.range_limit = cfg.out_of_range_fraction
+        self.stuck_limit = calibration.stuck.astype(float)
+        self.stuck_limit[profile.columns.index(CONF)] = np.inf
+
+    def update(self, matrix: np.ndarray) -> None:
+        m = matrix.shape[0]
+        decay = self.keep**m
+        missing = np.isnan(matrix).mean(axis=0)
+        outside = ((matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)).mean(axis=0)
+        self.missing = decay * self.missing + (1 - decay) * missing
+        self.out_of_range = decay * self.out_of_range + (1 - decay) * outside
+
+
+class LineQuality:
+    """EWMA of the fraction of rejected lines (per line, over every source)."""
+
+    HALF_LIFE = 700.0
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.keep = 0.5 ** (1.0 / self.HALF_LIFE)
+        self.fraction = 0.0
+
+    def update(self, accepted: int, rejected: int) -> None:
+        total = accepted + rejected
+        if total:
+            decay = self.keep**total
+            self.fraction = decay * self.fraction + (1 - decay) * rejected / total

@@ -1,0 +1,348 @@
+"""The engine: records in, statistics → detectors → alarms out, in micro-batches.
+
+`Engine` owns the parser, the reference profile and its calibration, the rolling window, the
+time buckets, the detectors and the alarm book. It is driven by exactly one thread: `analyze`
+calls `feed_lines` from the main thread as fast as it can; the console and `headless` run an
+`EngineThread` (console/runner.py) that drains the intake. Until a reference exists (a file, or
+the first `reference.size` records of the stream), the engine is *learning*: records are kept,
+no alarm can fire. Operator commands (override, acknowledge, escalate) may come from other
+threads; they touch only the alarm book (locked), the store (its own queue) and counters
+guarded by `_lock`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+
+from console.alarms import AlarmBook, AlarmEvent
+from console.config import Config
+from console.drift import (
+    PRIORITY,
+    Calibration,
+    DataQuality,
+    JumpCusum,
+    LineQuality,
+    MeanShift,
+    ShapeDrift,
+    calibrate,
+)
+from console.records import RecordBatch, Rejected, RecordParser, learn_features
+from console.reference import CONF, ReferenceProfile, build_profile, phase_of
+from console.stats import BUCKET_COUNT, RollingWindow, TimeBuckets
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Engine:
+    """Statistics, detectors and alarms for one station (one driving thread; see module doc)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        reference: RecordBatch | None = None,
+        reference_features: Sequence[str] = (),
+        store=None,  # noqa: ANN001 - data.store.StoreWriter, optional (analyze runs without)
+        on_event: Callable[[AlarmEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.on_event = on_event
+        self.alarms = AlarmBook(config.alarms)
+        self.features: tuple[str, ...] = tuple(config.station.features) or tuple(reference_features)
+        self.parser: RecordParser | None = None
+        if self.features:
+            self._make_parser()
+        self.accepted = 0  # accepted records: the `seq` of WIRE.md §5
+        self.lines = 0
+        self.rejected = Counter()
+        self.reference_size = config.reference.size
+        self.profile: ReferenceProfile | None = None
+        self.calibration: Calibration | None = None
+        self._learning: list[RecordBatch] = []
+        self._learned = 0
+        self.recent_parts: deque[tuple] = deque(maxlen=60)
+        self.system_events: deque[tuple[float, str, str, str]] = deque(maxlen=200)
+        self.overrides: deque[tuple[float, str, str]] = deque(maxlen=10000)
+        self.last_ts = float("nan")
+        self.last_ts_text = ""
+        self.started = time.time()
+        self.raised = 0
+        if reference is not None and len(reference):
+            self._use_reference(reference, "reference file")
+
+    # --- input ------------------------------------------------------------------------------
+
+    def feed_lines(self, lines: Sequence[bytes | str], source: str = "") -> list[AlarmEvent]:
+        """Parse raw JSON Lines and process the accepted records; returns the alarm events."""
+        if self.parser is None:
+            self.features = learn_features(lines)
+            if not self.features:
+                batch_rejected = [Rejected(_as_bytes(x), "not_json", "no record to learn features from", source) for x in lines if _as_bytes(x).strip()]
+                self._count_rejected(batch_rejected)
+                return []
+            self._make_parser()
+        assert self.parser is not None
+        self.parser.source = source
+        batch, rejected = self.parser.parse(lines)
+        events = self.note_rejected(rejected, accepted=len(batch))
+        events += self.process(batch)
+        return events
+
+    def note_rejected(self, rejected: Sequence[Rejected], accepted: int = 0) -> list[AlarmEvent]:
+        """Count rejected lines (by reason), keep them in the store, watch their rate."""
+        self.lines += accepted + len(rejected)
+        self._count_rejected(rejected)
+        if self.store is not None and rejected:
+            self.store.append_rejected(rejected)
+        if self.profile is None:
+            return []
+        self.line_quality.update(accepted, len(rejected))
+        return []
+
+    def _count_rejected(self, rejected: Sequence[Rejected]) -> None:
+        for item in rejected:
+            self.rejected[item.reason] += 1
+
+    def process(self, batch: RecordBatch) -> list[AlarmEvent]:
+        """Process accepted records in micro-batches of `window.batch`."""
+        n = len(batch)
+        if n == 0:
+            return []
+        if self.store is not None:
+            self.store.append_records(batch, self.parser.classes.names if self.parser else ())
+        self._remember(batch)
+        events: list[AlarmEvent] = []
+        start = 0
+        if self.profile is None:
+            take = min(self.reference_size - self._learned, n)
+            self._learning.append(batch.take(slice(0, take)))
+            self._learned += take
+            self.accepted += take
+            start = take
+            if self._learned >= self.reference_size:
+                reference = RecordBatch.concat(self._learning)
+                self._learning = []
+                self._use_reference(reference, f"first {len(reference)} records of the stream")
+            if start >= n:
+                return events
+        step = self.config.window.batch
+        for begin in range(start, n, step):
+            events += self._watch(batch.take(slice(begin, min(begin + step, n))))
+        for event in events:
+            self._emit(event)
+        return events
+
+    # --- reference --------------------------------------------------------------------------
+
+    def _make_parser(self) -> None:
+        self.parser = RecordParser(
+            self.features,
+            fixed=self.config.station.fixed_features,
+            classes=self.config.station.classes,
+        )
+
+    def _use_reference(self, reference: RecordBatch, description: str) -> None:
+        classes = list(self.parser.classes.names) if self.parser else []
+        profile = build_profile(reference, self.features, classes, description)
+        matrix = np.column_stack([reference.features, reference.conf])
+        calibration = calibrate(profile, matrix, reference.ts, self.config.window.parts, self.config.detection)
+        self.profile = profile
+        self.calibration = calibration
+        self.columns = profile.columns
+        self.window = RollingWindow(profile, self.config.window.parts)
+        self.buckets = TimeBuckets(profile)
+        self.shape = ShapeDrift(profile, calibration)
+        self.cusum = JumpCusum(profile, calibration)
+        self.mean_shift = MeanShift(profile, calibration)
+        self.quality = DataQuality(profile, calibration, self.config.detection)
+        self.line_quality = LineQuality(self.config.detection.rejected_fraction)
+        self.shape_readings = {"ks": np.zeros(len(self.columns)), "psi": np.zeros(len(self.columns)), "wasserstein": np.zeros(len(self.columns))}
+        self.class_psi = 0.0
+        self.z_history = np.full((BUCKET_COUNT, len(self.columns)), np.nan)
+        self.band_history = np.full((BUCKET_COUNT, len(self.columns), 3), np.nan)
+        self._since_shape = 0
+        self._since_buckets = 0
+        self._active: dict[str, np.ndarray] = {}
+        self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 50)
+        # Prime the window with the reference so that its statistics start at "as validated".
+        tail = slice(max(len(reference) - self.config.window.parts, 0), len(reference))
+        self.window.add(matrix[tail], reference.class_codes[tail], reference.ts[tail])
+        self.window.total = 0
+        self.window.run[:] = 0
+        if self.store is not None:
+            self.store.save_reference(profile.to_json(), description)
+
+    # --- the per-batch pipeline -------------------------------------------------------------
+
+    def _watch(self, batch: RecordBatch) -> list[AlarmEvent]:
+        assert self.profile is not None and self.calibration is not None
+        m = len(batch)
+        first = self.accepted
+        self.accepted += m
+        matrix = np.column_stack([batch.features, batch.conf])
+        self.window.add(matrix, batch.class_codes, batch.ts)
+        resid = self.buckets.residuals(matrix, batch.ts)
+        closed = self.buckets.add(matrix, batch.ts, resid)
+        self.quality.update(matrix)
+        crossing, onset = self.cusum.update(resid, phase_of(batch.ts), first)
+        last_seq = self.accepted - 1
+        ts_text = batch.ts_text[-1]
+        self.last_ts, self.last_ts_text = float(batch.ts[-1]), ts_text
+        events: list[AlarmEvent] = []
+        # Jump: raised at the exact part where the CUSUM crossed.
+        score = self.cusum.score
+        for j in self._candidates("jump", score, crossing >= 0):
+            at = int(crossing[j]) if crossing[j] >= 0 else last_seq
+            row = at - first
+            text = batch.ts_text[row] if 0 <= row < m else ts_text
+            onset_text = None
+            if onset[j] >= 0 and 0 <= onset[j] - first < m:
+                onset_text = batch.ts_text[onset[j] - first]
+            level = float(self.cusum.peak[j]) if crossing[j] >= 0 else float(max(self.cusum.up[j], self.cusum.down[j]))
+            direction = "up" if self.cusum.up[j] >= self.cusum.down[j] else "down"
+            self._assess(
+                events, "jump", j, max(score[j], 1.0) if crossing[j] >= 0 else score[j], level,
+                float(self.calibration.cusum_h[j]), at, text, m, onset=onset_text, message=f"sudden step {direction}",
+            )
+        # Stuck value: runs of identical values beyond what the reference ever had.
+        stuck = self.window.run / self.quality.stuck_limit
+        for j in self._candidates("stuck", stuck, None):
+            self._assess(events, "stuck", j, stuck[j], float(self.window.run[j]), float(self.quality.stuck_limit[j]), last_seq, ts_text, m, off_delay=1, message=f"same value {self.window.last_value[j]:g} for {self.window.run[j]} parts")
+        if closed:
+            self._since_buckets += m
+            self._on_buckets_closed(events, closed, last_seq, ts_text)
+        else:
+            self._since_buckets += m
+        self._since_shape += m
+        if self._since_shape >= self._evaluate_every:
+            self._evaluate_window(events, last_seq, ts_text, self._since_shape)
+            self._since_shape = 0
+        return events
+
+    def _candidates(self, detector: str, score: np.ndarray, hit: np.ndarray | None) -> Iterable[int]:
+        """Columns worth a look: near or over the threshold, or with this alarm active."""
+        near = score >= 1.0 - self.config.alarms.deadband
+        if hit is not None:
+            near |= hit
+        active = self._active_mask(detector)
+        return np.flatnonzero(near | active).tolist()
+
+    def _active_mask(self, detector: str) -> np.ndarray:
+        mask = self._active.get(detector)
+        if mask is None:
+            mask = self._active[detector] = np.zeros(len(self.columns), bool)
+        return mask
+
+    def _assess(self, events: list[AlarmEvent], detector: str, column: int, score: float, value: float, threshold: float, seq: int, ts: str, parts: int, **kw) -> None:
+        event = self.alarms.assess(
+            detector, self.columns[column], score=float(score), value=value, threshold=threshold,
+            priority=PRIORITY[detector], seq=seq, ts=ts, parts=parts, **kw,
+        )
+        if event is not None:
+            self._active_mask(detector)[column] = event.event == "alarm_raised"
+            events.append(event)
+
+    def _on_buckets_closed(self, events: list[AlarmEvent], closed: int, seq: int, ts: str) -> None:
+        cal = self.calibration
+        assert cal is not None
+        z = self.mean_shift.evaluate(self.buckets)
+        slot = self.buckets.current % BUCKET_COUNT
+        for back in range(min(closed, BUCKET_COUNT)):
+            self.z_history[(slot - back) % BUCKET_COUNT] = np.nan
+        previous = (slot - 1) % BUCKET_COUNT
+        self.z_history[previous] = z
+        self._record_band(previous)
+        score = np.abs(z) / cal.z_mean
+        for j in self._candidates("mean_shift", score, None):
+            onset = self.mean_shift.onset(self.buckets, j) if score[j] >= 1.0 else None
+            self._assess(
+                events, "mean_shift", j, score[j], float(z[j]), cal.z_mean, seq, ts, self._since_buckets,
+                onset=iso(onset) if onset else None,
+                message=f"mean {'up' if z[j] > 0 else 'down'} over {self.mean_shift.window_hours[j]:g} h (z = {z[j]:+.1f})",
+            )
+        self._since_buckets = 0
+
+    def _record_band(self, slot: int) -> None:
+        """p5/p50/p95 of the parts of the bucket that just closed, for the detail chart."""
+        parts = int(self.buckets.parts[slot])
+        if parts < 5:
+            return
+        rows = self.window.recent(min(parts + self.config.window.batch, self.window.filled))
+        number = (self.buckets.current - 1) if self.buckets.current is not None else 0
+        mine = (self.window.ts[rows] // 900.0).astype(np.int64) == number
+        values = self.window.values[rows[mine]]
+        if values.shape[0] >= 5:
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    self.band_history[slot] = np.nanquantile(values, [0.05, 0.5, 0.95], axis=0).T
+
+    def _evaluate_window(self, events: list[AlarmEvent], seq: int, ts: str, parts: int) -> None:
+        cal = self.calibration
+        assert cal is not None
+        readings = self.shape.evaluate(self.window)
+        self.shape_readings = readings
+        warm = self.window.filled >= self.window.size
+        for detector, thresholds in (("ks", cal.ks), ("psi", cal.psi)):
+            score = readings[detector] / thresholds if warm else np.zeros(len(self.columns))
+            for j in self._candidates(detector, score, None):
+                self._assess(events, detector, j, score[j], float(readings[detector][j]), float(thresholds[j]), seq, ts, parts, message=f"distribution differs from reference ({detector.upper()} {readings[detector][j]:.3f})")
+        self.class_psi = self.shape.class_mix(self.window)
+        score = self.class_psi / cal.class_psi if warm else 0.0
+        event = self.alarms.assess("class_mix", "class", score=score, value=self.class_psi, threshold=cal.class_psi, priority=PRIORITY["class_mix"], seq=seq, ts=ts, parts=parts, message="class mix differs from reference")
+        if event:
+            events.append(event)
+        q = self.quality
+        for detector, level, limit in (("missing", q.missing, q.missing_limit), ("out_of_range", q.out_of_range, np.full(len(self.columns), q.range_limit))):
+            score = level / limit
+            for j in self._candidates(detector, score, None):
+                self._assess(events, detector, j, score[j], float(level[j]), float(limit[j]), seq, ts, parts, off_delay=parts, message=f"{detector.replace('_', ' ')} {100 * level[j]:.1f} % of parts")
+        lq = self.line_quality
+        event = self.alarms.assess("rejected", "lines", score=lq.fraction / lq.limit, value=lq.fraction, threshold=lq.limit, priority=PRIORITY["rejected"], seq=seq, ts=ts, parts=parts, message=f"{100 * lq.fraction:.2f} % of lines rejected")
+        if event:
+            events.append(event)
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def _remember(self, batch: RecordBatch) -> None:
+        tail = slice(max(len(batch) - self.recent_parts.maxlen, 0), len(batch))
+        classes = self.parser.classes.names if self.parser else []
+        for i in range(tail.start, len(batch)):
+            self.recent_parts.append(
+                (batch.part[i], classes[batch.class_codes[i]], float(batch.conf[i]), batch.ts_text[i], batch.image[i] if batch.image else None, batch.model[i] if batch.model else None)
+            )
+
+    def _emit(self, event: AlarmEvent) -> None:
+        if event.event == "alarm_raised":
+            self.raised += 1
+        if self.store is not None:
+            self.store.journal_alarm(event.alarm, event.source, event.detector, event.event.removeprefix("alarm_"), event.priority, event.value, event.user, event.message)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    @property
+    def learning(self) -> bool:
+        return self.profile is None
+
+    def summary(self, seconds: float) -> dict:
+        return {
+            "event": "summary",
+            "records": self.accepted,
+            "rejected": sum(self.rejected.values()),
+            "alarms": self.raised,
+            "seconds": round(seconds, 3),
+        }
+
+
+def _as_bytes(line: bytes | str) -> bytes:
+    return line if isinstance(line, bytes) else line.encode("utf-8", "surrogateescape")
