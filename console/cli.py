@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from console.config import Config, ConfigError, default_config, load_config
+from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import RecordBatch, RecordParser, learn_features
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
@@ -51,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_config(path: str | None) -> Config:
+def read_config(path: str | None, *, demo: bool = False) -> Config:
+    """The station config at `path`; without one, the demo line (window, headless) or the
+    defaults of WIRE.md §6 (analyze)."""
     if not path:
-        return default_config()
+        return demo_config() if demo else default_config()
     try:
         return load_config(path)
     except OSError as error:
@@ -196,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "headless":
             from console.runner import run_headless
 
-            return run_headless(read_config(args.sub_config or args.config), args.seconds)
+            return run_headless(read_config(args.sub_config or args.config, demo=True), args.seconds)
         if args.command == "bench":
             from console.bench import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
-        return _open_window(read_config(args.config))
+        return _open_window(read_config(args.config, demo=True))
     except UsageError as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2

@@ -66,9 +66,9 @@ class Source:
     allow_remote: bool = False
     # simulator
     scenario: str = "demo"
-    rate: float = 20.0
+    rate: float = 100.0  # parts per second of wall-clock time
+    parts_per_day: float = 1000.0  # simulated production: time runs rate × 86400 / this faster
     seed: int = 1
-    speedup: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Window:
 @dataclass(frozen=True)
 class Detection:
     # Family-wise false-alarm budget: alarms expected per feature-year of stable production.
-    false_alarms_per_year: float = 0.05
+    false_alarms_per_year: float = 0.02
     # Slow-drift windows, in hours of production, scanned by the mean-shift detector.
     drift_windows_hours: tuple[float, ...] = (24.0, 36.0, 48.0)
     # A step of this many sd should be found by the jump CUSUM within a few dozen parts.
@@ -116,6 +116,20 @@ class Alarms:
 
 
 @dataclass(frozen=True)
+class People:
+    """The named people of the AI-operations playbook; every escalation routes to one of them."""
+
+    product_owner: str = "Product owner"
+    data_owner: str = "Data owner"
+    model_owner: str = "Model owner"
+    control_owner: str = "Control owner"
+    operations_lead: str = "Operations lead"
+    responsible_person: str = "Operations lead"  # the EU AI Act's designated person
+    # Response time (minutes) by severity: low, medium, high, urgent.
+    sla_minutes: tuple[float, ...] = (1440.0, 240.0, 60.0, 15.0)
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -125,12 +139,29 @@ class Config:
     window: Window = field(default_factory=Window)
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
+    people: People = field(default_factory=People)
     path: str = ""
 
 
 def default_config() -> Config:
-    """The built-in simulated station: nothing is needed to start."""
+    """Every key at its default (WIRE.md §6): what a station file that sets nothing means."""
     return Config()
+
+
+def demo_config() -> Config:
+    """The built-in simulated station of `main.py` without --config: nothing is needed to start.
+
+    A demo line of 1,000 parts a simulated day, played at 100 parts a second: two days of
+    reference in 20 s, then a drift that the console catches about a minute after start."""
+    from drivers.simulator import FEATURES
+
+    return Config(
+        source=(Source(kind="simulator", scenario="demo"),),
+        station=Station(features=tuple(f.name for f in FEATURES), classes=("ok", "scratch", "dent", "stain")),
+        reference=Reference(size=2000),
+        window=Window(parts=2000, batch=50),
+        store=Store(path=""),
+    )
 
 
 def load_config(path: str | Path) -> Config:
@@ -155,7 +186,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(prefix or "(top)", "must be a table", f"write it as [{prefix}]")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "path"}
+    known = {f.name for f in dataclasses.fields(cls) if not (cls is Config and f.name == "path")}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = f"{prefix}.{key}" if prefix else key
@@ -212,8 +243,8 @@ def _check(config: Config) -> None:
             raise ConfigError(f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"')
         if source.word_order not in ("big", "little"):
             raise ConfigError(f"{key}.word_order", f"unknown word order {source.word_order!r}", 'use "big" or "little"')
-        if source.rate <= 0 or source.speedup <= 0:
-            raise ConfigError(f"{key}.rate", "rate and speedup must be positive", "use e.g. rate = 20")
+        if source.rate <= 0 or source.parts_per_day <= 0:
+            raise ConfigError(f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20")
     if config.reference.size < 100:
         raise ConfigError("reference.size", f"{config.reference.size} is too small", "use at least 1000 parts (default 10000)")
     if config.window.parts < 100:

@@ -65,11 +65,22 @@ class Calibration:
     windows_hours: tuple[float, ...]
 
 
-def chi2_quantile(p: float, dof: int) -> float:
-    """Wilson–Hilferty approximation of the χ² quantile (no scipy at run time)."""
-    z = NormalDist().inv_cdf(p)
+def _chi2_sf(q: float, dof: int) -> float:
+    """Upper tail of χ² by the Wilson–Hilferty approximation (no scipy at run time)."""
     a = 2.0 / (9.0 * dof)
-    return dof * (1.0 - a + z * math.sqrt(a)) ** 3
+    z = ((q / dof) ** (1.0 / 3.0) - (1.0 - a)) / math.sqrt(a)
+    return 1.0 - NormalDist().cdf(z)
+
+
+def _solve(rate, budget: float, lo: float, hi: float) -> float:  # noqa: ANN001
+    """The level at which the decreasing `rate(level)` equals `budget` (bisection)."""
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if rate(mid) > budget:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def scan_threshold(budget: float, windows_hours: tuple[float, ...]) -> float:
@@ -104,15 +115,17 @@ def calibrate(profile: ReferenceProfile, reference: np.ndarray, ref_ts: np.ndarr
     arl = 2.0 * parts_per_day * 365.0 / budget
     units = resid * (profile.phase_sd.mean(axis=0) / np.where(profile.sd > 0, profile.sd, 1.0))
     cusum_h = np.array([math.log(arl) / min(_cusum_theta(units[:, j], k), _cusum_theta(-units[:, j], k)) for j in range(units.shape[1])])
-    # Shape over W parts: about parts-a-year / W independent windows.
+    # Shape over W parts, evaluated as the window slides: about parts-a-year / W windows, each
+    # crossing its level u about u² times as often as one fixed window would (as for the means).
     windows_a_year = max(parts_per_day * 365.0 / window, 1.0)
-    alpha = budget / windows_a_year
     scale = 1.0 / window + 1.0 / max(n, 1)
-    ks_null = math.sqrt(-math.log(alpha / 2.0) / 2.0) * math.sqrt(scale)
-    psi_null = chi2_quantile(1 - alpha, COARSE_BINS - 1) * scale
+    ks_level = _solve(lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0)
+    ks_null = ks_level * math.sqrt(scale)
+    psi_dof = COARSE_BINS - 1
+    psi_null = _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
     ks_infl, psi_infl = _shape_inflation(profile, reference, window)
     classes = max(len(profile.classes), 2)
-    class_psi = chi2_quantile(1 - alpha, classes - 1) * scale
+    class_psi = _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
     stuck = np.maximum(30, 3 * profile.longest_run)
     if cfg.stuck_parts:
         stuck = np.full_like(stuck, cfg.stuck_parts)
@@ -153,6 +166,7 @@ def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfil
     present = ~np.isnan(resid)
     filled = np.where(present, resid, 0.0)
     ratio = np.ones(width)
+    dof = np.zeros(width)
     for j in range(width):
         n_b = np.bincount(index, weights=present[:, j], minlength=blocks.size)
         s_b = np.bincount(index, weights=filled[:, j], minlength=blocks.size)
@@ -161,11 +175,17 @@ def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfil
             continue
         z = s_b[ok] / np.sqrt(n_b[ok])  # ~N(0, 1) for independent unit residuals
         ratio[j] = float(np.mean(z**2))
+        dof[j] = ok.sum()
     if profile.phased:
         days = max(profile.span_seconds / 86400.0, 1.0)
         if days >= 2:
             ratio *= days / (days - 1.0)
-    return np.clip(np.sqrt(ratio), 1.0, 3.0)
+            dof *= (days - 1.0) / days
+    # Inflate only where the reference shows real over-dispersion: beyond two standard errors
+    # of a variance ratio estimated on `dof` blocks. A short reference cannot show it, and
+    # a noisy estimate must not blunt the detector at random.
+    significant = ratio > 1.0 + 2.0 * np.sqrt(2.0 / np.maximum(dof, 1.0))
+    return np.clip(np.where(significant, np.sqrt(ratio), 1.0), 1.0, 3.0)
 
 
 def _cusum_theta(values: np.ndarray, k: float) -> float:
@@ -263,9 +283,8 @@ class ShapeDrift:
         self.calibration = calibration
         self.ref_cdf = np.cumsum(profile.fine_props, axis=1)
         width = len(profile.columns)
-        self.coarse_map = np.zeros((width, FINE_BINS, COARSE_BINS))
-        for j in range(width):
-            self.coarse_map[j, np.arange(FINE_BINS), profile.coarse_of_fine[j]] = 1.0
+        self.width = width
+        self.coarse_index = (profile.coarse_of_fine + COARSE_BINS * np.arange(width)[:, None]).ravel()
         self.coarse_ref = np.maximum(profile.coarse_props, 1e-4)
         # Width of each fine bin, the open ends bounded by the reference's min and max.
         widths = np.zeros((width, FINE_BINS))
@@ -283,7 +302,8 @@ class ShapeDrift:
         gap = np.abs(cdf - self.ref_cdf)
         ks = gap.max(axis=1)
         wasserstein = (gap * self.widths).sum(axis=1)
-        coarse = np.maximum(np.einsum("jb,jbc->jc", props, self.coarse_map), 1e-4)
+        coarse = np.bincount(self.coarse_index, weights=props.ravel(), minlength=self.width * COARSE_BINS)
+        coarse = np.maximum(coarse.reshape(self.width, COARSE_BINS), 1e-4)
         psi = ((coarse - self.coarse_ref) * np.log(coarse / self.coarse_ref)).sum(axis=1)
         empty = window.count == 0
         ks[empty] = psi[empty] = wasserstein[empty] = 0.0
@@ -316,32 +336,41 @@ class JumpCusum:
     def update(self, resid: np.ndarray, phase: np.ndarray, first_index: int) -> tuple[np.ndarray, np.ndarray]:
         """Advance by a batch; per column the index of the first part at which either side
         crossed its decision interval (or -1), and the index where that run began."""
-        u = np.nan_to_num(resid * self.units[phase], nan=0.0)
+        u = resid * self.units[phase]
+        u[np.isnan(u)] = 0.0
         m, width = u.shape
+        # Both sides at once: columns [0, width) watch upward steps, [width, 2 width) downward.
+        state = np.concatenate([self.up, self.down])
+        start = np.concatenate([self.up_start, self.down_start])
+        h = np.concatenate([self.h, self.h])
+        path = np.cumsum(np.concatenate([u, -u], axis=1) - self.k, axis=0)
+        # Lindley recursion S_i = max(0, S_{i-1} + y_i) in closed form:
+        # S_i = P_i - min(-S_0, min_{j<=i} P_j).
+        floor = np.minimum.accumulate(path, axis=0)
+        np.minimum(floor, -state, out=floor)
+        level = path - floor
         crossing = np.full(width, -1, np.int64)
         onset = np.full(width, -1, np.int64)
         self.peak = np.zeros(width)
-        for sign, state, start in ((1.0, self.up, self.up_start), (-1.0, self.down, self.down_start)):
-            path = np.cumsum(sign * u - self.k, axis=0)
-            # Lindley recursion S_i = max(0, S_{i-1} + y_i) in closed form:
-            # S_i = P_i - min(-S_0, min_{j<=i} P_j).
-            floor = np.minimum.accumulate(np.vstack([-state[None, :], path]), axis=0)[1:]
-            level = path - floor
-            zero = level <= 0.0
-            over = level >= self.h
-            for j in np.flatnonzero(over.any(axis=0)):
-                first = int(np.argmax(over[:, j]))
-                zeros = np.flatnonzero(zero[:first, j])
-                begin = first_index + int(zeros[-1]) + 1 if zeros.size else int(start[j])
-                if crossing[j] < 0 or first_index + first < crossing[j]:
-                    crossing[j] = first_index + first
-                    onset[j] = begin
-                    self.peak[j] = sign * float(np.abs(path[first:, j] - floor[first:, j]).max())
-            any_zero = zero.any(axis=0)
+        zero = level <= 0.0
+        hits = np.flatnonzero((level >= h).any(axis=0))
+        for c in hits:
+            j = c % width
+            first = int(np.argmax(level[:, c] >= h[c]))
+            zeros = np.flatnonzero(zero[:first, c])
+            begin = first_index + int(zeros[-1]) + 1 if zeros.size else int(start[c])
+            if crossing[j] < 0 or first_index + first < crossing[j]:
+                crossing[j] = first_index + first
+                onset[j] = begin
+                self.peak[j] = (1.0 if c < width else -1.0) * float(level[first:, c].max())
+        any_zero = zero.any(axis=0)
+        if any_zero.any():
             last_zero = m - 1 - np.argmax(zero[::-1], axis=0)
-            start[:] = np.where(any_zero, first_index + last_zero + 1, start)
-            # Capped so that the alarm can clear soon after the cause is gone.
-            state[:] = np.minimum(level[-1], 2.0 * self.h)
+            start = np.where(any_zero, first_index + last_zero + 1, start)
+        # Capped so that the alarm can clear soon after the cause is gone.
+        state = np.minimum(level[-1], 2.0 * h)
+        self.up, self.down = state[:width], state[width:]
+        self.up_start, self.down_start = start[:width], start[width:]
         return crossing, onset
 
     @property

@@ -12,6 +12,7 @@ guarded by `_lock`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ from console.drift import (
 )
 from console.records import RecordBatch, Rejected, RecordParser, learn_features
 from console.reference import CONF, ReferenceProfile, build_profile, phase_of
+from console.snapshot import DisplayBins
 from console.stats import BUCKET_COUNT, RollingWindow, TimeBuckets
 
 
@@ -51,7 +53,9 @@ class Engine:
         reference_features: Sequence[str] = (),
         store=None,  # noqa: ANN001 - data.store.StoreWriter, optional (analyze runs without)
         on_event: Callable[[AlarmEvent], None] | None = None,
+        on_features: Callable[[tuple[str, ...]], None] | None = None,
     ) -> None:
+        self.on_features = on_features
         self.config = config
         self.store = store
         self.on_event = on_event
@@ -75,6 +79,10 @@ class Engine:
         self.last_ts_text = ""
         self.started = time.time()
         self.raised = 0
+        self.model_name = ""
+        self.rate = ArrivalRate()
+        self.overridden: dict[str, str] = {}  # part → new class, for the recent parts list
+        self._lock = threading.Lock()  # guards the override counters (UI thread writes)
         if reference is not None and len(reference):
             self._use_reference(reference, "reference file")
 
@@ -89,6 +97,8 @@ class Engine:
                 self._count_rejected(batch_rejected)
                 return []
             self._make_parser()
+            if self.on_features is not None:
+                self.on_features(self.features)
         assert self.parser is not None
         self.parser.source = source
         batch, rejected = self.parser.parse(lines)
@@ -118,6 +128,9 @@ class Engine:
             return []
         if self.store is not None:
             self.store.append_records(batch, self.parser.classes.names if self.parser else ())
+        self.rate.note(n)
+        if batch.model and batch.model[-1]:
+            self.model_name = batch.model[-1]
         self._remember(batch)
         events: list[AlarmEvent] = []
         start = 0
@@ -158,6 +171,7 @@ class Engine:
         self.calibration = calibration
         self.columns = profile.columns
         self.window = RollingWindow(profile, self.config.window.parts)
+        self.display = DisplayBins(profile)
         self.buckets = TimeBuckets(profile)
         self.shape = ShapeDrift(profile, calibration)
         self.cusum = JumpCusum(profile, calibration)
@@ -170,6 +184,7 @@ class Engine:
         self.band_history = np.full((BUCKET_COUNT, len(self.columns), 3), np.nan)
         self._since_shape = 0
         self._since_buckets = 0
+        self._closed = 0
         self._active: dict[str, np.ndarray] = {}
         self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 50)
         # Prime the window with the reference so that its statistics start at "as validated".
@@ -189,10 +204,11 @@ class Engine:
         self.accepted += m
         matrix = np.column_stack([batch.features, batch.conf])
         self.window.add(matrix, batch.class_codes, batch.ts)
-        resid = self.buckets.residuals(matrix, batch.ts)
+        phase = phase_of(batch.ts)
+        resid = (matrix - self.profile.phase_mean[phase]) / self.profile.phase_sd[phase]
         closed = self.buckets.add(matrix, batch.ts, resid)
         self.quality.update(matrix)
-        crossing, onset = self.cusum.update(resid, phase_of(batch.ts), first)
+        crossing, onset = self.cusum.update(resid, phase, first)
         last_seq = self.accepted - 1
         ts_text = batch.ts_text[-1]
         self.last_ts, self.last_ts_text = float(batch.ts[-1]), ts_text
@@ -216,11 +232,12 @@ class Engine:
         stuck = self.window.run / self.quality.stuck_limit
         for j in self._candidates("stuck", stuck, None):
             self._assess(events, "stuck", j, stuck[j], float(self.window.run[j]), float(self.quality.stuck_limit[j]), last_seq, ts_text, m, off_delay=1, message=f"same value {self.window.last_value[j]:g} for {self.window.run[j]} parts")
-        if closed:
-            self._since_buckets += m
-            self._on_buckets_closed(events, closed, last_seq, ts_text)
-        else:
-            self._since_buckets += m
+        self._since_buckets += m
+        self._closed += closed
+        # Slow drift needs no look more often than every `_evaluate_every` parts.
+        if self._closed and self._since_buckets >= self._evaluate_every:
+            self._on_buckets_closed(events, self._closed, last_seq, ts_text)
+            self._closed = 0
         self._since_shape += m
         if self._since_shape >= self._evaluate_every:
             self._evaluate_window(events, last_seq, ts_text, self._since_shape)
@@ -330,6 +347,32 @@ class Engine:
         if self.on_event is not None:
             self.on_event(event)
 
+    def note_override(self, part: str, old_class: str, new_class: str, at: float) -> None:
+        """Count a saved override (any thread): labels for per-class override rates."""
+        with self._lock:
+            self.overrides.append((at, old_class, new_class))
+            self.overridden[part] = new_class
+            if len(self.overridden) > 5000:
+                self.overridden.pop(next(iter(self.overridden)))
+
+    def overrides_since(self, since: float) -> int:
+        with self._lock:
+            return sum(1 for at, _, _ in self.overrides if at >= since)
+
+    def override_rates(self) -> dict[str, float]:
+        """Overrides per class among the parts in the window (the model's class as given)."""
+        with self._lock:
+            counts = Counter(old for _, old, _ in self.overrides)
+        if self.profile is None or self.parser is None:
+            return {}
+        names = self.parser.classes.names
+        seen = self.window.class_counts
+        return {name: counts.get(name, 0) / max(int(seen[i]) if i < seen.size else 0, 1) for i, name in enumerate(names)}
+
+    def note_system(self, kind: str, source: str, text: str, at: float | None = None) -> None:
+        """A system or data-quality event for the screen's event list (engine thread)."""
+        self.system_events.append((time.time() if at is None else at, kind, source, text))
+
     @property
     def learning(self) -> bool:
         return self.profile is None
@@ -342,6 +385,28 @@ class Engine:
             "alarms": self.raised,
             "seconds": round(seconds, 3),
         }
+
+
+class ArrivalRate:
+    """Parts per minute from arrival times (wall clock), over the last minute."""
+
+    def __init__(self) -> None:
+        self._arrivals: deque[tuple[float, int]] = deque()
+        self.last_arrival: float | None = None
+
+    def note(self, n: int, at: float | None = None) -> None:
+        at = time.time() if at is None else at
+        self._arrivals.append((at, n))
+        self.last_arrival = at
+        while self._arrivals and self._arrivals[0][0] < at - 60.0:
+            self._arrivals.popleft()
+
+    def per_minute(self, now: float) -> float:
+        recent = [(t, n) for t, n in self._arrivals if t >= now - 60.0]
+        if not recent:
+            return 0.0
+        span = max(now - recent[0][0], 1.0)
+        return sum(n for _, n in recent) * 60.0 / span
 
 
 def _as_bytes(line: bytes | str) -> bytes:

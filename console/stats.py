@@ -24,44 +24,62 @@ BUCKET_COUNT = 4 * 24 * 4  # four days of 15-minute buckets
 
 
 class Binner:
-    """Maps values to the reference's fine bins for all columns in one `searchsorted` call.
+    """Maps values to the reference's fine bins for all columns at once, in O(1) per value.
 
-    Each column's values are scaled so its edges fall in [1, 2] and offset by 4 × column, so the
-    concatenated edges of all columns form one sorted array. NaN goes to the missing slot.
+    A lookup table over a uniform grid of each column's edge range gives the bin at the start
+    of the value's grid cell; one or two comparisons with the next edges finish the job (a cell
+    is much narrower than a bin, so it rarely holds more than one edge). Values below the first
+    edge go to bin 0, at or above the last to the last bin (open ends), NaN to the missing slot.
+    Exactly `np.searchsorted(edges, x, side="right")` per column (a property test checks).
     """
+
+    GRID = 8192
 
     def __init__(self, profile: ReferenceProfile) -> None:
         width = len(profile.columns)
-        slots = FINE_BINS - 1
         self.width = width
+        counts = profile.edge_count.astype(np.int64)
         first = profile.edges[:, 0]
-        last = np.array([profile.edges[j, max(int(profile.edge_count[j]) - 1, 0)] for j in range(width)])
-        finite = np.isfinite(first) & np.isfinite(last)
-        self.low = np.where(finite, first, 0.0)
-        scale = np.where(finite, last - first, 1.0)
-        self.scale = np.where(scale > 0, scale, 1.0)
-        keys = np.empty((width, slots))
-        offsets = 4.0 * np.arange(width)
-        pad = 3.5 + np.arange(slots) * 1e-7
+        last = np.array([profile.edges[j, max(int(counts[j]) - 1, 0)] for j in range(width)])
+        usable = (counts > 0) & np.isfinite(first) & np.isfinite(last)
+        self.low = np.where(usable, first, 0.0)
+        span = np.where(usable, last - first, 1.0)
+        self.span = np.where(span > 0, span, 1.0)
+        self.counts = counts
+        # Edges padded with +inf so "x >= next edge" is always safe to ask.
+        self.stride = FINE_BINS
+        edges = np.full((width, self.stride), np.inf)
+        table = np.zeros((width, self.GRID + 1), np.int64)
         for j in range(width):
-            k = int(profile.edge_count[j])
-            keys[j, :k] = offsets[j] + 1.0 + (profile.edges[j, :k] - self.low[j]) / self.scale[j]
-            keys[j, k:] = offsets[j] + pad[k:]
-        self.keys = keys.ravel()
-        self.offsets = offsets
-        self.base = np.arange(width) * slots
+            k = int(counts[j])
+            edges[j, :k] = profile.edges[j, :k]
+            starts = self.low[j] + self.span[j] * np.arange(self.GRID + 1) / self.GRID
+            table[j] = np.searchsorted(edges[j, :k], starts, side="right") if k else 0
+        self.edges = edges.ravel()
+        self.table = table.ravel()
+        self.table_base = np.arange(width) * (self.GRID + 1)
+        self.edge_base = np.arange(width) * self.stride
         self.missing_slot = FINE_BINS
 
     def bins(self, matrix: np.ndarray) -> np.ndarray:
         """Fine bin index per value (int16), `FINE_BINS` for a missing value."""
-        scaled = (matrix - self.low) / self.scale
-        np.clip(scaled, -1.0, 2.0, out=scaled)
-        scaled += 1.0 + self.offsets
+        scaled = (matrix - self.low) / self.span
         missing = np.isnan(scaled)
         scaled[missing] = 0.0
-        local = np.searchsorted(self.keys, scaled, side="right") - self.base
-        local[missing] = self.missing_slot
-        return local.astype(np.int16)
+        np.clip(scaled, -0.5, 1.0, out=scaled)
+        cell = (scaled * self.GRID).astype(np.int64)
+        np.clip(cell, 0, self.GRID, out=cell)
+        index = self.table[cell + self.table_base]
+        below = scaled < 0.0
+        x = np.where(missing, -np.inf, matrix)
+        while True:
+            step = x >= self.edges[index + self.edge_base]
+            if not step.any():
+                break
+            index += step
+        index[below] = 0
+        index[missing] = self.missing_slot
+        return index.astype(np.int16)
 
 
 class RollingWindow:
@@ -106,40 +124,43 @@ class RollingWindow:
         rows = (self.head + np.arange(m)) % self.size
         evicting = self.filled + m - self.size
         if evicting > 0:
-            self._remove(rows[:evicting] if evicting < m else rows)
+            # Before the buffer first fills, only positions [0, filled) hold parts.
+            gone = rows if self.filled == self.size else rows[rows < self.filled]
+            self._update(
+                np.concatenate([matrix, self.values[gone]]),
+                np.concatenate([bins, self.bins[gone]]),
+                np.concatenate([class_codes, self.classes[gone]]),
+                np.concatenate([np.ones(m), -np.ones(gone.size)]),
+            )
+        else:
+            self._update(matrix, bins, class_codes, np.ones(m))
         self.values[rows] = matrix
         self.bins[rows] = bins
         self.classes[rows] = class_codes
         self.ts[rows] = ts
-        self._accumulate(matrix, bins, class_codes, +1)
         self.head = (self.head + m) % self.size
         self.filled = min(self.filled + m, self.size)
         self._since_exact += m
         if self._since_exact >= self.size:
             self._resum()
 
-    def _remove(self, rows: np.ndarray) -> None:
-        self._accumulate(self.values[rows], self.bins[rows], self.classes[rows], -1)
-
-    def _accumulate(self, matrix: np.ndarray, bins: np.ndarray, codes: np.ndarray, sign: int) -> None:
+    def _update(self, matrix: np.ndarray, bins: np.ndarray, codes: np.ndarray, sign: np.ndarray) -> None:
+        """Add rows with sign +1 and evict rows with sign -1, in one pass of matrix products."""
         present = ~np.isnan(matrix)
-        centered = np.where(present, matrix - self.center, 0.0)
-        self.count += sign * present.sum(axis=0)
-        self.sum += sign * centered.sum(axis=0)
-        self.sumsq += sign * np.einsum("ij,ij->j", centered, centered)
+        centered = matrix - self.center
+        centered[~present] = 0.0
+        self.count += sign @ present
+        self.sum += sign @ centered
+        self.sumsq += sign @ (centered * centered)
         outside = (matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)
-        self.out_of_range += sign * outside.sum(axis=0)
+        self.out_of_range += (sign @ outside).astype(np.int64)
         flat = (bins + self._flat).ravel()
-        counts = np.bincount(flat, minlength=self.hist.size)
-        if sign > 0:
-            self.hist += counts.reshape(self.hist.shape)
-        else:
-            self.hist -= counts.reshape(self.hist.shape)
-        if codes.size:
-            top = int(codes.max()) + 1
-            if top > self.class_counts.size:
-                self.class_counts = np.concatenate([self.class_counts, np.zeros(top - self.class_counts.size, np.int64)])
-            self.class_counts[:top] += sign * np.bincount(codes, minlength=top)
+        weights = np.repeat(sign, self.width)
+        self.hist += np.rint(np.bincount(flat, weights=weights, minlength=self.hist.size)).astype(np.int64).reshape(self.hist.shape)
+        top = int(codes.max()) + 1
+        if top > self.class_counts.size:
+            self.class_counts = np.concatenate([self.class_counts, np.zeros(top - self.class_counts.size, np.int64)])
+        self.class_counts[:top] += np.rint(np.bincount(codes, weights=sign, minlength=top)).astype(np.int64)
 
     def _resum(self) -> None:
         """Exact recomputation of the running sums from the buffer (once per W parts)."""
@@ -263,13 +284,7 @@ class TimeBuckets:
             self.current = newest
         elif newest > self.current:
             closed = self._advance(newest)
-        first = int(numbers.min())
-        if first == newest:
-            self._put(newest, matrix, resid)
-        else:
-            for number in np.unique(numbers):
-                rows = numbers == number
-                self._put(int(number), matrix[rows], resid[rows])
+        self._put_segments(numbers, matrix, resid)
         return closed
 
     def _advance(self, newest: int) -> int:
@@ -288,21 +303,29 @@ class TimeBuckets:
         self.closed += steps
         return steps
 
-    def _put(self, number: int, matrix: np.ndarray, resid: np.ndarray) -> None:
+    def _put_segments(self, numbers: np.ndarray, matrix: np.ndarray, resid: np.ndarray) -> None:
+        """Add rows to their buckets: one reduceat per quantity over runs of equal bucket."""
         assert self.current is not None
-        if number <= self.current - BUCKET_COUNT:
-            return  # older than four days: too late for any window
-        slot = number % BUCKET_COUNT
+        starts = np.flatnonzero(np.concatenate([[True], numbers[1:] != numbers[:-1]]))
         present = ~np.isnan(matrix)
         centered = np.where(present, matrix - self.center, 0.0)
-        self.parts[slot] += matrix.shape[0]
-        self.n[slot] += present.sum(axis=0)
-        self.sum[slot] += centered.sum(axis=0)
-        self.sumsq[slot] += np.einsum("ij,ij->j", centered, centered)
-        self.resid[slot] += np.where(present, resid, 0.0).sum(axis=0)
-        with np.errstate(invalid="ignore"):
-            self.low[slot] = np.fmin(self.low[slot], np.nanmin(np.where(present, matrix, np.inf), axis=0))
-            self.high[slot] = np.fmax(self.high[slot], np.nanmax(np.where(present, matrix, -np.inf), axis=0))
+        segment = numbers[starts]
+        keep = segment > self.current - BUCKET_COUNT  # older than four days: too late to count
+        if not keep.all():
+            starts, segment = starts[keep], segment[keep]
+            if not starts.size:
+                return
+            rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, np.append(starts[1:], len(numbers)), strict=True)])
+            return self._put_segments(numbers[rows], matrix[rows], resid[rows])
+        slots = segment % BUCKET_COUNT
+        lengths = np.diff(np.append(starts, len(numbers)))
+        np.add.at(self.parts, slots, lengths)
+        np.add.at(self.n, slots, np.add.reduceat(present, starts, axis=0))
+        np.add.at(self.sum, slots, np.add.reduceat(centered, starts, axis=0))
+        np.add.at(self.sumsq, slots, np.add.reduceat(centered * centered, starts, axis=0))
+        np.add.at(self.resid, slots, np.add.reduceat(np.where(present, resid, 0.0), starts, axis=0))
+        np.minimum.at(self.low, slots, np.minimum.reduceat(np.where(present, matrix, np.inf), starts, axis=0))
+        np.maximum.at(self.high, slots, np.maximum.reduceat(np.where(present, matrix, -np.inf), starts, axis=0))
 
     def slots(self, hours: float, *, complete_only: bool = False) -> np.ndarray:
         """Ring slots of the buckets covering the last `hours` (newest last)."""

@@ -95,7 +95,7 @@ class Scenario:
         base = next((n for n in ("drift", "jump", "frozen", "demo") if n in names), "stable")
         scenario = Scenario(name=base, malformed=0.01 if "noisy" in names else 0.0)
         if base == "demo":
-            scenario = Scenario(name="drift", onset_day=0.6, drift_days=0.6, malformed=scenario.malformed)
+            scenario = Scenario(name="drift", onset_day=2.5, drift_days=2.0, malformed=scenario.malformed)
         if onset_day is not None:
             scenario = Scenario(**{**scenario.__dict__, "onset_day": onset_day})
         return scenario
@@ -287,8 +287,8 @@ class SimulatedSource:
         self.simulator = LineSimulator(
             source_cfg.scenario,
             seed=source_cfg.seed,
-            parts_per_day=5000.0,
-            start=time.time() - 0.0,
+            parts_per_day=source_cfg.parts_per_day,
+            start=time.time(),
         )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)

@@ -1,0 +1,277 @@
+"""The running station: sources → intake → engine thread → snapshots; commands from the UI.
+
+`Station` starts the configured sources (each in its own thread), the store's writer thread and
+one engine thread that drains the intake in micro-batches, turns source events into system
+events and alarms (a lost source, a stale stream), and publishes a fresh `Snapshot` at most ten
+times a second. The UI (or `headless`) reads `station.snapshot` and calls the command methods —
+`override`, `acknowledge`, `escalate` — from its own thread; each returns only after the store
+has committed, or raises `CommandRefused` with a reason to show. Errors anywhere (a driver, the
+store, an exception in the engine loop) become events on screen; the loop keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from console.actions import Acknowledge, Escalate, Override, OVERRIDE_REASONS
+from console.alarms import AlarmEvent
+from console.config import Config
+from console.engine import Engine, iso
+from console.incidents import Incident, open_incident
+from console.intake import Delivery, Intake, SourceEvent
+from console.snapshot import Snapshot, take
+
+ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
+ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
+SNAPSHOT_PERIOD = 0.1
+
+
+class CommandRefused(Exception):
+    """A command that was not carried out; the message says why, in the operator's words."""
+
+
+class Station:
+    """One station at work: sources, engine thread, store; safe to command from the UI thread."""
+
+    def __init__(self, config: Config, *, store_path: str | None = None, on_event: Callable[[AlarmEvent], None] | None = None, sources: bool = True) -> None:
+        self.config = config
+        self.intake = Intake()
+        self.store = None
+        self.store_error = ""
+        path = config.store.path if store_path is None else store_path
+        self._on_event = on_event
+        self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self._store_path = path
+        if path and self.engine.features:
+            self._open_store(path)
+        self.sources = []
+        if sources:
+            self._open_sources()
+        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.incidents: list[Incident] = []
+        self.fallback = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._snapshot_requested = threading.Event()
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for source in self.sources:
+            source.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for source in self.sources:
+            try:
+                source.stop(timeout=1.0)
+            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+                self.engine.note_system("error", getattr(source, "name", "source"), f"stop failed: {error}")
+        self._thread.join(timeout)
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception as error:  # noqa: BLE001
+                print(f"store close failed: {error}", file=sys.stderr)
+
+    def _open_store(self, path: str) -> None:
+        try:
+            from data.store import StoreWriter
+
+            features = self.engine.features or ()
+            self.store = StoreWriter(path, self.config.station.id, features)
+            self.engine.store = self.store
+        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
+            self.store_error = f"store unavailable: {error}"
+            self.engine.note_system("system", "store", self.store_error)
+
+    def _features_known(self, features: tuple[str, ...]) -> None:
+        """A station without a feature list learns it from its first record; the store opens then."""
+        if self._store_path and self.store is None:
+            self._open_store(self._store_path)
+
+    def _open_sources(self) -> None:
+        for index, cfg in enumerate(self.config.source, start=1):
+            try:
+                if cfg.kind == "simulator":
+                    from drivers.simulator import SimulatedSource
+
+                    source = SimulatedSource(cfg, self.intake)
+                else:
+                    from drivers import open_source
+
+                    source = open_source(cfg, self.intake, self.engine.features)
+                self.sources.append(source)
+            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+                name = cfg.name or f"source[{index}]"
+                self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
+
+    # --- the engine thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_snapshot = 0.0
+        while not self._stop.is_set():
+            try:
+                for item in self.intake.drain(timeout=0.05):
+                    if isinstance(item, Delivery):
+                        self.engine.feed_lines(item.lines, item.source)
+                        if item.rejected:
+                            self.engine.note_rejected(item.rejected)
+                    else:
+                        self._source_event(item)
+                self._check_stale()
+                now = time.monotonic()
+                if now - last_snapshot >= SNAPSHOT_PERIOD or self._snapshot_requested.is_set():
+                    self._snapshot_requested.clear()
+                    self.snapshot = take(self.engine, self._source_status(), self._store_status(), self.fallback)
+                    last_snapshot = now
+            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+                self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
+                time.sleep(0.05)
+
+    def _event(self, event: AlarmEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _source_event(self, event: SourceEvent) -> None:
+        engine = self.engine
+        text = f"{event.kind}{f' ({event.count})' if event.count != 1 else ''}{': ' + event.detail if event.detail else ''}"
+        engine.note_system(event.kind, event.source, text, event.at)
+        if self.store is not None:
+            self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
+        seq, ts = engine.accepted, iso(event.at)
+        result = None
+        if event.kind in ("disconnected", "error", "timeout") and event.kind != "stopped":
+            result = engine.alarms.trip("source", event.source, value=float(event.count), priority="medium", seq=seq, ts=ts, message=text)
+        elif event.kind in ("connected", "reconnected"):
+            result = engine.alarms.reset("source", event.source, seq=seq, ts=ts)
+        elif event.kind == "missed_parts":
+            result = engine.alarms.trip("missed_parts", event.source, value=float(event.count), priority="medium", seq=seq, ts=ts, message=text)
+        if result is not None:
+            engine._emit(result)  # noqa: SLF001
+
+    def _check_stale(self) -> None:
+        engine = self.engine
+        last = engine.rate.last_arrival
+        limit = self.config.detection.stale_seconds
+        now = time.time()
+        if last is None:
+            return
+        if now - last > limit:
+            event = engine.alarms.trip("stale", "line", value=now - last, priority="high", seq=engine.accepted, ts=iso(now), message=f"no parts for {now - last:.0f} s")
+        else:
+            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
+        if event is not None:
+            engine._emit(event)  # noqa: SLF001
+
+    def _source_status(self) -> tuple:
+        statuses = []
+        for source in self.sources:
+            try:
+                statuses.append(source.status())
+            except Exception:  # noqa: BLE001, S112
+                continue
+        return tuple(statuses)
+
+    def _store_status(self) -> str:
+        if self.store is None:
+            return self.store_error or "not used"
+        try:
+            status = self.store.status
+            status = status() if callable(status) else status
+        except Exception as error:  # noqa: BLE001
+            return f"error: {error}"
+        if getattr(status, "last_error", None):
+            return f"error: {status.last_error}"
+        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
+
+    def refresh(self, timeout: float = 2.0) -> Snapshot:
+        """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
+        before = self.snapshot
+        self._snapshot_requested.set()
+        deadline = time.monotonic() + timeout
+        while self.snapshot is before and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.005)
+        return self.snapshot
+
+    # --- commands (any thread) --------------------------------------------------------------
+
+    def override(self, command: Override) -> int:
+        """Save an override; returns its seq only once it is durable."""
+        if command.role not in ROLES_THAT_OVERRIDE:
+            raise CommandRefused(f"role {command.role!r} may not override classifications")
+        if command.reason not in OVERRIDE_REASONS:
+            raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
+        if command.new_class == command.old_class:
+            raise CommandRefused("the new class is the same as the model's")
+        if self.store is None:
+            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
+        try:
+            seq = self.store.save_override(command)
+        except Exception as error:  # noqa: BLE001
+            self.engine.note_system("error", "store", f"override not saved: {error}")
+            raise CommandRefused(f"not saved: {error}") from error
+        self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
+        return seq
+
+    def acknowledge(self, command: Acknowledge) -> AlarmEvent:
+        if command.role not in ROLES_THAT_ACKNOWLEDGE:
+            raise CommandRefused(f"role {command.role!r} may not acknowledge alarms")
+        try:
+            event = self.engine.alarms.acknowledge(command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at))
+        except (KeyError, ValueError) as error:
+            raise CommandRefused(str(error).strip("'\"")) from error
+        if self.store is not None:
+            self.store.journal_alarm(event.alarm, event.source, event.detector, "acknowledged", event.priority, event.value, command.user, command.note, command.at)
+            try:
+                self.store.flush(timeout=2.0)
+            except Exception as error:  # noqa: BLE001
+                self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
+        self._snapshot_requested.set()
+        return event
+
+    def escalate(self, command: Escalate) -> Incident:
+        try:
+            incident = open_incident(command, self.snapshot, self.config.people)
+        except ValueError as error:
+            raise CommandRefused(str(error)) from error
+        if self.store is not None:
+            try:
+                self.store.save_incident(incident.id, incident.status, incident.severity, incident.owner, incident.summary, {"role": incident.role, "opened_by": incident.opened_by, "due_at": incident.due_at, "alarms": list(incident.alarms), "parts": list(incident.parts), "snapshot": incident.snapshot}, at=incident.opened_at)
+            except Exception as error:  # noqa: BLE001
+                raise CommandRefused(f"incident not saved: {error}") from error
+        self.incidents.append(incident)
+        self.engine.note_system("incident", incident.role, f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}")
+        return incident
+
+
+def run_headless(config: Config, seconds: float | None) -> int:
+    """`main.py headless`: alarm events as JSON Lines on stdout, a summary at the end."""
+    out = sys.stdout
+
+    def print_event(event: AlarmEvent) -> None:
+        if event.event in ("alarm_raised", "alarm_cleared"):
+            out.write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
+            out.flush()
+
+    station = Station(config, on_event=print_event)
+    done = threading.Event()
+
+    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+        done.set()
+
+    signal.signal(signal.SIGINT, finish)
+    signal.signal(signal.SIGTERM, finish)
+    started = time.perf_counter()
+    station.start()
+    done.wait(seconds)
+    station.stop()
+    out.write(json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":")) + "\n")
+    out.flush()
+    return 0

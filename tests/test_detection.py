@@ -1,0 +1,78 @@
+"""What the line needs from the detectors (issue: catch a slow drift within days, no false
+alarms): the simulator's scenarios at 5,000 parts a day, through the engine as `analyze` runs it."""
+
+from collections import Counter
+
+import pytest
+
+from console.detection_study import run
+from drivers.simulator import LineSimulator
+
+INPUTS = {"brightness", "contrast", "focus", "edge_density", "hue", "saturation", "part_width", "temperature"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_slow_drift_against_a_validation_reference_alarms_within_two_and_a_half_days(seed):
+    # A week of validated production is the reference; the drift begins half a day in.
+    result = run("drift", days=4, seed=seed, onset_day=0.5, reference_days=7)
+    assert all(e.seq >= result.onset_index for e in result.raised), "alarm before the drift began"
+    assert result.delay_days(detectors=("mean_shift",), sources=("brightness", "focus")) <= 2.5
+
+
+def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
+    # Two days of reference carry their own sampling error into every comparison, so the delay
+    # varies more from run to run: the median must still be within 2.5 days, none beyond 3.
+    delays = []
+    for seed in range(1, 8):
+        result = run("drift", days=6.5, seed=seed)  # onset day 3
+        assert all(e.seq >= result.onset_index for e in result.raised), "alarm before the drift began"
+        delays.append(result.delay_days(detectors=("mean_shift",), sources=("brightness", "focus")))
+    assert None not in delays
+    assert sorted(delays)[len(delays) // 2] <= 2.5
+    assert max(delays) <= 3.0
+
+
+@pytest.mark.parametrize(("seed", "reference_days"), [(41, 0.0), (42, 7.0)])
+def test_sixty_stable_days_raise_no_alarm(seed, reference_days):
+    result = run("stable", days=60, seed=seed, reference_days=reference_days)
+    assert result.records >= 300_000
+    assert [e.alarm for e in result.raised] == []
+
+
+def test_a_sudden_two_sd_jump_alarms_within_200_parts():
+    result = run("jump", days=4, seed=8)
+    delay = result.delay_parts(detectors=("jump",), sources=("focus",))
+    assert delay is not None and 0 <= delay <= 200
+
+
+def test_a_frozen_sensor_raises_a_data_quality_alarm_within_an_hour():
+    result = run("frozen", days=4, seed=9)
+    delay = result.delay_parts(detectors=("stuck",), sources=("temperature",))
+    assert delay is not None
+    assert delay / 5000 * 24 <= 1.0  # hours of production
+    assert result.first(detectors=("stuck",)).priority in ("high", "urgent")
+
+
+def test_one_percent_malformed_lines_are_counted_and_change_nothing_else():
+    clean = run("drift", days=5, seed=5)
+    noisy = run("drift+noisy", days=5, seed=5)
+    assert noisy.records == clean.records
+    feature_alarms = [(e.alarm, e.seq) for e in noisy.raised if e.source in INPUTS | {"conf", "class"}]
+    assert feature_alarms == [(e.alarm, e.seq) for e in clean.raised]
+    assert noisy.first(detectors=("rejected",)) is not None
+
+
+def test_every_kind_of_malformed_line_is_counted_by_its_reason():
+    from console.config import default_config
+    from console.engine import Engine
+
+    simulator = LineSimulator("noisy", seed=12)
+    engine = Engine(default_config(), reference_features=simulator.feature_names)
+    for chunk in simulator.chunks(30000, 5000):
+        engine.feed_lines(chunk)
+    inserted = simulator._malformed.inserted  # noqa: SLF001
+    assert all(count > 0 for count in inserted.values())
+    assert sum(engine.rejected.values()) == sum(inserted.values())
+    assert engine.accepted == 30000
+    reasons = Counter(engine.rejected)
+    assert {"not_json", "non_finite", "bad_type", "missing_field", "bad_conf", "bad_timestamp", "too_long", "not_utf8", "not_object", "bad_feature_name"} <= set(reasons)
