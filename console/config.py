@@ -62,6 +62,9 @@ class Source:
     word_order: str = "big"
     class_codes: tuple[str, ...] = ()
     fallback_coil: int = 0
+    timeout: float = 0.0  # modbus response timeout in s; 0 = from the baud rate and frame size
+    # folder: seconds a file's size must stay unchanged before it is read
+    settle: float = 1.0
     # tcp: listening on anything but loopback needs this set explicitly
     allow_remote: bool = False
     # simulator
