@@ -339,16 +339,21 @@ class JumpCusum:
         u = resid * self.units[phase]
         u[np.isnan(u)] = 0.0
         m, width = u.shape
-        # Both sides at once: columns [0, width) watch upward steps, [width, 2 width) downward.
+        # Both sides at once, one row per (side, column), time along the contiguous axis:
+        # rows [0, width) watch upward steps, [width, 2 width) downward.
         state = np.concatenate([self.up, self.down])
         start = np.concatenate([self.up_start, self.down_start])
         h = np.concatenate([self.h, self.h])
-        path = np.cumsum(np.concatenate([u, -u], axis=1) - self.k, axis=0)
+        steps = np.empty((2 * width, m))
+        steps[:width] = u.T
+        np.negative(steps[:width], out=steps[width:])
+        steps -= self.k
+        path = np.cumsum(steps, axis=1)
         # Lindley recursion S_i = max(0, S_{i-1} + y_i) in closed form:
         # S_i = P_i - min(-S_0, min_{j<=i} P_j).
-        floor = np.minimum.accumulate(path, axis=0)
-        np.minimum(floor, -state, out=floor)
-        level = path - floor
+        floor = np.minimum.accumulate(path, axis=1)
+        np.minimum(floor, -state[:, None], out=floor)
+        level = (path - floor).T
         crossing = np.full(width, -1, np.int64)
         onset = np.full(width, -1, np.int64)
         self.peak = np.zeros(width)

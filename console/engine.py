@@ -186,7 +186,9 @@ class Engine:
         self._since_buckets = 0
         self._closed = 0
         self._active: dict[str, np.ndarray] = {}
-        self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 50)
+        # Window-wide views (KS, PSI, class mix) and the slow-drift scan change little in a few
+        # hundred parts: they are evaluated every W/20 parts, the per-part detectors every batch.
+        self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 20)
         # Prime the window with the reference so that its statistics start at "as validated".
         tail = slice(max(len(reference) - self.config.window.parts, 0), len(reference))
         self.window.add(matrix[tail], reference.class_codes[tail], reference.ts[tail])

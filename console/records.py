@@ -4,8 +4,9 @@ This module owns the record schema, the fixed list of reasons a line is rejected
 `RecordParser` that turns raw lines into a `RecordBatch` (features matrix with NaN for missing,
 class codes, confidences, timestamps) plus the `Rejected` lines kept verbatim. It is pure: no
 I/O, no threads; drivers call it from their own reader thread, `analyze` from the main thread.
-The stdlib decoder runs per line (NaN/Infinity literals are refused by the decoder itself); the
-matrix is built once per batch.
+orjson decodes each line; a line it refuses is decoded again by the stdlib decoder, which tells
+why (NaN and Infinity literals, bad UTF-8, a number too large). The matrix is built once per
+batch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import orjson
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_FEATURES = 256
@@ -42,6 +44,8 @@ REJECT_REASONS: tuple[str, ...] = (
 )
 
 _REQUIRED = ("ts", "part", "class", "conf", "features")
+_REQUIRED_SET = frozenset(_REQUIRED)
+_OPTIONAL_TEXT = frozenset(("station", "batch", "model", "image", "label"))
 _NUMBER_TYPES = frozenset((int, float))
 _FEATURE_VALUE_TYPES = frozenset((int, float, type(None)))
 
@@ -173,6 +177,9 @@ def parse_timestamp(text: str) -> float:
     return moment.timestamp()
 
 
+_fast_loads = orjson.loads
+
+
 def _reject_constant(token: str) -> float:
     raise RejectedLine("non_finite", token)
 
@@ -204,67 +211,54 @@ class RecordParser:
 
     def parse(self, lines: Iterable[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
         """Parse lines (with or without their terminator); blank lines are skipped silently."""
+        good: list[dict] = []
         rows: list[list[float | None]] = []
-        codes: list[int] = []
-        confs: list[float] = []
-        stamps: list[float] = []
-        texts: list[str] = []
-        parts: list[str] = []
-        batches: list[str | None] = []
-        models: list[str | None] = []
-        images: list[str | None] = []
-        labels: list[str | None] = []
-        stations: list[str | None] = []
         rejected: list[Rejected] = []
-        names = self.features
-        code_of = self.classes.code
+        check = self._check
+        decode = self._decode_line
         for raw in lines:
             try:
-                record = self._decode_line(raw)
+                record = decode(raw)
                 if record is None:
                     continue
-                values = self._check(record)
+                rows.append(check(record))
             except RejectedLine as error:
                 keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
                 rejected.append(Rejected(keep, error.reason, error.detail, self.source))
                 continue
-            feats = record["features"]
-            rows.append([feats.get(name) for name in names] if values is None else values)
-            codes.append(code_of(record["class"]))
-            confs.append(record["conf"])
-            stamps.append(record["_ts"])
-            texts.append(record["ts"])
-            parts.append(record["part"])
-            batches.append(record.get("batch"))
-            models.append(record.get("model"))
-            images.append(record.get("image"))
-            labels.append(record.get("label"))
-            stations.append(record.get("station"))
-        matrix = (
-            np.array(rows, dtype=np.float64)
-            if rows
-            else np.empty((0, len(names)), dtype=np.float64)
-        )
+            good.append(record)
+        names = self.features
+        matrix = np.array(rows, dtype=np.float64) if rows else np.empty((0, len(names)), dtype=np.float64)
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
+        code_of = self.classes.code
         batch = RecordBatch(
             features=matrix,
-            class_codes=np.array(codes, dtype=np.int32),
-            conf=np.array(confs, dtype=np.float64),
-            ts=np.array(stamps, dtype=np.float64),
-            ts_text=tuple(texts),
-            part=tuple(parts),
-            batch=tuple(batches),
-            model=tuple(models),
-            image=tuple(images),
-            label=tuple(labels),
-            station=tuple(stations),
+            class_codes=np.array([code_of(r["class"]) for r in good], dtype=np.int32),
+            conf=np.array([r["conf"] for r in good], dtype=np.float64),
+            ts=np.array([r["_ts"] for r in good], dtype=np.float64),
+            ts_text=tuple([r["ts"] for r in good]),
+            part=tuple([r["part"] for r in good]),
+            batch=tuple([r.get("batch") for r in good]),
+            model=tuple([r.get("model") for r in good]),
+            image=tuple([r.get("image") for r in good]),
+            label=tuple([r.get("label") for r in good]),
+            station=tuple([r.get("station") for r in good]),
         )
         return batch, rejected
 
     def _decode_line(self, raw: bytes | str) -> dict | None:
         if len(raw) > MAX_LINE_BYTES:
             raise RejectedLine("too_long", f"{len(raw)} bytes")
+        try:
+            record = _fast_loads(raw)
+        except orjson.JSONDecodeError:
+            return self._decode_slowly(raw)  # blank, or bad: the stdlib names the reason
+        if not isinstance(record, dict):
+            raise RejectedLine("not_object", type(record).__name__)
+        return record
+
+    def _decode_slowly(self, raw: bytes | str) -> dict | None:
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")
@@ -281,33 +275,33 @@ class RecordParser:
             raise RejectedLine("not_json", str(error)[:80]) from error
         if not isinstance(record, dict):
             raise RejectedLine("not_object", type(record).__name__)
+        record["_slow"] = True
         return record
 
-    def _check(self, record: dict) -> list[float | None] | None:
-        """Validate one decoded record in place; returns the feature row if already built."""
-        for key in _REQUIRED:
-            if key not in record:
-                raise RejectedLine("missing_field", key)
+    def _check(self, record: dict) -> list[float | None]:
+        """Validate one decoded record (adds `_ts`); returns its feature row."""
+        if not _REQUIRED_SET <= record.keys():
+            raise RejectedLine("missing_field", next(k for k in _REQUIRED if k not in record))
         part, cls, conf, feats = record["part"], record["class"], record["conf"], record["features"]
-        if not isinstance(part, str) or not 1 <= len(part) <= 64:
+        if type(part) is not str or not 1 <= len(part) <= 64:
             raise RejectedLine("bad_type", "part must be a string of 1-64 characters")
-        if not isinstance(cls, str) or not 1 <= len(cls) <= 64:
+        if type(cls) is not str or not 1 <= len(cls) <= 64:
             raise RejectedLine("bad_type", "class must be a string of 1-64 characters")
         if type(conf) not in _NUMBER_TYPES:
             raise RejectedLine("bad_type", "conf must be a number")
         if not 0.0 <= conf <= 1.0:
             raise RejectedLine("non_finite" if not math.isfinite(conf) else "bad_conf", repr(conf))
-        if not isinstance(feats, dict):
+        if type(feats) is not dict:
             raise RejectedLine("bad_type", "features must be an object")
         if len(feats) > MAX_FEATURES:
             raise RejectedLine("too_many_features", str(len(feats)))
-        for key in ("station", "batch", "model", "image", "label"):
-            value = record.get(key)
-            if value is not None and not isinstance(value, str):
-                raise RejectedLine("bad_type", f"{key} must be a string")
+        if len(record) > 5:
+            for key in _OPTIONAL_TEXT.intersection(record):
+                value = record[key]
+                if value is not None and type(value) is not str:
+                    raise RejectedLine("bad_type", f"{key} must be a string")
         record["_ts"] = parse_timestamp(record["ts"])
-        values = list(feats.values())
-        if not set(map(type, values)) <= _FEATURE_VALUE_TYPES:
+        if not set(map(type, feats.values())) <= _FEATURE_VALUE_TYPES:
             bad = next(k for k, v in feats.items() if type(v) not in _FEATURE_VALUE_TYPES)
             raise RejectedLine("bad_type", f"feature {bad[:64]!r} must be a number or null")
         if not feats.keys() <= self._feature_set:
@@ -317,14 +311,17 @@ class RecordParser:
                 raise RejectedLine("bad_feature_name", repr(bad_names[0])[:80])
             if self.fixed:
                 raise RejectedLine("unknown_feature", repr(unknown[0]))
-        row = [feats.get(name) for name in self.features]
-        for value in row:
-            try:
-                finite = value is None or math.isfinite(value)
-            except OverflowError:  # an integer too large for a float
-                finite = False
-            if not finite:
-                raise RejectedLine("non_finite", repr(value)[:80])
+        get = feats.get
+        row = [get(name) for name in self.features]
+        # orjson refuses non-finite numbers; only the stdlib path can bring them in.
+        if record.get("_slow"):
+            for value in row:
+                try:
+                    finite = value is None or math.isfinite(value)
+                except OverflowError:  # an integer too large for a float
+                    finite = False
+                if not finite:
+                    raise RejectedLine("non_finite", repr(value)[:80])
         return row
 
 

@@ -59,6 +59,8 @@ class Binner:
         self.table = table.ravel()
         self.table_base = np.arange(width) * (self.GRID + 1)
         self.edge_base = np.arange(width) * self.stride
+        # The first edge a value in each cell may reach, so one gather settles most values.
+        self.next_edge = self.edges[(table + self.edge_base[:, None]).ravel()]
         self.missing_slot = FINE_BINS
 
     def bins(self, matrix: np.ndarray) -> np.ndarray:
@@ -69,15 +71,18 @@ class Binner:
         np.clip(scaled, -0.5, 1.0, out=scaled)
         cell = (scaled * self.GRID).astype(np.int64)
         np.clip(cell, 0, self.GRID, out=cell)
-        index = self.table[cell + self.table_base]
-        below = scaled < 0.0
+        cell += self.table_base
+        index = self.table[cell]
         x = np.where(missing, -np.inf, matrix)
-        while True:
-            step = x >= self.edges[index + self.edge_base]
-            if not step.any():
-                break
+        step = x >= self.next_edge[cell]
+        if step.any():
             index += step
-        index[below] = 0
+            while True:
+                step = x >= self.edges[index + self.edge_base]
+                if not step.any():
+                    break
+                index += step
+        index[scaled < 0.0] = 0
         index[missing] = self.missing_slot
         return index.astype(np.int16)
 
@@ -319,13 +324,29 @@ class TimeBuckets:
             return self._put_segments(numbers[rows], matrix[rows], resid[rows])
         slots = segment % BUCKET_COUNT
         lengths = np.diff(np.append(starts, len(numbers)))
+        resid = np.where(present, resid, 0.0)
+        n = np.add.reduceat(present, starts, axis=0)
+        total = np.add.reduceat(centered, starts, axis=0)
+        square = np.add.reduceat(centered * centered, starts, axis=0)
+        drift = np.add.reduceat(resid, starts, axis=0)
+        low = np.minimum.reduceat(np.where(present, matrix, np.inf), starts, axis=0)
+        high = np.maximum.reduceat(np.where(present, matrix, -np.inf), starts, axis=0)
+        if len(set(slots.tolist())) == slots.size:  # the usual case: each bucket once
+            self.parts[slots] += lengths
+            self.n[slots] += n
+            self.sum[slots] += total
+            self.sumsq[slots] += square
+            self.resid[slots] += drift
+            self.low[slots] = np.minimum(self.low[slots], low)
+            self.high[slots] = np.maximum(self.high[slots], high)
+            return
         np.add.at(self.parts, slots, lengths)
-        np.add.at(self.n, slots, np.add.reduceat(present, starts, axis=0))
-        np.add.at(self.sum, slots, np.add.reduceat(centered, starts, axis=0))
-        np.add.at(self.sumsq, slots, np.add.reduceat(centered * centered, starts, axis=0))
-        np.add.at(self.resid, slots, np.add.reduceat(np.where(present, resid, 0.0), starts, axis=0))
-        np.minimum.at(self.low, slots, np.minimum.reduceat(np.where(present, matrix, np.inf), starts, axis=0))
-        np.maximum.at(self.high, slots, np.maximum.reduceat(np.where(present, matrix, -np.inf), starts, axis=0))
+        np.add.at(self.n, slots, n)
+        np.add.at(self.sum, slots, total)
+        np.add.at(self.sumsq, slots, square)
+        np.add.at(self.resid, slots, drift)
+        np.minimum.at(self.low, slots, low)
+        np.maximum.at(self.high, slots, high)
 
     def slots(self, hours: float, *, complete_only: bool = False) -> np.ndarray:
         """Ring slots of the buckets covering the last `hours` (newest last)."""

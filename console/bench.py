@@ -1,0 +1,275 @@
+"""`main.py bench`: side-by-side benchmarks, printed as rates and ratios (DESIGN.md, budgets).
+
+Each benchmark runs the project's code next to the best-known alternative on the same data in
+the same process, times it with `time.perf_counter`, and prints the median of a few repeats (the
+reference machine has two noisy cores). Nothing here is asserted: `BENCHMARKS.md` records the
+figures of one run beside the targets. The engine and drift benchmarks live in
+`console/bench_engine.py`, the detection study in `console/bench_detection.py`. Main thread only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ("engine", "drift", "store", "override", "analyze", "memory", "detection", "drivers", "window")
+
+
+def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
+    """Run the chosen benchmarks (all by default) and print their figures; returns 0."""
+    chosen = [n.strip() for n in only.split(",") if n.strip()] if only else list(NAMES)
+    unknown = [n for n in chosen if n not in NAMES]
+    if unknown:
+        print(f"bench: unknown benchmark {unknown[0]!r}; use some of {', '.join(NAMES)}", file=sys.stderr)
+        return 2
+    print_machine(quick)
+    table: dict[str, Callable[[bool], None]] = {
+        "engine": _engine,
+        "drift": _drift,
+        "store": bench_store,
+        "override": bench_override,
+        "analyze": bench_analyze,
+        "memory": bench_memory,
+        "detection": _detection,
+        "drivers": bench_drivers,
+        "window": bench_window,
+    }
+    for name in chosen:
+        started = time.perf_counter()
+        table[name](quick)
+        print(f"  ({name}: {time.perf_counter() - started:.1f} s)", flush=True)
+    return 0
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def heading(name: str, what: str) -> None:
+    print(f"\n== {name}: {what}", flush=True)
+
+
+def line(label: str, value: str, target: str = "") -> None:
+    mark = f"   [{target}]" if target else ""
+    print(f"  {label:<44} {value}{mark}", flush=True)
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def median_seconds(task: Callable[[], float | None], repeats: int) -> tuple[float, list[float]]:
+    """Median of `repeats` timings; `task` times itself (returns seconds) or is timed whole."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        inner = task()
+        times.append(inner if inner is not None else time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, from /proc/self/statm."""
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def print_machine(quick: bool) -> None:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        for text in handle:
+            if text.startswith("model name"):
+                model = text.split(":", 1)[1].strip()
+                break
+    print("Linewatch benchmarks" + (" (--quick)" if quick else ""))
+    print(f"  machine: {model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    print(f"  python {platform.python_version()}, numpy {np.__version__}")
+    print(f"  date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
+
+
+def _engine(quick: bool) -> None:
+    from console.bench_engine import bench_engine
+
+    bench_engine(quick)
+
+
+def _drift(quick: bool) -> None:
+    from console.bench_engine import bench_drift
+
+    bench_drift(quick)
+
+
+def _detection(quick: bool) -> None:
+    from console.bench_detection import bench_detection
+
+    bench_detection(quick)
+
+
+# --- store ------------------------------------------------------------------------------------
+
+
+def bench_store(quick: bool) -> None:
+    from data.bench_store import bench_store_write
+
+    n = 50_000 if quick else 200_000
+    repeats = 3
+    heading("store", f"StoreWriter records/s, {n:,} records of 32 features, median of {repeats}")
+    results = [bench_store_write(n=n) for _ in range(repeats)]
+    rates = sorted(r["records_per_s"] for r in results)
+    rate = statistics.median(rates)
+    line("records/s (median)", f"{rate:,.0f}", f"target >= 200,000: {verdict(rate >= 200_000)}")
+    line("records/s (all runs)", ", ".join(f"{r:,}" for r in rates))
+    line("database bytes per record", f"{results[-1]['db_bytes'] / n:.0f}")
+
+
+def bench_override(quick: bool) -> None:
+    from data.bench_store import bench_override_latency
+
+    n = 100 if quick else 300
+    repeats = 3
+    heading("override", f"save_override latency during bulk ingest, {n} overrides, median of {repeats}")
+    results = [bench_override_latency(n=n) for _ in range(repeats)]
+    p50 = statistics.median(r["p50_ms"] for r in results)
+    p99 = statistics.median(r["p99_ms"] for r in results)
+    worst = max(r["max_ms"] for r in results)
+    ingest = statistics.median(r["records_per_s_during"] for r in results)
+    line("p50 ms (median of runs)", f"{p50:.2f}")
+    line("p99 ms (median of runs)", f"{p99:.2f}", f"target <= 10 ms: {verdict(p99 <= 10)}")
+    line("p99 ms (all runs)", ", ".join(f"{r['p99_ms']:.2f}" for r in results))
+    line("max ms (worst run)", f"{worst:.2f}")
+    line("records/s ingested meanwhile", f"{ingest:,.0f}")
+
+
+# --- analyze ----------------------------------------------------------------------------------
+
+
+def bench_analyze(quick: bool) -> None:
+    from console.cli import main as cli_main
+    from drivers.simulator import write_stream
+
+    n = 50_000 if quick else 200_000
+    days = n / 5000.0
+    repeats = 3
+    heading("analyze", f"`main.py analyze` over {n:,} simulator records (drift, 8 features), median of {repeats}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "stream.jsonl")
+        records = write_stream(path, "drift", days=days)
+        size = Path(path).stat().st_size
+        line("file", f"{records:,} records, {size / 2**20:.1f} MiB")
+        command = [sys.executable, str(ROOT / "main.py"), "analyze", path]
+        internal: list[float] = []
+
+        def subprocess_run() -> None:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
+            summary = json.loads(done.stdout.decode().strip().splitlines()[-1])
+            internal.append(summary["seconds"])
+
+        sub, _ = median_seconds(subprocess_run, repeats)
+
+        def in_process() -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                cli_main(["analyze", path])
+
+        inner, _ = median_seconds(in_process, repeats)
+    rate_sub = records / sub
+    line("subprocess records/s (wall, with start-up)", f"{rate_sub:,.0f}", f"target >= 100,000: {verdict(rate_sub >= 100_000)}")
+    line("subprocess seconds", f"{sub:.2f}")
+    line("engine's own summary records/s (no start-up)", f"{records / statistics.median(internal):,.0f}")
+    line("in-process records/s (cli.main)", f"{records / inner:,.0f}", f"target >= 100,000: {verdict(records / inner >= 100_000)}")
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+
+def bench_memory(quick: bool) -> None:
+    from console.bench_engine import FEATURES, make_engine, synthetic
+
+    total = 1_000_000 if quick else 10_000_000
+    step = 100_000 if quick else 1_000_000
+    heading("memory", f"RSS while {total:,} records go through engine._watch in batches of 100")
+    engine, reference = make_engine(FEATURES)
+    pool_records = 20_000
+    values, codes, conf, ts = synthetic(pool_records, FEATURES, seed=7, start=float(reference.ts[-1]) + 17.28)
+    pool = [_batch(values[i : i + 100], codes[i : i + 100], conf[i : i + 100], ts[i : i + 100]) for i in range(0, pool_records, 100)]
+    span = pool_records * 17.28
+    samples = [(0, rss_mb())]
+    done = 0
+    lap = 0
+    raised = 0
+    started = time.perf_counter()
+    while done < total:
+        shift = lap * span
+        for batch in pool:
+            events = engine._watch(replace(batch, ts=batch.ts + shift))  # noqa: SLF001
+            raised += sum(e.event == "alarm_raised" for e in events)
+        done += pool_records
+        lap += 1
+        if done % step == 0:
+            samples.append((done, rss_mb()))
+    seconds = time.perf_counter() - started
+    for count, mb in samples:
+        line(f"RSS after {count:>10,} records", f"{mb:8.1f} MB")
+    first = next(mb for count, mb in samples if count >= step)
+    growth = samples[-1][1] - first
+    line(f"growth after the first {step:,}", f"{growth:+.1f} MB", f"target flat (< 5 MB): {verdict(growth < 5.0)}")
+    line("records/s meanwhile (incl. ts copies)", f"{total / seconds:,.0f}")
+    line("alarms raised on this stable stream", f"{raised}")
+
+
+def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarray):  # noqa: ANN202
+    from console.bench_engine import as_batch
+
+    return as_batch(values, codes, conf, ts)
+
+
+# --- other engineers' benchmarks ------------------------------------------------------------
+
+
+def bench_drivers(quick: bool) -> None:
+    heading("drivers", "serial (pty) and TCP driver throughput (drivers.bench_drivers)")
+    try:
+        from drivers.bench_drivers import bench_serial, bench_tcp
+    except ImportError as error:
+        line("skipped", f"drivers.bench_drivers is not importable ({error})")
+        return
+    for name, call in (("serial", bench_serial), ("tcp", bench_tcp)):
+        kwargs = {"records": 10_000 if name == "serial" else 100_000} if quick else {}
+        try:
+            result = call(**kwargs)
+        except Exception as error:  # noqa: BLE001 - another owner's code: report, go on
+            line(f"{name} failed", f"{type(error).__name__}: {error}")
+            continue
+        line(name, json.dumps(result))
+
+
+def bench_window(quick: bool) -> None:
+    heading("window", "console window redraw (widgets.bench_window, offscreen Qt, in a subprocess)")
+    code = "import json; from widgets.bench_window import bench_window; print(json.dumps(bench_window()))"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    try:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        line("failed", "no result within 600 s")
+        return
+    err = done.stderr.decode(errors="replace").strip()
+    if done.returncode != 0 and ("ImportError" in err or "ModuleNotFoundError" in err):
+        line("skipped", "widgets.bench_window is not importable: " + err.splitlines()[-1])
+        return
+    if done.returncode != 0:
+        line("failed", f"exit {done.returncode}: " + (err.splitlines()[-1] if err else "no message"))
+        return
+    line("result", done.stdout.decode().strip().splitlines()[-1])
