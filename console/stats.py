@@ -26,11 +26,12 @@ BUCKET_COUNT = 4 * 24 * 4  # four days of 15-minute buckets
 class Binner:
     """Maps values to the reference's fine bins for all columns at once, in O(1) per value.
 
-    A lookup table over a uniform grid of each column's edge range gives the bin at the start
-    of the value's grid cell; one or two comparisons with the next edges finish the job (a cell
-    is much narrower than a bin, so it rarely holds more than one edge). Values below the first
-    edge go to bin 0, at or above the last to the last bin (open ends), NaN to the missing slot.
-    Exactly `np.searchsorted(edges, x, side="right")` per column (a property test checks).
+    A lookup table over a uniform grid of each column's edge range (starting one cell below
+    the first edge) gives the bin at the start of the value's grid cell; one comparison with the
+    next edge finishes the job, because a cell is made narrower than the narrowest bin. Values
+    below the first edge land in bin 0, at or above the last in the last bin (open ends), NaN
+    in the missing slot. Exactly `np.searchsorted(edges, x, side="right")` per column (a
+    property test checks); where ties make two edges share a cell, the comparison repeats.
     """
 
     GRID = 8192
@@ -42,47 +43,47 @@ class Binner:
         first = profile.edges[:, 0]
         last = np.array([profile.edges[j, max(int(counts[j]) - 1, 0)] for j in range(width)])
         usable = (counts > 0) & np.isfinite(first) & np.isfinite(last)
-        self.low = np.where(usable, first, 0.0)
         span = np.where(usable, last - first, 1.0)
-        self.span = np.where(span > 0, span, 1.0)
-        self.counts = counts
-        # Edges padded with +inf so "x >= next edge" is always safe to ask.
+        span = np.where(span > 0, span, 1.0)
+        cell = span / (self.GRID - 1)
+        self.origin = np.where(usable, first, 0.0) - cell  # cell 0 lies wholly below the first edge
+        self.scale = 1.0 / cell
         self.stride = FINE_BINS
         edges = np.full((width, self.stride), np.inf)
         table = np.zeros((width, self.GRID + 1), np.int64)
         for j in range(width):
             k = int(counts[j])
             edges[j, :k] = profile.edges[j, :k]
-            starts = self.low[j] + self.span[j] * np.arange(self.GRID + 1) / self.GRID
+            starts = self.origin[j] + cell[j] * np.arange(self.GRID + 1)
             table[j] = np.searchsorted(edges[j, :k], starts, side="right") if k else 0
         self.edges = edges.ravel()
         self.table = table.ravel()
         self.table_base = np.arange(width) * (self.GRID + 1)
         self.edge_base = np.arange(width) * self.stride
-        # The first edge a value in each cell may reach, so one gather settles most values.
+        # The first edge a value in each cell may reach, so one gather settles each value.
         self.next_edge = self.edges[(table + self.edge_base[:, None]).ravel()]
+        # Does any cell hold two or more edges (ties, or a very narrow bin)? Then repeat.
+        reach = np.concatenate([table[:, 1:], np.full((width, 1), self.stride)], axis=1)
+        self.one_step = bool((reach - table <= 1).all())
         self.missing_slot = FINE_BINS
 
     def bins(self, matrix: np.ndarray) -> np.ndarray:
         """Fine bin index per value (int16), `FINE_BINS` for a missing value."""
-        scaled = (matrix - self.low) / self.span
+        scaled = (matrix - self.origin) * self.scale
+        # Values at or beyond the last edge share the last cell, whose next edge is the last.
+        np.clip(scaled, 0.0, self.GRID - 1, out=scaled)
         missing = np.isnan(scaled)
         scaled[missing] = 0.0
-        np.clip(scaled, -0.5, 1.0, out=scaled)
-        cell = (scaled * self.GRID).astype(np.int64)
-        np.clip(cell, 0, self.GRID, out=cell)
+        cell = scaled.astype(np.int64)
         cell += self.table_base
         index = self.table[cell]
-        x = np.where(missing, -np.inf, matrix)
-        step = x >= self.next_edge[cell]
-        if step.any():
-            index += step
+        index += matrix >= self.next_edge[cell]
+        if not self.one_step:
             while True:
-                step = x >= self.edges[index + self.edge_base]
+                step = matrix >= self.edges[index + self.edge_base]
                 if not step.any():
                     break
                 index += step
-        index[scaled < 0.0] = 0
         index[missing] = self.missing_slot
         return index.astype(np.int16)
 
