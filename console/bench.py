@@ -26,7 +26,17 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("engine", "drift", "store", "override", "analyze", "memory", "detection", "drivers", "window")
+NAMES = (
+    "engine",
+    "drift",
+    "store",
+    "override",
+    "analyze",
+    "memory",
+    "detection",
+    "drivers",
+    "window",
+)
 
 
 def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
@@ -34,7 +44,10 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
     chosen = [n.strip() for n in only.split(",") if n.strip()] if only else list(NAMES)
     unknown = [n for n in chosen if n not in NAMES]
     if unknown:
-        print(f"bench: unknown benchmark {unknown[0]!r}; use some of {', '.join(NAMES)}", file=sys.stderr)
+        print(
+            f"bench: unknown benchmark {unknown[0]!r}; use some of {', '.join(NAMES)}",
+            file=sys.stderr,
+        )
         return 2
     print_machine(quick)
     table: dict[str, Callable[[bool], None]] = {
@@ -64,7 +77,7 @@ def heading(name: str, what: str) -> None:
 
 def line(label: str, value: str, target: str = "") -> None:
     mark = f"   [{target}]" if target else ""
-    print(f"  {label:<44} {value}{mark}", flush=True)
+    print(f"  {label:<52} {value}{mark}", flush=True)
 
 
 def verdict(met: bool) -> str:
@@ -141,7 +154,9 @@ def bench_override(quick: bool) -> None:
 
     n = 100 if quick else 300
     repeats = 3
-    heading("override", f"save_override latency during bulk ingest, {n} overrides, median of {repeats}")
+    heading(
+        "override", f"save_override latency during bulk ingest, {n} overrides, median of {repeats}"
+    )
     results = [bench_override_latency(n=n) for _ in range(repeats)]
     p50 = statistics.median(r["p50_ms"] for r in results)
     p99 = statistics.median(r["p99_ms"] for r in results)
@@ -164,7 +179,10 @@ def bench_analyze(quick: bool) -> None:
     n = 50_000 if quick else 200_000
     days = n / 5000.0
     repeats = 3
-    heading("analyze", f"`main.py analyze` over {n:,} simulator records (drift, 8 features), median of {repeats}")
+    heading(
+        "analyze",
+        f"`main.py analyze` over {n:,} simulator records (drift, 8 features), median of {repeats}",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "stream.jsonl")
         records = write_stream(path, "drift", days=days)
@@ -186,10 +204,21 @@ def bench_analyze(quick: bool) -> None:
 
         inner, _ = median_seconds(in_process, repeats)
     rate_sub = records / sub
-    line("subprocess records/s (wall, with start-up)", f"{rate_sub:,.0f}", f"target >= 100,000: {verdict(rate_sub >= 100_000)}")
+    line(
+        "subprocess records/s (wall, with start-up)",
+        f"{rate_sub:,.0f}",
+        f"target >= 100,000: {verdict(rate_sub >= 100_000)}",
+    )
     line("subprocess seconds", f"{sub:.2f}")
-    line("engine's own summary records/s (no start-up)", f"{records / statistics.median(internal):,.0f}")
-    line("in-process records/s (cli.main)", f"{records / inner:,.0f}", f"target >= 100,000: {verdict(records / inner >= 100_000)}")
+    line(
+        "engine's own summary records/s (no start-up)",
+        f"{records / statistics.median(internal):,.0f}",
+    )
+    line(
+        "in-process records/s (cli.main)",
+        f"{records / inner:,.0f}",
+        f"target >= 100,000: {verdict(records / inner >= 100_000)}",
+    )
 
 
 # --- memory -----------------------------------------------------------------------------------
@@ -203,8 +232,13 @@ def bench_memory(quick: bool) -> None:
     heading("memory", f"RSS while {total:,} records go through engine._watch in batches of 100")
     engine, reference = make_engine(FEATURES)
     pool_records = 20_000
-    values, codes, conf, ts = synthetic(pool_records, FEATURES, seed=7, start=float(reference.ts[-1]) + 17.28)
-    pool = [_batch(values[i : i + 100], codes[i : i + 100], conf[i : i + 100], ts[i : i + 100]) for i in range(0, pool_records, 100)]
+    values, codes, conf, ts = synthetic(
+        pool_records, FEATURES, seed=7, start=float(reference.ts[-1]) + 17.28
+    )
+    pool = [
+        _batch(values[i : i + 100], codes[i : i + 100], conf[i : i + 100], ts[i : i + 100])
+        for i in range(0, pool_records, 100)
+    ]
     span = pool_records * 17.28
     samples = [(0, rss_mb())]
     done = 0
@@ -225,7 +259,11 @@ def bench_memory(quick: bool) -> None:
         line(f"RSS after {count:>10,} records", f"{mb:8.1f} MB")
     first = next(mb for count, mb in samples if count >= step)
     growth = samples[-1][1] - first
-    line(f"growth after the first {step:,}", f"{growth:+.1f} MB", f"target flat (< 5 MB): {verdict(growth < 5.0)}")
+    line(
+        f"growth after the first {step:,}",
+        f"{growth:+.1f} MB",
+        f"target flat (< 5 MB): {verdict(growth < 5.0)}",
+    )
     line("records/s meanwhile (incl. ts copies)", f"{total / seconds:,.0f}")
     line("alarms raised on this stable stream", f"{raised}")
 
@@ -261,7 +299,9 @@ def bench_window(quick: bool) -> None:
     code = "import json; from widgets.bench_window import bench_window; print(json.dumps(bench_window()))"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     try:
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=600
+        )
     except subprocess.TimeoutExpired:
         line("failed", "no result within 600 s")
         return
@@ -270,6 +310,8 @@ def bench_window(quick: bool) -> None:
         line("skipped", "widgets.bench_window is not importable: " + err.splitlines()[-1])
         return
     if done.returncode != 0:
-        line("failed", f"exit {done.returncode}: " + (err.splitlines()[-1] if err else "no message"))
+        line(
+            "failed", f"exit {done.returncode}: " + (err.splitlines()[-1] if err else "no message")
+        )
         return
     line("result", done.stdout.decode().strip().splitlines()[-1])
