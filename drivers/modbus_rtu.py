@@ -38,7 +38,7 @@ from console.config import Source
 from console.records import Rejected, RejectedLine
 from drivers.base import Batch, Driver, SourceMonitor
 from drivers.framing import utc_now_text
-from drivers.serial_line import is_device_path, resolve_port
+from drivers.serial_line import open_port, resolve_port
 
 # WIRE.md §3 default map (0-based holding register addresses).
 REG_COUNTER = 0
@@ -261,17 +261,9 @@ class ModbusRtuDriver(Driver):
     def open(self) -> str:
         url = self.source.url
         device = resolve_port(url)
-        options = {
-            "baudrate": self.source.baudrate,
-            "bytesize": self.source.bytesize,
-            "parity": self.source.parity,
-            "stopbits": self.source.stopbits,
-            "timeout": min(0.01, self.response_timeout),
-            "write_timeout": self.response_timeout,
-        }
-        if is_device_path(url):
-            options["exclusive"] = True
-        port = serial.serial_for_url(url, **options)
+        port = open_port(
+            self.source, min(0.01, self.response_timeout), write_timeout=self.response_timeout
+        )
         with self._link_lock:
             self._link = RtuLink(port, self.source.unit, self.response_timeout)
         self._failures = 0

@@ -32,6 +32,24 @@ def resolve_port(url: str) -> str:
     return os.path.realpath(url) if is_device_path(url) else url
 
 
+def open_port(source: Source, timeout: float, **extra: float) -> serial.SerialBase:
+    """Open the source's port (any pyserial URL) with its line settings from the config.
+
+    A real device is opened exclusively: a second reader would steal half the lines.
+    """
+    options = {
+        "baudrate": source.baudrate,
+        "bytesize": source.bytesize,
+        "parity": source.parity,
+        "stopbits": source.stopbits,
+        "timeout": timeout,
+        **extra,
+    }
+    if is_device_path(source.url):
+        options["exclusive"] = True
+    return serial.serial_for_url(source.url, **options)
+
+
 class SerialLineDriver(Driver):
     """Reads record lines from one serial port; runs in its SourceThread."""
 
@@ -56,16 +74,7 @@ class SerialLineDriver(Driver):
     def open(self) -> str:
         url = self.source.url
         device = resolve_port(url)
-        options = {
-            "baudrate": self.source.baudrate,
-            "bytesize": self.source.bytesize,
-            "parity": self.source.parity,
-            "stopbits": self.source.stopbits,
-            "timeout": self.read_timeout,
-        }
-        if is_device_path(url):
-            options["exclusive"] = True  # a second reader would steal half the lines
-        self._port = serial.serial_for_url(url, **options)
+        self._port = open_port(self.source, self.read_timeout)
         # A line cut by the last unplug was already flushed on close; start clean.
         self._framer = LineFramer(self.monitor.name)
         self.device = device
