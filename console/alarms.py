@@ -158,7 +158,17 @@ class AlarmBook:
                 return self._clear(alarm, seq, ts)
             return None
 
-    def trip(self, detector: str, source: str, *, value: float, priority: str, seq: int, ts: str, message: str) -> AlarmEvent | None:
+    def trip(
+        self,
+        detector: str,
+        source: str,
+        *,
+        value: float,
+        priority: str,
+        seq: int,
+        ts: str,
+        message: str,
+    ) -> AlarmEvent | None:
         """An instantaneous condition (a lost source, a failed store write): raised now."""
         alarm_id = f"{detector}:{source}"
         with self._lock:
@@ -198,18 +208,32 @@ class AlarmBook:
             shown = [a for a in self._alarms.values() if a.active or a.state != AlarmState.NORMAL]
             rows = tuple(
                 AlarmView(
-                    a.id, a.source, a.detector, a.priority, a.state.value, a.active, a.value, a.threshold,
-                    a.message, a.raised_ts, a.onset, a.acknowledged_by,
+                    a.id,
+                    a.source,
+                    a.detector,
+                    a.priority,
+                    a.state.value,
+                    a.active,
+                    a.value,
+                    a.threshold,
+                    a.message,
+                    a.raised_ts,
+                    a.onset,
+                    a.acknowledged_by,
                 )
                 for a in shown
             )
-        return tuple(sorted(rows, key=lambda v: (-PRIORITIES.index(v.priority), v.raised_ts), reverse=False))
+        return tuple(
+            sorted(rows, key=lambda v: (-PRIORITIES.index(v.priority), v.raised_ts), reverse=False)
+        )
 
     def scores(self) -> dict[str, float]:
         with self._lock:
             return {a.id: a.score for a in self._alarms.values()}
 
-    def _raise(self, alarm: Alarm, seq: int, ts: str, message: str, onset: str | None) -> AlarmEvent:
+    def _raise(
+        self, alarm: Alarm, seq: int, ts: str, message: str, onset: str | None
+    ) -> AlarmEvent:
         alarm.active = True
         alarm.state = AlarmState.UNACKNOWLEDGED
         alarm.raised_seq, alarm.raised_ts = seq, ts
@@ -220,14 +244,28 @@ class AlarmBook:
 
     def _clear(self, alarm: Alarm, seq: int, ts: str) -> AlarmEvent:
         alarm.active = False
-        alarm.state = AlarmState.NORMAL if alarm.state == AlarmState.ACKNOWLEDGED else AlarmState.RETURNED_UNACKNOWLEDGED
+        alarm.state = (
+            AlarmState.NORMAL
+            if alarm.state == AlarmState.ACKNOWLEDGED
+            else AlarmState.RETURNED_UNACKNOWLEDGED
+        )
         alarm.transitions += 1
         return self._event("alarm_cleared", alarm, seq, ts)
 
     @staticmethod
     def _event(kind: str, alarm: Alarm, seq: int, ts: str, user: str = "") -> AlarmEvent:
         event = AlarmEvent(
-            kind, seq, ts, alarm.id, alarm.source, alarm.detector, alarm.priority, alarm.value,
-            state=alarm.state.value, user=user, message=alarm.message, onset=alarm.onset,
+            kind,
+            seq,
+            ts,
+            alarm.id,
+            alarm.source,
+            alarm.detector,
+            alarm.priority,
+            alarm.value,
+            state=alarm.state.value,
+            user=user,
+            message=alarm.message,
+            onset=alarm.onset,
         )
         return replace(event)

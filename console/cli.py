@@ -27,21 +27,47 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description="Linewatch: the operations console of an AI inspection line.")
-    parser.add_argument("--config", help="station config (TOML); without it, the built-in simulated line")
+    parser = argparse.ArgumentParser(
+        prog="main.py", description="Linewatch: the operations console of an AI inspection line."
+    )
+    parser.add_argument(
+        "--config", help="station config (TOML); without it, the built-in simulated line"
+    )
     commands = parser.add_subparsers(dest="command")
-    analyze = commands.add_parser("analyze", help="run the live detectors over a recorded stream and print alarm events")
+    analyze = commands.add_parser(
+        "analyze", help="run the live detectors over a recorded stream and print alarm events"
+    )
     analyze.add_argument("stream", help="JSON Lines file of records, or - for standard input")
-    analyze.add_argument("--reference", help="JSON Lines file of reference records (the validation period)")
+    analyze.add_argument(
+        "--reference", help="JSON Lines file of reference records (the validation period)"
+    )
     analyze.add_argument("--config", dest="sub_config", help="station config (TOML)")
-    headless = commands.add_parser("headless", help="the engine, store and sources without a window; alarms as JSON Lines")
+    headless = commands.add_parser(
+        "headless", help="the engine, store and sources without a window; alarms as JSON Lines"
+    )
     headless.add_argument("--config", dest="sub_config", help="station config (TOML)")
     headless.add_argument("--for", dest="seconds", type=float, help="stop after this many seconds")
-    simulate = commands.add_parser("simulate", help="write a simulated record stream to a file, serial port, TCP address or folder")
-    simulate.add_argument("--to", default="-", help="file path, - (stdout), serial URL, tcp://host:port or dir:PATH")
-    simulate.add_argument("--rate", type=float, default=0.0, help="records per second (0: as fast as possible)")
-    simulate.add_argument("--scenario", default="stable", help="stable, drift, jump, frozen, noisy, demo; combine with +, e.g. drift+noisy")
-    simulate.add_argument("--days", type=float, default=1.0, help="days of production to write (at --per-day parts a day)")
+    simulate = commands.add_parser(
+        "simulate",
+        help="write a simulated record stream to a file, serial port, TCP address or folder",
+    )
+    simulate.add_argument(
+        "--to", default="-", help="file path, - (stdout), serial URL, tcp://host:port or dir:PATH"
+    )
+    simulate.add_argument(
+        "--rate", type=float, default=0.0, help="records per second (0: as fast as possible)"
+    )
+    simulate.add_argument(
+        "--scenario",
+        default="stable",
+        help="stable, drift, jump, frozen, noisy, demo; combine with +, e.g. drift+noisy",
+    )
+    simulate.add_argument(
+        "--days",
+        type=float,
+        default=1.0,
+        help="days of production to write (at --per-day parts a day)",
+    )
     simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
@@ -81,19 +107,25 @@ def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
         yield lines
 
 
-def load_reference(path: str, features: tuple[str, ...], config: Config) -> tuple[RecordBatch, tuple[str, ...], RecordParser]:
+def load_reference(
+    path: str, features: tuple[str, ...], config: Config
+) -> tuple[RecordBatch, tuple[str, ...], RecordParser]:
     """Read a reference file; its rejected lines are skipped (and counted on stderr)."""
     with open_stream(path) as handle:
         lines = handle.readlines()
     features = features or learn_features(lines)
     if not features:
         raise UsageError(f"{path}: no valid record to take the feature list from")
-    parser = RecordParser(features, fixed=config.station.fixed_features, classes=config.station.classes)
+    parser = RecordParser(
+        features, fixed=config.station.fixed_features, classes=config.station.classes
+    )
     batch, rejected = parser.parse(lines)
     if rejected:
         print(f"reference {path}: skipped {len(rejected)} malformed lines", file=sys.stderr)
     if len(batch) < 100:
-        raise UsageError(f"{path}: a reference needs at least 100 valid records, found {len(batch)}")
+        raise UsageError(
+            f"{path}: a reference needs at least 100 valid records, found {len(batch)}"
+        )
     return batch, features, parser
 
 
@@ -198,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "headless":
             from console.runner import run_headless
 
-            return run_headless(read_config(args.sub_config or args.config, demo=True), args.seconds)
+            return run_headless(
+                read_config(args.sub_config or args.config, demo=True), args.seconds
+            )
         if args.command == "bench":
             from console.bench import run_benchmarks
 
@@ -215,7 +249,9 @@ def _open_window(config: Config) -> int:
     except ImportError:
         from console.runner import run_headless
 
-        print("The console window is not available in this build; running headless.", file=sys.stderr)
+        print(
+            "The console window is not available in this build; running headless.", file=sys.stderr
+        )
         return run_headless(config, None)
     return run_console(config)
 

@@ -160,7 +160,9 @@ def demo_config() -> Config:
 
     return Config(
         source=(Source(kind="simulator", scenario="demo"),),
-        station=Station(features=tuple(f.name for f in FEATURES), classes=("ok", "scratch", "dent", "stain")),
+        station=Station(
+            features=tuple(f.name for f in FEATURES), classes=("ok", "scratch", "dent", "stain")
+        ),
         reference=Reference(size=2000),
         window=Window(parts=2000, batch=50),
         store=Store(path=""),
@@ -174,7 +176,9 @@ def load_config(path: str | Path) -> Config:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(path), f"not valid TOML ({error})", "correct the TOML syntax") from error
+        raise ConfigError(
+            str(path), f"not valid TOML ({error})", "correct the TOML syntax"
+        ) from error
     return parse_config(raw, base=path.parent, origin=str(path))
 
 
@@ -213,7 +217,7 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
                 raise ConfigError(name, "must be a list of tables", f"write [[{name}]] entries")
             return tuple(_build(item, entry, f"{name}[{i + 1}]") for i, entry in enumerate(value))
         if not isinstance(value, list):
-            raise ConfigError(name, f"must be a list, not {value!r}", f'write {name} = [...]')
+            raise ConfigError(name, f"must be a list, not {value!r}", f"write {name} = [...]")
         return tuple(_convert(item, entry, f"{name}[{i + 1}]") for i, entry in enumerate(value))
     if origin in (typing.Union, types.UnionType):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
@@ -234,30 +238,60 @@ def _check(config: Config) -> None:
         key = f"source[{i}]"
         if source.kind not in SOURCE_KINDS:
             raise ConfigError(
-                f"{key}.kind", f"unknown kind {source.kind!r}", f"use one of {', '.join(SOURCE_KINDS)}"
+                f"{key}.kind",
+                f"unknown kind {source.kind!r}",
+                f"use one of {', '.join(SOURCE_KINDS)}",
             )
         if source.kind in ("serial", "modbus", "folder", "tcp") and not source.url:
-            raise ConfigError(f"{key}.url", "is required for this kind", "give the port, address or folder")
+            raise ConfigError(
+                f"{key}.url", "is required for this kind", "give the port, address or folder"
+            )
         if source.format not in ("jsonl", "delimited"):
-            raise ConfigError(f"{key}.format", f"unknown format {source.format!r}", 'use "jsonl" or "delimited"')
+            raise ConfigError(
+                f"{key}.format", f"unknown format {source.format!r}", 'use "jsonl" or "delimited"'
+            )
         if source.format == "delimited" and not source.fields:
-            raise ConfigError(f"{key}.fields", "is required for delimited text", 'list the field order, e.g. ["part","class","conf","brightness"]')
+            raise ConfigError(
+                f"{key}.fields",
+                "is required for delimited text",
+                'list the field order, e.g. ["part","class","conf","brightness"]',
+            )
         if source.parity not in ("N", "E", "O", "M", "S"):
-            raise ConfigError(f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"')
+            raise ConfigError(
+                f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"'
+            )
         if source.word_order not in ("big", "little"):
-            raise ConfigError(f"{key}.word_order", f"unknown word order {source.word_order!r}", 'use "big" or "little"')
+            raise ConfigError(
+                f"{key}.word_order",
+                f"unknown word order {source.word_order!r}",
+                'use "big" or "little"',
+            )
         if source.rate <= 0 or source.parts_per_day <= 0:
-            raise ConfigError(f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20")
+            raise ConfigError(
+                f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
+            )
     if config.reference.size < 100:
-        raise ConfigError("reference.size", f"{config.reference.size} is too small", "use at least 1000 parts (default 10000)")
+        raise ConfigError(
+            "reference.size",
+            f"{config.reference.size} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
     if config.window.parts < 100:
-        raise ConfigError("window.parts", f"{config.window.parts} is too small", "use at least 1000 parts (default 10000)")
+        raise ConfigError(
+            "window.parts",
+            f"{config.window.parts} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
     if not 1 <= config.window.batch <= config.window.parts:
-        raise ConfigError("window.batch", "must be between 1 and window.parts", "use e.g. batch = 100")
+        raise ConfigError(
+            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+        )
     if not 0 < config.detection.false_alarms_per_year < 100:
         raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
     if len(config.station.features) > 256:
-        raise ConfigError("station.features", "more than 256 features", "list at most 256 (WIRE.md §1)")
+        raise ConfigError(
+            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+        )
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

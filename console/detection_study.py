@@ -26,9 +26,13 @@ class Run:
     onset_index: int | None
     parts_per_day: float
 
-    def first(self, detectors: tuple[str, ...] = (), sources: tuple[str, ...] = ()) -> AlarmEvent | None:
+    def first(
+        self, detectors: tuple[str, ...] = (), sources: tuple[str, ...] = ()
+    ) -> AlarmEvent | None:
         for event in self.raised:
-            if (not detectors or event.detector in detectors) and (not sources or event.source in sources):
+            if (not detectors or event.detector in detectors) and (
+                not sources or event.source in sources
+            ):
                 return event
         return None
 
@@ -61,7 +65,11 @@ def run(
     engine = Engine(config, reference_features=simulator.feature_names)
     if reference_days:
         validation = LineSimulator("stable", seed=seed + 100_000, parts_per_day=parts_per_day)
-        lines = [line for chunk in validation.chunks(int(reference_days * parts_per_day), 5000) for line in chunk]
+        lines = [
+            line
+            for chunk in validation.chunks(int(reference_days * parts_per_day), 5000)
+            for line in chunk
+        ]
         parser = RecordParser(validation.feature_names)
         reference, _ = parser.parse(lines)
         engine.parser = parser

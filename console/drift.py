@@ -30,7 +30,7 @@ from statistics import NormalDist
 import numpy as np
 
 from console.config import Detection
-from console.reference import CONF, COARSE_BINS, FINE_BINS, ReferenceProfile
+from console.reference import COARSE_BINS, CONF, FINE_BINS, ReferenceProfile
 from console.stats import BUCKET_SECONDS, RollingWindow, TimeBuckets
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
@@ -100,7 +100,13 @@ def scan_threshold(budget: float, windows_hours: tuple[float, ...]) -> float:
     return hi
 
 
-def calibrate(profile: ReferenceProfile, reference: np.ndarray, ref_ts: np.ndarray, window: int, cfg: Detection) -> Calibration:
+def calibrate(
+    profile: ReferenceProfile,
+    reference: np.ndarray,
+    ref_ts: np.ndarray,
+    window: int,
+    cfg: Detection,
+) -> Calibration:
     """Derive every threshold from the reference records (`reference`: rows × columns)."""
     n = profile.n
     span = profile.span_seconds
@@ -114,18 +120,29 @@ def calibrate(profile: ReferenceProfile, reference: np.ndarray, ref_ts: np.ndarr
     k = cfg.jump_sd / 2.0
     arl = 2.0 * parts_per_day * 365.0 / budget
     units = resid * (profile.phase_sd.mean(axis=0) / np.where(profile.sd > 0, profile.sd, 1.0))
-    cusum_h = np.array([math.log(arl) / min(_cusum_theta(units[:, j], k), _cusum_theta(-units[:, j], k)) for j in range(units.shape[1])])
+    cusum_h = np.array(
+        [
+            math.log(arl) / min(_cusum_theta(units[:, j], k), _cusum_theta(-units[:, j], k))
+            for j in range(units.shape[1])
+        ]
+    )
     # Shape over W parts, evaluated as the window slides: about parts-a-year / W windows, each
     # crossing its level u about u² times as often as one fixed window would (as for the means).
     windows_a_year = max(parts_per_day * 365.0 / window, 1.0)
     scale = 1.0 / window + 1.0 / max(n, 1)
-    ks_level = _solve(lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0)
+    ks_level = _solve(
+        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0
+    )
     ks_null = ks_level * math.sqrt(scale)
     psi_dof = COARSE_BINS - 1
-    psi_null = _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
+    psi_null = (
+        _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
+    )
     ks_infl, psi_infl = _shape_inflation(profile, reference, window)
     classes = max(len(profile.classes), 2)
-    class_psi = _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
+    class_psi = (
+        _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
+    )
     stuck = np.maximum(30, 3 * profile.longest_run)
     if cfg.stuck_parts:
         stuck = np.full_like(stuck, cfg.stuck_parts)
@@ -214,7 +231,9 @@ def _cusum_theta(values: np.ndarray, k: float) -> float:
     return max(min(lo, gaussian), 1e-3)
 
 
-def _shape_inflation(profile: ReferenceProfile, reference: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def _shape_inflation(
+    profile: ReferenceProfile, reference: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
     """KS and PSI of contiguous reference blocks against the rest, relative to the iid null."""
     n, width = reference.shape
     block = min(window, n // 4)
@@ -248,7 +267,9 @@ def _shape_inflation(profile: ReferenceProfile, reference: np.ndarray, window: i
 
 
 def _coarse(fine: np.ndarray, profile: ReferenceProfile, column: int) -> np.ndarray:
-    return np.bincount(profile.coarse_of_fine[column], weights=fine, minlength=COARSE_BINS)[:COARSE_BINS]
+    return np.bincount(profile.coarse_of_fine[column], weights=fine, minlength=COARSE_BINS)[
+        :COARSE_BINS
+    ]
 
 
 def _psi(p: np.ndarray, q: np.ndarray) -> float:
@@ -284,7 +305,9 @@ class ShapeDrift:
         self.ref_cdf = np.cumsum(profile.fine_props, axis=1)
         width = len(profile.columns)
         self.width = width
-        self.coarse_index = (profile.coarse_of_fine + COARSE_BINS * np.arange(width)[:, None]).ravel()
+        self.coarse_index = (
+            profile.coarse_of_fine + COARSE_BINS * np.arange(width)[:, None]
+        ).ravel()
         self.coarse_ref = np.maximum(profile.coarse_props, 1e-4)
         # Width of each fine bin, the open ends bounded by the reference's min and max.
         widths = np.zeros((width, FINE_BINS))
@@ -302,7 +325,9 @@ class ShapeDrift:
         gap = np.abs(cdf - self.ref_cdf)
         ks = gap.max(axis=1)
         wasserstein = (gap * self.widths).sum(axis=1)
-        coarse = np.bincount(self.coarse_index, weights=props.ravel(), minlength=self.width * COARSE_BINS)
+        coarse = np.bincount(
+            self.coarse_index, weights=props.ravel(), minlength=self.width * COARSE_BINS
+        )
         coarse = np.maximum(coarse.reshape(self.width, COARSE_BINS), 1e-4)
         psi = ((coarse - self.coarse_ref) * np.log(coarse / self.coarse_ref)).sum(axis=1)
         empty = window.count == 0
@@ -333,7 +358,9 @@ class JumpCusum:
         self.down_start = np.zeros(width, np.int64)
         self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
 
-    def update(self, resid: np.ndarray, phase: np.ndarray, first_index: int) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        self, resid: np.ndarray, phase: np.ndarray, first_index: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Advance by a batch; per column the index of the first part at which either side
         crossed its decision interval (or -1), and the index where that run began."""
         u = resid * self.units[phase]
@@ -406,7 +433,10 @@ class MeanShift:
             phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
             counts = buckets.n[s]
             resid = buckets.resid[s]
-            enough = counts.sum(axis=0) >= 0.25 * hours * 3600.0 / 86400.0 * self.calibration.parts_per_day
+            enough = (
+                counts.sum(axis=0)
+                >= 0.25 * hours * 3600.0 / 86400.0 * self.calibration.parts_per_day
+            )
             z = self._z(np.ones(s.size), counts, resid, phase) * enough
             take = np.abs(z) > np.abs(best)
             best = np.where(take, z, best)
@@ -415,7 +445,9 @@ class MeanShift:
         self.window_hours = best_window
         return best
 
-    def _z(self, weights: np.ndarray, counts: np.ndarray, resid: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    def _z(
+        self, weights: np.ndarray, counts: np.ndarray, resid: np.ndarray, phase: np.ndarray
+    ) -> np.ndarray:
         """z of the weighted sum of residuals; its variance counts the live parts and, hour by
         hour, the finite reference's error in what that hour should look like. (Flat weights
         here: ramp weights that favour a steadily growing drift were tried and, with the higher
@@ -464,7 +496,9 @@ class DataQuality:
         m = matrix.shape[0]
         decay = self.keep**m
         missing = np.isnan(matrix).mean(axis=0)
-        outside = ((matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)).mean(axis=0)
+        outside = ((matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)).mean(
+            axis=0
+        )
         self.missing = decay * self.missing + (1 - decay) * missing
         self.out_of_range = decay * self.out_of_range + (1 - decay) * outside
 

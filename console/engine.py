@@ -32,8 +32,8 @@ from console.drift import (
     ShapeDrift,
     calibrate,
 )
-from console.records import RecordBatch, Rejected, RecordParser, learn_features
-from console.reference import CONF, ReferenceProfile, build_profile, phase_of
+from console.records import RecordBatch, RecordParser, Rejected, learn_features
+from console.reference import ReferenceProfile, build_profile, phase_of
 from console.snapshot import DisplayBins
 from console.stats import BUCKET_COUNT, RollingWindow, TimeBuckets
 
@@ -93,7 +93,11 @@ class Engine:
         if self.parser is None:
             self.features = learn_features(lines)
             if not self.features:
-                batch_rejected = [Rejected(_as_bytes(x), "not_json", "no record to learn features from", source) for x in lines if _as_bytes(x).strip()]
+                batch_rejected = [
+                    Rejected(_as_bytes(x), "not_json", "no record to learn features from", source)
+                    for x in lines
+                    if _as_bytes(x).strip()
+                ]
                 self._count_rejected(batch_rejected)
                 return []
             self._make_parser()
@@ -166,7 +170,9 @@ class Engine:
         classes = list(self.parser.classes.names) if self.parser else []
         profile = build_profile(reference, self.features, classes, description)
         matrix = np.column_stack([reference.features, reference.conf])
-        calibration = calibrate(profile, matrix, reference.ts, self.config.window.parts, self.config.detection)
+        calibration = calibrate(
+            profile, matrix, reference.ts, self.config.window.parts, self.config.detection
+        )
         self.profile = profile
         self.calibration = calibration
         self.columns = profile.columns
@@ -178,7 +184,11 @@ class Engine:
         self.mean_shift = MeanShift(profile, calibration)
         self.quality = DataQuality(profile, calibration, self.config.detection)
         self.line_quality = LineQuality(self.config.detection.rejected_fraction)
-        self.shape_readings = {"ks": np.zeros(len(self.columns)), "psi": np.zeros(len(self.columns)), "wasserstein": np.zeros(len(self.columns))}
+        self.shape_readings = {
+            "ks": np.zeros(len(self.columns)),
+            "psi": np.zeros(len(self.columns)),
+            "wasserstein": np.zeros(len(self.columns)),
+        }
         self.class_psi = 0.0
         self.z_history = np.full((BUCKET_COUNT, len(self.columns)), np.nan)
         self.band_history = np.full((BUCKET_COUNT, len(self.columns), 3), np.nan)
@@ -226,16 +236,41 @@ class Engine:
             onset_text = None
             if onset[j] >= 0 and 0 <= onset[j] - first < m:
                 onset_text = batch.ts_text[onset[j] - first]
-            level = float(self.cusum.peak[j]) if crossing[j] >= 0 else float(max(self.cusum.up[j], self.cusum.down[j]))
+            level = (
+                float(self.cusum.peak[j])
+                if crossing[j] >= 0
+                else float(max(self.cusum.up[j], self.cusum.down[j]))
+            )
             direction = "up" if self.cusum.up[j] >= self.cusum.down[j] else "down"
             self._assess(
-                events, "jump", j, max(score[j], 1.0) if crossing[j] >= 0 else score[j], level,
-                float(self.calibration.cusum_h[j]), at, text, m, onset=onset_text, message=f"sudden step {direction}",
+                events,
+                "jump",
+                j,
+                max(score[j], 1.0) if crossing[j] >= 0 else score[j],
+                level,
+                float(self.calibration.cusum_h[j]),
+                at,
+                text,
+                m,
+                onset=onset_text,
+                message=f"sudden step {direction}",
             )
         # Stuck value: runs of identical values beyond what the reference ever had.
         stuck = self.window.run / self.quality.stuck_limit
         for j in self._candidates("stuck", stuck, None):
-            self._assess(events, "stuck", j, stuck[j], float(self.window.run[j]), float(self.quality.stuck_limit[j]), last_seq, ts_text, m, off_delay=1, message=f"same value {self.window.last_value[j]:g} for {self.window.run[j]} parts")
+            self._assess(
+                events,
+                "stuck",
+                j,
+                stuck[j],
+                float(self.window.run[j]),
+                float(self.quality.stuck_limit[j]),
+                last_seq,
+                ts_text,
+                m,
+                off_delay=1,
+                message=f"same value {self.window.last_value[j]:g} for {self.window.run[j]} parts",
+            )
         self._since_buckets += m
         self._closed += closed
         # Slow drift needs no look more often than every `_evaluate_every` parts.
@@ -248,7 +283,9 @@ class Engine:
             self._since_shape = 0
         return events
 
-    def _candidates(self, detector: str, score: np.ndarray, hit: np.ndarray | None) -> Iterable[int]:
+    def _candidates(
+        self, detector: str, score: np.ndarray, hit: np.ndarray | None
+    ) -> Iterable[int]:
         """Columns worth a look: near or over the threshold, or with this alarm active."""
         near = score >= 1.0 - self.config.alarms.deadband
         if hit is not None:
@@ -262,10 +299,30 @@ class Engine:
             mask = self._active[detector] = np.zeros(len(self.columns), bool)
         return mask
 
-    def _assess(self, events: list[AlarmEvent], detector: str, column: int, score: float, value: float, threshold: float, seq: int, ts: str, parts: int, **kw) -> None:
+    def _assess(
+        self,
+        events: list[AlarmEvent],
+        detector: str,
+        column: int,
+        score: float,
+        value: float,
+        threshold: float,
+        seq: int,
+        ts: str,
+        parts: int,
+        **kw,
+    ) -> None:
         event = self.alarms.assess(
-            detector, self.columns[column], score=float(score), value=value, threshold=threshold,
-            priority=PRIORITY[detector], seq=seq, ts=ts, parts=parts, **kw,
+            detector,
+            self.columns[column],
+            score=float(score),
+            value=value,
+            threshold=threshold,
+            priority=PRIORITY[detector],
+            seq=seq,
+            ts=ts,
+            parts=parts,
+            **kw,
         )
         if event is not None:
             self._active_mask(detector)[column] = event.event == "alarm_raised"
@@ -285,7 +342,15 @@ class Engine:
         for j in self._candidates("mean_shift", score, None):
             onset = self.mean_shift.onset(self.buckets, j) if score[j] >= 1.0 else None
             self._assess(
-                events, "mean_shift", j, score[j], float(z[j]), cal.z_mean, seq, ts, self._since_buckets,
+                events,
+                "mean_shift",
+                j,
+                score[j],
+                float(z[j]),
+                cal.z_mean,
+                seq,
+                ts,
+                self._since_buckets,
                 onset=iso(onset) if onset else None,
                 message=f"mean {'up' if z[j] > 0 else 'down'} over {self.mean_shift.window_hours[j]:g} h (z = {z[j]:+.1f})",
             )
@@ -317,19 +382,67 @@ class Engine:
         for detector, thresholds in (("ks", cal.ks), ("psi", cal.psi)):
             score = readings[detector] / thresholds if warm else np.zeros(len(self.columns))
             for j in self._candidates(detector, score, None):
-                self._assess(events, detector, j, score[j], float(readings[detector][j]), float(thresholds[j]), seq, ts, parts, message=f"distribution differs from reference ({detector.upper()} {readings[detector][j]:.3f})")
+                self._assess(
+                    events,
+                    detector,
+                    j,
+                    score[j],
+                    float(readings[detector][j]),
+                    float(thresholds[j]),
+                    seq,
+                    ts,
+                    parts,
+                    message=f"distribution differs from reference ({detector.upper()} {readings[detector][j]:.3f})",
+                )
         self.class_psi = self.shape.class_mix(self.window)
         score = self.class_psi / cal.class_psi if warm else 0.0
-        event = self.alarms.assess("class_mix", "class", score=score, value=self.class_psi, threshold=cal.class_psi, priority=PRIORITY["class_mix"], seq=seq, ts=ts, parts=parts, message="class mix differs from reference")
+        event = self.alarms.assess(
+            "class_mix",
+            "class",
+            score=score,
+            value=self.class_psi,
+            threshold=cal.class_psi,
+            priority=PRIORITY["class_mix"],
+            seq=seq,
+            ts=ts,
+            parts=parts,
+            message="class mix differs from reference",
+        )
         if event:
             events.append(event)
         q = self.quality
-        for detector, level, limit in (("missing", q.missing, q.missing_limit), ("out_of_range", q.out_of_range, np.full(len(self.columns), q.range_limit))):
+        for detector, level, limit in (
+            ("missing", q.missing, q.missing_limit),
+            ("out_of_range", q.out_of_range, np.full(len(self.columns), q.range_limit)),
+        ):
             score = level / limit
             for j in self._candidates(detector, score, None):
-                self._assess(events, detector, j, score[j], float(level[j]), float(limit[j]), seq, ts, parts, off_delay=parts, message=f"{detector.replace('_', ' ')} {100 * level[j]:.1f} % of parts")
+                self._assess(
+                    events,
+                    detector,
+                    j,
+                    score[j],
+                    float(level[j]),
+                    float(limit[j]),
+                    seq,
+                    ts,
+                    parts,
+                    off_delay=parts,
+                    message=f"{detector.replace('_', ' ')} {100 * level[j]:.1f} % of parts",
+                )
         lq = self.line_quality
-        event = self.alarms.assess("rejected", "lines", score=lq.fraction / lq.limit, value=lq.fraction, threshold=lq.limit, priority=PRIORITY["rejected"], seq=seq, ts=ts, parts=parts, message=f"{100 * lq.fraction:.2f} % of lines rejected")
+        event = self.alarms.assess(
+            "rejected",
+            "lines",
+            score=lq.fraction / lq.limit,
+            value=lq.fraction,
+            threshold=lq.limit,
+            priority=PRIORITY["rejected"],
+            seq=seq,
+            ts=ts,
+            parts=parts,
+            message=f"{100 * lq.fraction:.2f} % of lines rejected",
+        )
         if event:
             events.append(event)
 
@@ -340,14 +453,30 @@ class Engine:
         classes = self.parser.classes.names if self.parser else []
         for i in range(tail.start, len(batch)):
             self.recent_parts.append(
-                (batch.part[i], classes[batch.class_codes[i]], float(batch.conf[i]), batch.ts_text[i], batch.image[i] if batch.image else None, batch.model[i] if batch.model else None)
+                (
+                    batch.part[i],
+                    classes[batch.class_codes[i]],
+                    float(batch.conf[i]),
+                    batch.ts_text[i],
+                    batch.image[i] if batch.image else None,
+                    batch.model[i] if batch.model else None,
+                )
             )
 
     def _emit(self, event: AlarmEvent) -> None:
         if event.event == "alarm_raised":
             self.raised += 1
         if self.store is not None:
-            self.store.journal_alarm(event.alarm, event.source, event.detector, event.event.removeprefix("alarm_"), event.priority, event.value, event.user, event.message)
+            self.store.journal_alarm(
+                event.alarm,
+                event.source,
+                event.detector,
+                event.event.removeprefix("alarm_"),
+                event.priority,
+                event.value,
+                event.user,
+                event.message,
+            )
         if self.on_event is not None:
             self.on_event(event)
 
@@ -371,7 +500,10 @@ class Engine:
             return {}
         names = self.parser.classes.names
         seen = self.window.class_counts
-        return {name: counts.get(name, 0) / max(int(seen[i]) if i < seen.size else 0, 1) for i, name in enumerate(names)}
+        return {
+            name: counts.get(name, 0) / max(int(seen[i]) if i < seen.size else 0, 1)
+            for i, name in enumerate(names)
+        }
 
     def note_system(self, kind: str, source: str, text: str, at: float | None = None) -> None:
         """A system or data-quality event for the screen's event list (engine thread)."""

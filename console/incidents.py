@@ -68,7 +68,9 @@ def open_incident(command: Escalate, snapshot: Snapshot | None, people: People) 
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
     if not command.summary.strip():
         raise ValueError("say in a few words what is wrong")
-    alarms = command.alarms or tuple(a.id for a in (snapshot.alarms if snapshot else ()) if a.active)
+    alarms = command.alarms or tuple(
+        a.id for a in (snapshot.alarms if snapshot else ()) if a.active
+    )
     parts = command.parts or tuple(p.part for p in (snapshot.recent[:20] if snapshot else ()))
     role, owner = route(alarms, people)
     sla = people.sla_minutes[SEVERITIES.index(command.severity)] * 60.0
@@ -99,12 +101,23 @@ def freeze(snapshot: Snapshot | None) -> dict:
         "health": snapshot.health,
         "records": snapshot.records,
         "drift": {
-            c.name: {k: round(v, 4) for k, v in c.scores.items()} | {"mean": c.mean, "ref_mean": c.ref_mean}
+            c.name: {k: round(v, 4) for k, v in c.scores.items()}
+            | {"mean": c.mean, "ref_mean": c.ref_mean}
             for c in snapshot.columns
         },
         "alarms": [
-            {"alarm": a.id, "state": a.state, "priority": a.priority, "value": a.value, "raised": a.raised_ts, "onset": a.onset}
+            {
+                "alarm": a.id,
+                "state": a.state,
+                "priority": a.priority,
+                "value": a.value,
+                "raised": a.raised_ts,
+                "onset": a.onset,
+            }
             for a in snapshot.alarms
         ],
-        "parts": [{"part": p.part, "class": p.cls, "conf": p.conf, "ts": p.ts} for p in snapshot.recent[:20]],
+        "parts": [
+            {"part": p.part, "class": p.cls, "conf": p.conf, "ts": p.ts}
+            for p in snapshot.recent[:20]
+        ],
     }

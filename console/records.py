@@ -228,7 +228,11 @@ class RecordParser:
                 continue
             good.append(record)
         names = self.features
-        matrix = np.array(rows, dtype=np.float64) if rows else np.empty((0, len(names)), dtype=np.float64)
+        matrix = (
+            np.array(rows, dtype=np.float64)
+            if rows
+            else np.empty((0, len(names)), dtype=np.float64)
+        )
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
         code_of = self.classes.code
@@ -280,7 +284,7 @@ class RecordParser:
 
     def _check(self, record: dict) -> list[float | None]:
         """Validate one decoded record (adds `_ts`); returns its feature row."""
-        if not _REQUIRED_SET <= record.keys():
+        if not record.keys() >= _REQUIRED_SET:
             raise RejectedLine("missing_field", next(k for k in _REQUIRED if k not in record))
         part, cls, conf, feats = record["part"], record["class"], record["conf"], record["features"]
         if type(part) is not str or not 1 <= len(part) <= 64:
@@ -336,6 +340,10 @@ def learn_features(lines: Iterable[bytes | str], limit: int = 1000) -> tuple[str
         except (ValueError, UnicodeDecodeError, RecursionError):
             continue
         feats = record.get("features") if isinstance(record, dict) else None
-        if isinstance(feats, dict) and feats and all(isinstance(k, str) and FEATURE_NAME.match(k) for k in feats):
+        if (
+            isinstance(feats, dict)
+            and feats
+            and all(isinstance(k, str) and FEATURE_NAME.match(k) for k in feats)
+        ):
             return tuple(feats)[:MAX_FEATURES]
     return ()

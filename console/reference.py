@@ -86,13 +86,20 @@ class ReferenceProfile:
         raw["edges"] = edges
         for name, value in raw.items():
             if isinstance(value, list) and name not in ("columns", "classes"):
-                raw[name] = np.asarray(value, dtype=np.int64 if name in ("edge_count", "coarse_of_fine", "longest_run", "count") else float)
+                raw[name] = np.asarray(
+                    value,
+                    dtype=np.int64
+                    if name in ("edge_count", "coarse_of_fine", "longest_run", "count")
+                    else float,
+                )
         raw["columns"] = tuple(raw["columns"])
         raw["classes"] = tuple(raw["classes"])
         return ReferenceProfile(**raw)
 
 
-def build_profile(batch: RecordBatch, features: tuple[str, ...], classes: list[str], description: str = "") -> ReferenceProfile:
+def build_profile(
+    batch: RecordBatch, features: tuple[str, ...], classes: list[str], description: str = ""
+) -> ReferenceProfile:
     """Build the profile of reference records (features plus confidence as the last column)."""
     if len(batch) < 100:
         raise ValueError(f"a reference needs at least 100 records, got {len(batch)}")
@@ -127,12 +134,16 @@ def build_profile(batch: RecordBatch, features: tuple[str, ...], classes: list[s
         edge_count[j] = k
         bins = np.searchsorted(inner, values, side="right")
         fine_props[j, : k + 1] = np.bincount(bins, minlength=k + 1) / values.size
-        deciles = np.quantile(values, np.arange(1, COARSE_BINS) / COARSE_BINS, method="inverted_cdf")
+        deciles = np.quantile(
+            values, np.arange(1, COARSE_BINS) / COARSE_BINS, method="inverted_cdf"
+        )
         lower = np.concatenate([[-np.inf], inner])
         coarse = np.searchsorted(deciles, lower, side="right")
         coarse_of_fine[j, : k + 1] = coarse
         coarse_of_fine[j, k + 1 :] = coarse[-1]
-        coarse_props[j] = np.bincount(coarse, weights=fine_props[j, : k + 1], minlength=COARSE_BINS)[:COARSE_BINS]
+        coarse_props[j] = np.bincount(
+            coarse, weights=fine_props[j, : k + 1], minlength=COARSE_BINS
+        )[:COARSE_BINS]
         stats[j] = np.quantile(values, [0.01, 0.05, 0.5, 0.95, 0.99])
         mean[j] = values.mean()
         sd[j] = values.std(ddof=1) if values.size > 1 else 0.0
@@ -178,7 +189,9 @@ def phase_of(ts: np.ndarray) -> np.ndarray:
     return ((ts % 86400.0) // 3600.0).astype(np.intp) % PHASES
 
 
-def _phase_profile(matrix: np.ndarray, ts: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def _phase_profile(
+    matrix: np.ndarray, ts: np.ndarray, mean: np.ndarray, sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Hour-of-day mean, sd and count per column; flat (global: every hour has the whole
     reference behind it) when the reference cannot support an hourly profile."""
     width = matrix.shape[1]

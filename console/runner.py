@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from console.actions import Acknowledge, Escalate, Override, OVERRIDE_REASONS
+from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
 from console.config import Config
 from console.engine import Engine, iso
@@ -38,7 +38,14 @@ class CommandRefused(Exception):
 class Station:
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
-    def __init__(self, config: Config, *, store_path: str | None = None, on_event: Callable[[AlarmEvent], None] | None = None, sources: bool = True) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store_path: str | None = None,
+        on_event: Callable[[AlarmEvent], None] | None = None,
+        sources: bool = True,
+    ) -> None:
         self.config = config
         self.intake = Intake()
         self.store = None
@@ -72,7 +79,9 @@ class Station:
             try:
                 source.stop(timeout=1.0)
             except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
-                self.engine.note_system("error", getattr(source, "name", "source"), f"stop failed: {error}")
+                self.engine.note_system(
+                    "error", getattr(source, "name", "source"), f"stop failed: {error}"
+                )
         self._thread.join(timeout)
         if self.store is not None:
             try:
@@ -129,7 +138,9 @@ class Station:
                 now = time.monotonic()
                 if now - last_snapshot >= SNAPSHOT_PERIOD or self._snapshot_requested.is_set():
                     self._snapshot_requested.clear()
-                    self.snapshot = take(self.engine, self._source_status(), self._store_status(), self.fallback)
+                    self.snapshot = take(
+                        self.engine, self._source_status(), self._store_status(), self.fallback
+                    )
                     last_snapshot = now
             except Exception as error:  # noqa: BLE001 - never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
@@ -148,11 +159,27 @@ class Station:
         seq, ts = engine.accepted, iso(event.at)
         result = None
         if event.kind in ("disconnected", "error", "timeout") and event.kind != "stopped":
-            result = engine.alarms.trip("source", event.source, value=float(event.count), priority="medium", seq=seq, ts=ts, message=text)
+            result = engine.alarms.trip(
+                "source",
+                event.source,
+                value=float(event.count),
+                priority="medium",
+                seq=seq,
+                ts=ts,
+                message=text,
+            )
         elif event.kind in ("connected", "reconnected"):
             result = engine.alarms.reset("source", event.source, seq=seq, ts=ts)
         elif event.kind == "missed_parts":
-            result = engine.alarms.trip("missed_parts", event.source, value=float(event.count), priority="medium", seq=seq, ts=ts, message=text)
+            result = engine.alarms.trip(
+                "missed_parts",
+                event.source,
+                value=float(event.count),
+                priority="medium",
+                seq=seq,
+                ts=ts,
+                message=text,
+            )
         if result is not None:
             engine._emit(result)  # noqa: SLF001
 
@@ -164,7 +191,15 @@ class Station:
         if last is None:
             return
         if now - last > limit:
-            event = engine.alarms.trip("stale", "line", value=now - last, priority="high", seq=engine.accepted, ts=iso(now), message=f"no parts for {now - last:.0f} s")
+            event = engine.alarms.trip(
+                "stale",
+                "line",
+                value=now - last,
+                priority="high",
+                seq=engine.accepted,
+                ts=iso(now),
+                message=f"no parts for {now - last:.0f} s",
+            )
         else:
             event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
         if event is not None:
@@ -224,11 +259,23 @@ class Station:
         if command.role not in ROLES_THAT_ACKNOWLEDGE:
             raise CommandRefused(f"role {command.role!r} may not acknowledge alarms")
         try:
-            event = self.engine.alarms.acknowledge(command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at))
+            event = self.engine.alarms.acknowledge(
+                command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at)
+            )
         except (KeyError, ValueError) as error:
             raise CommandRefused(str(error).strip("'\"")) from error
         if self.store is not None:
-            self.store.journal_alarm(event.alarm, event.source, event.detector, "acknowledged", event.priority, event.value, command.user, command.note, command.at)
+            self.store.journal_alarm(
+                event.alarm,
+                event.source,
+                event.detector,
+                "acknowledged",
+                event.priority,
+                event.value,
+                command.user,
+                command.note,
+                command.at,
+            )
             try:
                 self.store.flush(timeout=2.0)
             except Exception as error:  # noqa: BLE001
@@ -243,11 +290,30 @@ class Station:
             raise CommandRefused(str(error)) from error
         if self.store is not None:
             try:
-                self.store.save_incident(incident.id, incident.status, incident.severity, incident.owner, incident.summary, {"role": incident.role, "opened_by": incident.opened_by, "due_at": incident.due_at, "alarms": list(incident.alarms), "parts": list(incident.parts), "snapshot": incident.snapshot}, at=incident.opened_at)
+                self.store.save_incident(
+                    incident.id,
+                    incident.status,
+                    incident.severity,
+                    incident.owner,
+                    incident.summary,
+                    {
+                        "role": incident.role,
+                        "opened_by": incident.opened_by,
+                        "due_at": incident.due_at,
+                        "alarms": list(incident.alarms),
+                        "parts": list(incident.parts),
+                        "snapshot": incident.snapshot,
+                    },
+                    at=incident.opened_at,
+                )
             except Exception as error:  # noqa: BLE001
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
-        self.engine.note_system("incident", incident.role, f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}")
+        self.engine.note_system(
+            "incident",
+            incident.role,
+            f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}",
+        )
         return incident
 
 
@@ -272,6 +338,9 @@ def run_headless(config: Config, seconds: float | None) -> int:
     station.start()
     done.wait(seconds)
     station.stop()
-    out.write(json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":")) + "\n")
+    out.write(
+        json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":"))
+        + "\n"
+    )
     out.flush()
     return 0

@@ -110,7 +110,9 @@ class Snapshot:
 
     @property
     def unacknowledged(self) -> int:
-        return sum(1 for a in self.alarms if a.state in ("unacknowledged", "returned_unacknowledged"))
+        return sum(
+            1 for a in self.alarms if a.state in ("unacknowledged", "returned_unacknowledged")
+        )
 
     def column(self, name: str) -> ColumnView:
         return next(c for c in self.columns if c.name == name)
@@ -132,7 +134,11 @@ class DisplayBins:
             edges = np.linspace(p1 - margin, p99 + margin, DISPLAY_BINS + 1)
             self.edges[j] = edges
             k = int(profile.edge_count[j])
-            bounds = np.concatenate([[profile.low[j]], profile.edges[j, :k], [profile.high[j]]]) if k else np.array([p1, p99])
+            bounds = (
+                np.concatenate([[profile.low[j]], profile.edges[j, :k], [profile.high[j]]])
+                if k
+                else np.array([p1, p99])
+            )
             centers = 0.5 * (bounds[:-1] + bounds[1:])
             target = np.clip(np.searchsorted(edges, centers, side="right") - 1, 0, DISPLAY_BINS - 1)
             self.map[j, np.arange(centers.size), target] = 1.0
@@ -142,7 +148,9 @@ class DisplayBins:
         return np.einsum("jb,jbd->jd", proportions, self.map)
 
 
-def take(engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used", fallback: bool = False) -> Snapshot:  # noqa: ANN001
+def take(
+    engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used", fallback: bool = False
+) -> Snapshot:  # noqa: ANN001
     """Build a snapshot of `engine` (call on the engine thread)."""
     now = time.time()
     cfg = engine.config
@@ -151,7 +159,9 @@ def take(engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used"
         station=cfg.station.id,
         model=engine.model_name or cfg.station.model,
         learning=engine.learning,
-        reference_progress=1.0 if not engine.learning else engine._learned / max(engine.reference_size, 1),  # noqa: SLF001
+        reference_progress=1.0
+        if not engine.learning
+        else engine._learned / max(engine.reference_size, 1),  # noqa: SLF001
         reference_description=engine.profile.description if engine.profile else "",
         records=engine.accepted,
         lines=engine.lines,
@@ -163,7 +173,11 @@ def take(engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used"
         health=_health(engine, fallback),
         line_state=_line_state(engine, now),
         last_record_ts=engine.last_ts_text,
-        recent=tuple(reversed([Part(*p, overridden_to=engine.overridden.get(p[0])) for p in engine.recent_parts])),
+        recent=tuple(
+            reversed(
+                [Part(*p, overridden_to=engine.overridden.get(p[0])) for p in engine.recent_parts]
+            )
+        ),
         alarms=engine.alarms.views(),
         events=tuple(engine.system_events),
         sources=sources,
@@ -198,7 +212,9 @@ def take(engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used"
             "mean_shift": float(z[j]),
             "ks": float(readings["ks"][j]),
             "psi": float(readings["psi"][j]),
-            "wasserstein_sd": float(readings["wasserstein"][j] / profile.sd[j]) if profile.sd[j] > 0 else 0.0,
+            "wasserstein_sd": float(readings["wasserstein"][j] / profile.sd[j])
+            if profile.sd[j] > 0
+            else 0.0,
         }
         thresholds = {"mean_shift": cal.z_mean, "ks": float(cal.ks[j]), "psi": float(cal.psi[j])}
         columns.append(
@@ -269,7 +285,12 @@ def _health(engine, fallback: bool) -> str:  # noqa: ANN001
     if fallback:
         return "fallback"
     active = [a for a in engine.alarms.views() if a.active]
-    if any(a.detector in ("mean_shift", "jump", "ks", "psi", "class_mix") and a.source != "conf" or a.detector == "class_mix" for a in active):
+    if any(
+        a.detector in ("mean_shift", "jump", "ks", "psi", "class_mix")
+        and a.source != "conf"
+        or a.detector == "class_mix"
+        for a in active
+    ):
         return "drift"
     if active:
         return "watch"

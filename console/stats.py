@@ -124,7 +124,11 @@ class RollingWindow:
         self._track_runs(matrix)
         self.total += m
         if m > self.size:
-            matrix, class_codes, ts = matrix[-self.size :], class_codes[-self.size :], ts[-self.size :]
+            matrix, class_codes, ts = (
+                matrix[-self.size :],
+                class_codes[-self.size :],
+                ts[-self.size :],
+            )
             m = self.size
         bins = self.binner.bins(matrix)
         rows = (self.head + np.arange(m)) % self.size
@@ -150,7 +154,9 @@ class RollingWindow:
         if self._since_exact >= self.size:
             self._resum()
 
-    def _update(self, matrix: np.ndarray, bins: np.ndarray, codes: np.ndarray, sign: np.ndarray) -> None:
+    def _update(
+        self, matrix: np.ndarray, bins: np.ndarray, codes: np.ndarray, sign: np.ndarray
+    ) -> None:
         """Add rows with sign +1 and evict rows with sign -1, in one pass of matrix products."""
         present = ~np.isnan(matrix)
         centered = matrix - self.center
@@ -162,11 +168,19 @@ class RollingWindow:
         self.out_of_range += (sign @ outside).astype(np.int64)
         flat = (bins + self._flat).ravel()
         weights = np.repeat(sign, self.width)
-        self.hist += np.rint(np.bincount(flat, weights=weights, minlength=self.hist.size)).astype(np.int64).reshape(self.hist.shape)
+        self.hist += (
+            np.rint(np.bincount(flat, weights=weights, minlength=self.hist.size))
+            .astype(np.int64)
+            .reshape(self.hist.shape)
+        )
         top = int(codes.max()) + 1
         if top > self.class_counts.size:
-            self.class_counts = np.concatenate([self.class_counts, np.zeros(top - self.class_counts.size, np.int64)])
-        self.class_counts[:top] += np.rint(np.bincount(codes, weights=sign, minlength=top)).astype(np.int64)
+            self.class_counts = np.concatenate(
+                [self.class_counts, np.zeros(top - self.class_counts.size, np.int64)]
+            )
+        self.class_counts[:top] += np.rint(np.bincount(codes, weights=sign, minlength=top)).astype(
+            np.int64
+        )
 
     def _resum(self) -> None:
         """Exact recomputation of the running sums from the buffer (once per W parts)."""
@@ -321,7 +335,12 @@ class TimeBuckets:
             starts, segment = starts[keep], segment[keep]
             if not starts.size:
                 return
-            rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, np.append(starts[1:], len(numbers)), strict=True)])
+            rows = np.concatenate(
+                [
+                    np.arange(a, b)
+                    for a, b in zip(starts, np.append(starts[1:], len(numbers)), strict=True)
+                ]
+            )
             return self._put_segments(numbers[rows], matrix[rows], resid[rows])
         slots = segment % BUCKET_COUNT
         lengths = np.diff(np.append(starts, len(numbers)))

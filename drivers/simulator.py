@@ -64,7 +64,9 @@ FEATURES: tuple[FeatureModel, ...] = (
     # camera mount over the day moves focus. Both cycles repeat daily and are in the reference.
     FeatureModel("brightness", 0.58, 0.05, cycle=1.2, shifts=(0.15, -0.05, -0.10)),
     FeatureModel("contrast", 0.27, 0.03, cycle=0.4, shifts=(0.10, 0.0, -0.10)),
-    FeatureModel("focus", 117.7, 6.0, cycle=1.0, cycle_peak_hour=17.0, shifts=(-0.15, 0.05, 0.10), decimals=3),
+    FeatureModel(
+        "focus", 117.7, 6.0, cycle=1.0, cycle_peak_hour=17.0, shifts=(-0.15, 0.05, 0.10), decimals=3
+    ),
     FeatureModel("edge_density", 0.131, 0.012),
     FeatureModel("hue", 31.0, 2.2, cycle=0.3, cycle_peak_hour=15.0, decimals=3),
     FeatureModel("saturation", 0.42, 0.04, shifts=(0.05, 0.0, -0.05)),
@@ -91,11 +93,15 @@ class Scenario:
         names = set(text.split("+"))
         unknown = names - set(SCENARIOS)
         if unknown:
-            raise ValueError(f"unknown scenario {sorted(unknown)[0]!r}; use one of {', '.join(SCENARIOS)}")
+            raise ValueError(
+                f"unknown scenario {sorted(unknown)[0]!r}; use one of {', '.join(SCENARIOS)}"
+            )
         base = next((n for n in ("drift", "jump", "frozen", "demo") if n in names), "stable")
         scenario = Scenario(name=base, malformed=0.01 if "noisy" in names else 0.0)
         if base == "demo":
-            scenario = Scenario(name="drift", onset_day=2.5, drift_days=2.0, malformed=scenario.malformed)
+            scenario = Scenario(
+                name="drift", onset_day=2.5, drift_days=2.0, malformed=scenario.malformed
+            )
         if onset_day is not None:
             scenario = Scenario(**{**scenario.__dict__, "onset_day": onset_day})
         return scenario
@@ -168,7 +174,9 @@ class LineSimulator:
             if frozen.any():
                 first = int(np.argmax(frozen))
                 if self._frozen_value is None:
-                    self._frozen_value = float(matrix[first - 1, k]) if first > 0 else float(matrix[0, k])
+                    self._frozen_value = (
+                        float(matrix[first - 1, k]) if first > 0 else float(matrix[0, k])
+                    )
                 matrix[frozen, k] = self._frozen_value
         true_class = rng.choice(len(CLASSES), size=n, p=CLASS_MIX)
         # The model is 94.7 % right at go-live; input drift costs it 5.5 points per sd, mostly
@@ -192,7 +200,9 @@ class LineSimulator:
         for i in range(n):
             number = first + i
             stamp = datetime.fromtimestamp(ts[i], UTC).isoformat(timespec="milliseconds")
-            feats = ",".join(f'"{name}":{value!r}' for name, value in zip(names, matrix[i].tolist(), strict=True))
+            feats = ",".join(
+                f'"{name}":{value!r}' for name, value in zip(names, matrix[i].tolist(), strict=True)
+            )
             label = f',"label":"{CLASSES[true_class[i]]}"' if labelled[i] else ""
             out.append(
                 (
@@ -253,7 +263,11 @@ class Malformer:
         if kind == "truncated":
             return good[: int(self.rng.integers(1, len(good) - 1))]
         if kind == "garbage":
-            return bytes(self.rng.integers(1, 256, int(self.rng.integers(1, 80))).astype(np.uint8)).replace(b"\n", b"?").replace(b"\r", b"?")
+            return (
+                bytes(self.rng.integers(1, 256, int(self.rng.integers(1, 80))).astype(np.uint8))
+                .replace(b"\n", b"?")
+                .replace(b"\r", b"?")
+            )
         if kind == "nan":
             return good.replace(f'"{name}":'.encode(), f'"{name}":NaN,"x_":'.encode(), 1)
         if kind == "infinity":
@@ -332,7 +346,9 @@ class SimulatedSource:
         self.intake.event(SourceEvent(self.name, "stopped"))
 
 
-def write_stream(path: str, scenario: str, days: float, *, seed: int = 1, parts_per_day: float = 5000.0) -> int:
+def write_stream(
+    path: str, scenario: str, days: float, *, seed: int = 1, parts_per_day: float = 5000.0
+) -> int:
     """Write `days` of a scenario to a JSON Lines file; returns the number of good records."""
     simulator = LineSimulator(scenario, seed=seed, parts_per_day=parts_per_day)
     total = int(days * parts_per_day)

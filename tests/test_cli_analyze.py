@@ -9,12 +9,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(*args, stdin=None, timeout=120):
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, input=stdin, capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def test_analyze_prints_alarm_events_then_a_summary(tmp_path):
     stream = tmp_path / "jump.jsonl"
-    assert main("simulate", "--scenario", "jump+noisy", "--days", "3.5", "--to", str(stream)).returncode == 0
+    assert (
+        main(
+            "simulate", "--scenario", "jump+noisy", "--days", "3.5", "--to", str(stream)
+        ).returncode
+        == 0
+    )
     out = main("analyze", str(stream))
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -30,7 +41,7 @@ def test_analyze_prints_alarm_events_then_a_summary(tmp_path):
     jump = next(e for e in events if e["alarm"] == "jump:focus")
     assert 15000 <= jump["seq"] <= 15200  # onset at day 3: part 15,000
     assert summary["alarms"] == sum(1 for e in events if e["event"] == "alarm_raised")
-    assert all(10000 <= e["seq"] for e in events)  # nothing fires inside the reference
+    assert all(e["seq"] >= 10000 for e in events)  # nothing fires inside the reference
 
 
 def test_analyze_reads_standard_input_and_a_reference_file(tmp_path):
@@ -57,7 +68,7 @@ def test_bad_arguments_and_unreadable_files_exit_2_with_one_line(tmp_path):
 
 def test_a_stream_of_garbage_is_read_to_its_end(tmp_path):
     stream = tmp_path / "garbage.jsonl"
-    stream.write_bytes(b"\x00\xff garbage\n{\"not\": \"a record\"}\n" * 1000 + b"no newline at end")
+    stream.write_bytes(b'\x00\xff garbage\n{"not": "a record"}\n' * 1000 + b"no newline at end")
     out = main("analyze", str(stream))
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.splitlines()[-1])

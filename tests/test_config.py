@@ -46,7 +46,11 @@ url = "postgresql://linewatch@db.plant.local/linewatch"
     ("text", "key", "fix"),
     [
         ("[station]\nidd = 'x'", "station.idd", "use one of"),
-        ("[[source]]\nkind = 'serial'\nurl = 'loop://'\nbaudrate = 'fast'", "source[1].baudrate", "baudrate = 100"),
+        (
+            "[[source]]\nkind = 'serial'\nurl = 'loop://'\nbaudrate = 'fast'",
+            "source[1].baudrate",
+            "baudrate = 100",
+        ),
         ("[[source]]\nkind = 'usb'", "source[1].kind", "serial"),
         ("[[source]]\nkind = 'serial'", "source[1].url", "port"),
         ("[reference]\nsize = 5", "reference.size", "at least"),

@@ -14,8 +14,7 @@ QT = ("PySide6", "pyqtgraph", "PyQt5", "PyQt6", "shiboken6")
 
 def core_modules():
     for package in CORE:
-        for path in sorted((ROOT / package).glob("*.py")):
-            yield path
+        yield from sorted((ROOT / package).glob("*.py"))
 
 
 def test_no_core_module_names_qt_in_an_import():
@@ -39,6 +38,8 @@ def test_importing_the_whole_core_loads_no_qt():
         f"for m in {modules!r}: importlib.import_module(m)\n"
         f"print(sorted(k for k in sys.modules if k.split('.')[0] in {QT!r}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -8,7 +8,16 @@ import pytest
 from console.detection_study import run
 from drivers.simulator import LineSimulator
 
-INPUTS = {"brightness", "contrast", "focus", "edge_density", "hue", "saturation", "part_width", "temperature"}
+INPUTS = {
+    "brightness",
+    "contrast",
+    "focus",
+    "edge_density",
+    "hue",
+    "saturation",
+    "part_width",
+    "temperature",
+}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -25,7 +34,9 @@ def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
     delays = []
     for seed in range(1, 8):
         result = run("drift", days=6.5, seed=seed)  # onset day 3
-        assert all(e.seq >= result.onset_index for e in result.raised), "alarm before the drift began"
+        assert all(e.seq >= result.onset_index for e in result.raised), (
+            "alarm before the drift began"
+        )
         delays.append(result.delay_days(detectors=("mean_shift",), sources=("brightness", "focus")))
     assert None not in delays
     assert sorted(delays)[len(delays) // 2] <= 2.5
@@ -57,7 +68,9 @@ def test_one_percent_malformed_lines_are_counted_and_change_nothing_else():
     clean = run("drift", days=5, seed=5)
     noisy = run("drift+noisy", days=5, seed=5)
     assert noisy.records == clean.records
-    feature_alarms = [(e.alarm, e.seq) for e in noisy.raised if e.source in INPUTS | {"conf", "class"}]
+    feature_alarms = [
+        (e.alarm, e.seq) for e in noisy.raised if e.source in INPUTS | {"conf", "class"}
+    ]
     assert feature_alarms == [(e.alarm, e.seq) for e in clean.raised]
     assert noisy.first(detectors=("rejected",)) is not None
 
@@ -75,4 +88,15 @@ def test_every_kind_of_malformed_line_is_counted_by_its_reason():
     assert sum(engine.rejected.values()) == sum(inserted.values())
     assert engine.accepted == 30000
     reasons = Counter(engine.rejected)
-    assert {"not_json", "non_finite", "bad_type", "missing_field", "bad_conf", "bad_timestamp", "too_long", "not_utf8", "not_object", "bad_feature_name"} <= set(reasons)
+    assert {
+        "not_json",
+        "non_finite",
+        "bad_type",
+        "missing_field",
+        "bad_conf",
+        "bad_timestamp",
+        "too_long",
+        "not_utf8",
+        "not_object",
+        "bad_feature_name",
+    } <= set(reasons)

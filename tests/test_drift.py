@@ -29,7 +29,11 @@ def test_ks_from_maintained_counts_is_within_0_003_of_scipy(shift):
     window = RollingWindow(profile, 10000)
     for start in range(0, 10000, 100):
         rows = live[start : start + 100]
-        window.add(np.column_stack([rows, np.full(len(rows), 0.9)]), np.zeros(len(rows), np.int32), np.zeros(len(rows)))
+        window.add(
+            np.column_stack([rows, np.full(len(rows), 0.9)]),
+            np.zeros(len(rows), np.int32),
+            np.zeros(len(rows)),
+        )
     ks = ShapeDrift(profile, cal).evaluate(window)["ks"]
     for j in range(4):
         oracle = stats.ks_2samp(live[:, j], matrix[:, j]).statistic
@@ -42,7 +46,9 @@ def test_wasserstein_from_counts_is_close_to_scipy():
     rng = np.random.default_rng(3)
     live = rng.normal(size=(10000, 4)) * np.arange(1, 5) + 10.5
     window = RollingWindow(profile, 10000)
-    window.add(np.column_stack([live, np.full(10000, 0.9)]), np.zeros(10000, np.int32), np.zeros(10000))
+    window.add(
+        np.column_stack([live, np.full(10000, 0.9)]), np.zeros(10000, np.int32), np.zeros(10000)
+    )
     w1 = ShapeDrift(profile, cal).evaluate(window)["wasserstein"]
     for j in range(4):
         oracle = stats.wasserstein_distance(live[:, j], matrix[:, j])

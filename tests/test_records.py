@@ -83,7 +83,9 @@ def test_every_bad_line_is_rejected_verbatim_with_its_reason():
 
 def test_unknown_feature_is_rejected_only_when_the_list_is_fixed():
     line = with_(features={"brightness": 1.0, "glare": 2.0})
-    assert [r.reason for r in RecordParser(FEATURES, fixed=True).parse([line])[1]] == ["unknown_feature"]
+    assert [r.reason for r in RecordParser(FEATURES, fixed=True).parse([line])[1]] == [
+        "unknown_feature"
+    ]
     batch, rejected = RecordParser(FEATURES).parse([line])
     assert rejected == [] and batch.features[0, 0] == 1.0
 
@@ -107,7 +109,9 @@ def test_features_are_learnt_from_the_first_valid_record():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=200), st.sampled_from(list(BAD) + [GOOD])), max_size=30))
+@given(
+    st.lists(st.one_of(st.binary(max_size=200), st.sampled_from(list(BAD) + [GOOD])), max_size=30)
+)
 def test_any_bytes_are_accounted_for_and_never_raise(lines):
     lines = [line.replace(b"\n", b" ") for line in lines]
     batch, rejected = RecordParser(FEATURES).parse(lines)

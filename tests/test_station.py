@@ -42,20 +42,38 @@ def station(tmp_path):
 
 def test_the_demo_line_learns_then_watches_and_publishes_snapshots(station):
     wait_until(lambda: not station.snapshot.learning, what="reference learnt")
-    snapshot = wait_until(lambda: station.snapshot if station.snapshot.columns else None, what="columns")
+    snapshot = wait_until(
+        lambda: station.snapshot if station.snapshot.columns else None, what="columns"
+    )
     assert {c.name for c in snapshot.columns} >= {"brightness", "focus", "conf"}
     assert snapshot.line_state == "running"
     assert snapshot.recent and snapshot.recent[0].part.startswith("P")
-    wait_until(lambda: any(a.id == "mean_shift:brightness" for a in station.snapshot.alarms), timeout=60, what="drift alarm")
+    wait_until(
+        lambda: any(a.id == "mean_shift:brightness" for a in station.snapshot.alarms),
+        timeout=60,
+        what="drift alarm",
+    )
     assert station.snapshot.health == "drift"
 
 
 def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
-    part = wait_until(lambda: station.snapshot.recent[0] if station.snapshot.recent else None, what="a part")
-    command = Override(part.part, part.cls, "scratch" if part.cls != "scratch" else "ok", "misclassified", user="ana", role="operator", old_conf=part.conf)
+    part = wait_until(
+        lambda: station.snapshot.recent[0] if station.snapshot.recent else None, what="a part"
+    )
+    command = Override(
+        part.part,
+        part.cls,
+        "scratch" if part.cls != "scratch" else "ok",
+        "misclassified",
+        user="ana",
+        role="operator",
+        old_conf=part.conf,
+    )
     seq = station.override(command)
     saved = store.overrides(tmp_path / "line.db")
-    assert [(o["seq"], o["part"], o["user_name"], o["reason"]) for o in saved] == [(seq, part.part, "ana", "misclassified")]
+    assert [(o["seq"], o["part"], o["user_name"], o["reason"]) for o in saved] == [
+        (seq, part.part, "ana", "misclassified")
+    ]
     assert station.refresh().overrides_last_hour == 1
     with pytest.raises(CommandRefused, match="reason"):
         station.override(replace(command, reason="because"))
@@ -64,12 +82,19 @@ def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
 
 
 def test_acknowledge_changes_the_state_and_is_journaled(station, tmp_path):
-    alarm = wait_until(lambda: next((a for a in station.snapshot.alarms if a.state == "unacknowledged"), None), timeout=60, what="an alarm")
+    alarm = wait_until(
+        lambda: next((a for a in station.snapshot.alarms if a.state == "unacknowledged"), None),
+        timeout=60,
+        what="an alarm",
+    )
     event = station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
     assert event.state in ("acknowledged", "normal")
     assert next(a for a in station.refresh().alarms if a.id == alarm.id).state != "unacknowledged"
     journal = store.alarm_journal(tmp_path / "line.db")
-    assert any(j["alarm"] == alarm.id and j["state"] == "acknowledged" and j["user_name"] == "lead" for j in journal)
+    assert any(
+        j["alarm"] == alarm.id and j["state"] == "acknowledged" and j["user_name"] == "lead"
+        for j in journal
+    )
     with pytest.raises(CommandRefused):
         station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
 
@@ -87,11 +112,21 @@ def test_escalate_opens_an_incident_with_a_frozen_snapshot(station, tmp_path):
 
 
 def test_a_lost_source_becomes_an_event_and_an_alarm(station):
-    station.intake.event(SourceEvent("cam-serial", "disconnected", "device reports readiness to read but returned no data"))
-    wait_until(lambda: any(a.id == "source:cam-serial" for a in station.snapshot.alarms), what="source alarm")
+    station.intake.event(
+        SourceEvent(
+            "cam-serial", "disconnected", "device reports readiness to read but returned no data"
+        )
+    )
+    wait_until(
+        lambda: any(a.id == "source:cam-serial" for a in station.snapshot.alarms),
+        what="source alarm",
+    )
     assert any(e[2] == "cam-serial" for e in station.snapshot.events)
     station.intake.event(SourceEvent("cam-serial", "reconnected"))
-    wait_until(lambda: not next(a for a in station.snapshot.alarms if a.id == "source:cam-serial").active, what="cleared")
+    wait_until(
+        lambda: not next(a for a in station.snapshot.alarms if a.id == "source:cam-serial").active,
+        what="cleared",
+    )
 
 
 def test_headless_prints_alarm_events_and_a_summary_on_sigterm(tmp_path):
@@ -100,7 +135,12 @@ def test_headless_prints_alarm_events_and_a_summary_on_sigterm(tmp_path):
         f'[store]\npath = "{tmp_path / "h.db"}"\n[reference]\nsize = 2000\n[window]\nparts = 2000\nbatch = 50\n'
         '[[source]]\nkind = "simulator"\nscenario = "jump"\nrate = 2000.0\nparts_per_day = 1000.0\n'
     )
-    child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "headless", "--config", str(config)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "headless", "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first = child.stdout.readline()  # a jump at day 3 = part 3,000: within seconds
     child.send_signal(signal.SIGTERM)
     rest = child.communicate(timeout=30)[0].splitlines()

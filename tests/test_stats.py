@@ -11,14 +11,25 @@ from console.reference import FINE_BINS, build_profile
 from console.stats import Binner, RollingWindow, TimeBuckets
 
 
-def make_batch(values: np.ndarray, ts: np.ndarray | None = None, codes: np.ndarray | None = None) -> RecordBatch:
+def make_batch(
+    values: np.ndarray, ts: np.ndarray | None = None, codes: np.ndarray | None = None
+) -> RecordBatch:
     n = values.shape[0]
     ts = np.arange(n) * 17.28 + 1.77e9 if ts is None else ts
     codes = np.zeros(n, np.int32) if codes is None else codes
     empty = (None,) * n
     return RecordBatch(
-        features=values, class_codes=codes, conf=np.full(n, 0.9), ts=ts, ts_text=("t",) * n,
-        part=tuple(str(i) for i in range(n)), batch=empty, model=empty, image=empty, label=empty, station=empty,
+        features=values,
+        class_codes=codes,
+        conf=np.full(n, 0.9),
+        ts=ts,
+        ts_text=("t",) * n,
+        part=tuple(str(i) for i in range(n)),
+        batch=empty,
+        model=empty,
+        image=empty,
+        label=empty,
+        station=empty,
     )
 
 
@@ -35,7 +46,10 @@ def test_binner_agrees_with_searchsorted_on_every_column():
     for decimals in (None, 1):
         profile, values = reference(decimals=decimals)
         rng = np.random.default_rng(5)
-        probe = np.column_stack([values, np.full(len(values), 0.9)])[:500] + rng.normal(size=(500, 4)) * 2
+        probe = (
+            np.column_stack([values, np.full(len(values), 0.9)])[:500]
+            + rng.normal(size=(500, 4)) * 2
+        )
         probe[::17, 1] = np.nan
         got = Binner(profile).bins(probe)
         for j in range(4):
@@ -108,7 +122,9 @@ def test_time_buckets_sum_what_arrived_in_each_quarter_hour():
     values = rng.normal(size=(2000, 4))
     resid = rng.normal(size=(2000, 4))
     for start in range(0, 2000, 137):
-        buckets.add(values[start : start + 137], ts[start : start + 137], resid[start : start + 137])
+        buckets.add(
+            values[start : start + 137], ts[start : start + 137], resid[start : start + 137]
+        )
     summary = buckets.summary(2.0)
     newest = int(ts[-1] // 900)
     recent = ts // 900 > newest - 8
