@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from console.config import Config, ConfigError, default_config, demo_config, load_config
-from console.records import RecordBatch, RecordParser, learn_features
+from console.records import MAX_LINE_BYTES, RecordBatch, RecordParser, learn_features
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
 
@@ -100,11 +100,26 @@ def open_stream(path: str) -> BinaryIO:
 
 
 def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
-    while True:
-        lines = handle.readlines(READ_HINT)
-        if not lines:
-            return
-        yield lines
+    """Lines in chunks, in bounded memory: a line longer than a record may be is handed on
+    cut to just over the limit (the parser rejects it as too long) and its rest skipped."""
+    limit = MAX_LINE_BYTES + 1
+    carry = b""
+    skipping = False
+    while block := handle.read(READ_HINT):
+        if skipping:
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block, skipping = block[cut + 1 :], False
+        lines = (carry + block).split(b"\n")
+        carry = lines.pop()
+        if len(carry) > limit:
+            lines.append(carry[:limit])
+            carry, skipping = b"", True
+        if lines:
+            yield lines
+    if carry:
+        yield [carry]
 
 
 def load_reference(

@@ -41,7 +41,9 @@ REJECT_REASONS: tuple[str, ...] = (
     "unknown_feature",  # a feature not in the station's fixed feature list
     "bad_checksum",  # delimited serial line whose *HH checksum does not match
     "bad_field_count",  # delimited serial line with the wrong number of fields
+    "too_many_classes",  # a class name beyond the first 256 different ones (a garbled stream)
 )
+MAX_CLASSES = 256
 
 _REQUIRED = ("ts", "part", "class", "conf", "features")
 _REQUIRED_SET = frozenset(_REQUIRED)
@@ -155,6 +157,9 @@ class ClassTable:
         for name in list(self.names):
             self._codes.setdefault(name, len(self._codes))
         self.names = list(self._codes)
+
+    def knows(self, name: str) -> bool:
+        return name in self._codes
 
     def code(self, name: str) -> int:
         code = self._codes.get(name)
@@ -291,6 +296,8 @@ class RecordParser:
             raise RejectedLine("bad_type", "part must be a string of 1-64 characters")
         if type(cls) is not str or not 1 <= len(cls) <= 64:
             raise RejectedLine("bad_type", "class must be a string of 1-64 characters")
+        if len(self.classes.names) >= MAX_CLASSES and not self.classes.knows(cls):
+            raise RejectedLine("too_many_classes", cls)
         if type(conf) not in _NUMBER_TYPES:
             raise RejectedLine("bad_type", "conf must be a number")
         if not 0.0 <= conf <= 1.0:

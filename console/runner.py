@@ -317,6 +317,27 @@ class Station:
         return incident
 
 
+def route_errors(station: Station) -> None:
+    """One error sink: uncaught exceptions in any thread become system events on the station
+    (and a line on stderr), never a silent death or a crash of the line's monitor."""
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        where = args.thread.name if args.thread is not None else "thread"
+        text = f"{args.exc_type.__name__}: {args.exc_value}"
+        station.engine.note_system("error", where, text)
+        print(f"linewatch: error in {where}: {text}", file=sys.stderr)
+
+    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        station.engine.note_system("error", "main", f"{kind.__name__}: {value}")
+        print(f"linewatch: error: {kind.__name__}: {value}", file=sys.stderr)
+
+    threading.excepthook = thread_hook
+    sys.excepthook = main_hook
+
+
 def run_headless(config: Config, seconds: float | None) -> int:
     """`main.py headless`: alarm events as JSON Lines on stdout, a summary at the end."""
     out = sys.stdout
@@ -327,6 +348,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
             out.flush()
 
     station = Station(config, on_event=print_event)
+    route_errors(station)
     done = threading.Event()
 
     def finish(signum: int, frame: object) -> None:  # noqa: ARG001

@@ -73,3 +73,13 @@ def test_a_stream_of_garbage_is_read_to_its_end(tmp_path):
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.splitlines()[-1])
     assert summary["records"] == 0 and summary["rejected"] == 2001
+
+
+def test_a_huge_line_without_newlines_is_one_rejected_line(tmp_path):
+    stream = tmp_path / "huge.jsonl"
+    good = main("simulate", "--days", "0.5", "--to", "-").stdout
+    stream.write_bytes(good + b"x" * 5_000_000 + b"\n" + good)
+    out = main("analyze", str(stream))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["records"] == 5000 and summary["rejected"] == 1

@@ -125,3 +125,10 @@ def _blank_text(line: bytes) -> bool:
         return not line.decode("utf-8").strip()
     except UnicodeDecodeError:
         return False
+
+
+def test_a_stream_of_ever_new_class_names_cannot_grow_memory_without_bound():
+    parser = RecordParser(FEATURES)
+    lines = [with_(**{"class": f"c{i}"}) for i in range(300)]
+    batch, rejected = parser.parse(lines)
+    assert len(batch) == 256 and {r.reason for r in rejected} == {"too_many_classes"}

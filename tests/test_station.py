@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -148,3 +149,17 @@ def test_headless_prints_alarm_events_and_a_summary_on_sigterm(tmp_path):
     assert json.loads(first)["event"] == "alarm_raised"
     summary = json.loads(rest[-1])
     assert summary["event"] == "summary" and summary["records"] >= 3000
+
+
+def test_an_exception_in_any_thread_becomes_a_system_event(station):
+    from console.runner import route_errors
+
+    before = (threading.excepthook, sys.excepthook)
+    try:
+        route_errors(station)
+        worker = threading.Thread(target=lambda: 1 / 0, name="camera-reader")
+        worker.start()
+        worker.join()
+        wait_until(lambda: any(e[2] == "camera-reader" and "ZeroDivisionError" in e[3] for e in station.refresh().events), what="error event")
+    finally:
+        threading.excepthook, sys.excepthook = before
