@@ -240,10 +240,9 @@ class RecordParser:
         )
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
-        code_of = self.classes.code
         batch = RecordBatch(
             features=matrix,
-            class_codes=np.array([code_of(r["class"]) for r in good], dtype=np.int32),
+            class_codes=np.array([r["_code"] for r in good], dtype=np.int32),
             conf=np.array([r["conf"] for r in good], dtype=np.float64),
             ts=np.array([r["_ts"] for r in good], dtype=np.float64),
             ts_text=tuple([r["ts"] for r in good]),
@@ -333,6 +332,7 @@ class RecordParser:
                     finite = False
                 if not finite:
                     raise RejectedLine("non_finite", repr(value)[:80])
+        record["_code"] = self.classes.code(cls)
         return row
 
 
