@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from console.config import Config, ConfigError, default_config, demo_config, load_config
-from console.records import MAX_LINE_BYTES, RecordBatch, RecordParser, learn_features
+from console.records import MAX_LINE_BYTES
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
 
@@ -122,26 +122,16 @@ def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
         yield [carry]
 
 
-def load_reference(
-    path: str, features: tuple[str, ...], config: Config
-) -> tuple[RecordBatch, tuple[str, ...], RecordParser]:
-    """Read a reference file; its rejected lines are skipped (and counted on stderr)."""
+def use_reference_file(engine, path: str) -> None:  # noqa: ANN001 - console.engine.Engine
+    """Give the engine a reference file; a bad one is a usage error (exit 2)."""
     with open_stream(path) as handle:
         lines = handle.readlines()
-    features = features or learn_features(lines)
-    if not features:
-        raise UsageError(f"{path}: no valid record to take the feature list from")
-    parser = RecordParser(
-        features, fixed=config.station.fixed_features, classes=config.station.classes
-    )
-    batch, rejected = parser.parse(lines)
-    if rejected:
-        print(f"reference {path}: skipped {len(rejected)} malformed lines", file=sys.stderr)
-    if len(batch) < 100:
-        raise UsageError(
-            f"{path}: a reference needs at least 100 valid records, found {len(batch)}"
-        )
-    return batch, features, parser
+    try:
+        skipped = engine.use_reference_lines(lines, f"reference file {path}")
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from error
+    if skipped:
+        print(f"reference {path}: skipped {skipped} malformed lines", file=sys.stderr)
 
 
 def analyze(args: argparse.Namespace) -> int:
@@ -155,18 +145,12 @@ def analyze(args: argparse.Namespace) -> int:
         if event.event in ("alarm_raised", "alarm_cleared"):
             write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
 
-    reference = None
-    features: tuple[str, ...] = tuple(config.station.features)
-    ref_parser = None
-    ref_path = args.reference or config.reference.file
-    if ref_path:
-        reference, features, ref_parser = load_reference(ref_path, features, config)
     stream = open_stream(args.stream)
     started = time.perf_counter()
-    engine = Engine(config, reference_features=features, on_event=on_event)
-    if ref_parser is not None:
-        engine.parser = ref_parser  # keeps the class codes the reference was built with
-        engine._use_reference(reference, f"reference file {ref_path}")  # noqa: SLF001
+    engine = Engine(config, on_event=on_event)
+    ref_path = args.reference or config.reference.file
+    if ref_path:
+        use_reference_file(engine, ref_path)
     with stream:
         for lines in read_chunks(stream):
             for begin in range(0, len(lines), 4096):
@@ -253,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
-    except UsageError as error:
+    except (UsageError, ConfigError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from console.alarms import AlarmEvent
 from console.config import Config, default_config
 from console.engine import Engine
-from console.records import RecordParser
 from drivers.simulator import LineSimulator, Scenario
 
 
@@ -70,10 +69,7 @@ def run(
             for chunk in validation.chunks(int(reference_days * parts_per_day), 5000)
             for line in chunk
         ]
-        parser = RecordParser(validation.feature_names)
-        reference, _ = parser.parse(lines)
-        engine.parser = parser
-        engine._use_reference(reference, "validation period")  # noqa: SLF001
+        engine.use_reference_lines(lines, "validation period")
         # The stream starts where validation ended: the simulator's clock continues from there.
         later = validation.start + reference_days * 86400.0
         simulator = LineSimulator(chosen, seed=seed, parts_per_day=parts_per_day, start=later)

@@ -159,6 +159,25 @@ class Engine:
 
     # --- reference --------------------------------------------------------------------------
 
+    def use_reference_lines(self, lines: Sequence[bytes | str], description: str) -> int:
+        """Take raw JSON Lines of the validation period as the reference (instead of learning
+        from the stream's first records). Returns how many lines were skipped as malformed;
+        raises ValueError when fewer than 100 valid records remain."""
+        if not self.features:
+            self.features = learn_features(lines)
+            if not self.features:
+                raise ValueError("no valid record to take the feature list from")
+        if self.parser is None:
+            self._make_parser()
+            if self.on_features is not None:
+                self.on_features(self.features)
+        assert self.parser is not None
+        batch, rejected = self.parser.parse(lines)
+        if len(batch) < 100:
+            raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
+        self._use_reference(batch, description)
+        return len(rejected)
+
     def _make_parser(self) -> None:
         self.parser = RecordParser(
             self.features,

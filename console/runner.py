@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
-from console.config import Config
+from console.config import Config, ConfigError
 from console.engine import Engine, iso
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
@@ -56,6 +56,8 @@ class Station:
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
+        if config.reference.file:
+            self._load_reference(config.reference.file)
         self.sources = []
         if sources:
             self._open_sources()
@@ -82,7 +84,8 @@ class Station:
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
         if self.store is not None:
             try:
                 self.store.close()
@@ -99,6 +102,20 @@ class Station:
         except Exception as error:  # noqa: BLE001 - the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
+
+    def _load_reference(self, path: str) -> None:
+        """The validation period as the reference; a file that cannot serve is a config error."""
+        fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+        try:
+            with open(path, "rb") as handle:
+                lines = handle.readlines()
+            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
+        except OSError as error:
+            raise ConfigError("reference.file", f"cannot read {path} ({error.strerror or error})", fix) from error
+        except ValueError as error:
+            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+        if skipped:
+            self.engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""

@@ -163,3 +163,23 @@ def test_an_exception_in_any_thread_becomes_a_system_event(station):
         wait_until(lambda: any(e[2] == "camera-reader" and "ZeroDivisionError" in e[3] for e in station.refresh().events), what="error event")
     finally:
         threading.excepthook, sys.excepthook = before
+
+
+def test_a_configured_reference_file_is_the_reference_from_the_start(tmp_path):
+    from drivers.simulator import write_stream
+
+    write_stream(str(tmp_path / "ref.jsonl"), "stable", 1.0, parts_per_day=2000)
+    config = replace(demo_config(), reference=replace(demo_config().reference, file=str(tmp_path / "ref.jsonl")))
+    running = Station(config, store_path=str(tmp_path / "s.db"), sources=False)
+    assert not running.engine.learning
+    assert running.engine.profile.n == 2000
+    assert store.latest_reference(tmp_path / "s.db") is not None
+    running.stop()
+
+
+def test_an_unreadable_reference_file_names_the_key(tmp_path):
+    from console.config import ConfigError
+
+    config = replace(demo_config(), reference=replace(demo_config().reference, file=str(tmp_path / "missing.jsonl")))
+    with pytest.raises(ConfigError, match="reference.file"):
+        Station(config, store_path="", sources=False)
