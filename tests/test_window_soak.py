@@ -1,0 +1,91 @@
+"""Soak: the live view takes over a million plot updates without a crash or growing memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from console.config import demo_config  # noqa: E402
+from console.engine import Engine  # noqa: E402
+from console.snapshot import take  # noqa: E402
+from drivers.simulator import LineSimulator  # noqa: E402
+
+UPDATES = 1_000_000
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * PAGE
+
+
+def variants(count: int = 64) -> list:
+    """Real snapshots of the demo line, with the histograms and class mix jittered."""
+    engine = Engine(demo_config())
+    simulator = LineSimulator("demo", parts_per_day=1000)
+    for _ in range(13):
+        engine.feed_lines(simulator.lines(200))
+    base = take(engine)
+    assert base.columns
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(count):
+        columns = tuple(
+            dataclasses.replace(
+                c,
+                live=c.live * rng.uniform(0.8, 1.2, c.live.size),
+                reference=c.reference * rng.uniform(0.95, 1.05, c.reference.size),
+                scores={**c.scores, "psi": float(rng.uniform(0, 1.5))},
+                worst="psi",
+            )
+            for c in base.columns
+        )
+        mix = base.class_live * rng.uniform(0.8, 1.2, base.class_live.size)
+        out.append(
+            dataclasses.replace(
+                base,
+                columns=columns,
+                class_live=mix,
+                class_reference=base.class_reference
+                * rng.uniform(0.9, 1.1, base.class_reference.size),
+            )
+        )
+    return out
+
+
+@pytest.mark.timeout(280)
+def test_live_view_survives_a_million_plot_updates_without_growing(qtbot):
+    from widgets import theme
+    from widgets.live import FeatureGrid
+
+    grid = FeatureGrid()
+    grid.setStyleSheet(theme.STYLE)
+    qtbot.addWidget(grid)
+    grid.resize(1500, 900)
+    grid.show()
+    qtbot.waitExposed(grid)
+    snapshots = variants()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    per_refresh = 2 * (len(snapshots[0].columns) + 1)
+    refreshes = UPDATES // per_refresh + 1
+    warm_up = 5_000
+    start = rss_bytes()
+    for i in range(refreshes):
+        grid.show_snapshot(snapshots[i % len(snapshots)])
+        if i % 250 == 0:
+            app.processEvents()  # paint now and then, as the 10 Hz timer would
+        if i == warm_up:
+            start = rss_bytes()
+    app.processEvents()
+    end = rss_bytes()
+    print(f"soak: {grid.set_data_calls} setData calls in {refreshes} refreshes; RSS {start / 2**20:.1f} -> {end / 2**20:.1f} MiB")
+    assert grid.set_data_calls >= UPDATES
+    assert end - start < 40 * 2**20, f"RSS grew by {(end - start) / 2**20:.1f} MiB"
+    assert len(grid.charts) == len(snapshots[0].columns)

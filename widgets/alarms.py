@@ -1,0 +1,246 @@
+"""Alarms and incidents: the ISA-18.2 alarm table with Acknowledge, the incident list with its
+response timers, and the banner that announces a new high or urgent alarm (UI thread).
+
+The table shows `snapshot.alarms` (most urgent first): priority (in its colour, the only colour
+on the screen), state, time raised, source, detector, value against limit, message.
+Acknowledge (button or F4) acknowledges the selected alarm, or the most urgent unacknowledged
+one when none is selected, off the UI thread; the result shows inline. The banner never blocks:
+it stays until dismissed or until the alarms view is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.actions import Acknowledge
+from console.alarms import AlarmView
+from console.runner import Station
+from console.snapshot import Snapshot
+from widgets import theme
+from widgets.bridge import note_error
+from widgets.commands import run_command
+from widgets.escalate import due_text, role_label
+from widgets.sheet import big_button
+from widgets.table import RowsModel
+
+STATE_TEXT = {
+    "unacknowledged": "active, unack.",
+    "acknowledged": "active, ack.",
+    "returned_unacknowledged": "cleared, unack.",
+    "normal": "normal",
+    "shelved": "shelved",
+    "suppressed": "suppressed",
+    "out_of_service": "out of service",
+}
+BANNER_PRIORITIES = ("high", "urgent")
+
+
+def short_time(iso_text: str) -> str:
+    return iso_text[5:19].replace("T", " ") if len(iso_text) >= 19 else iso_text
+
+
+def alarm_row(alarm: AlarmView) -> tuple[str, ...]:
+    limit = f" / {alarm.threshold:.3g}" if alarm.threshold else ""
+    return (
+        alarm.priority.upper(),
+        STATE_TEXT.get(alarm.state, alarm.state),
+        short_time(alarm.raised_ts),
+        alarm.source,
+        alarm.detector.replace("_", " "),
+        f"{alarm.value:.3g}{limit}",
+        alarm.message,
+    )
+
+
+def needs_ack(alarm: AlarmView) -> bool:
+    return alarm.state in ("unacknowledged", "returned_unacknowledged")
+
+
+def _alarm_colours(alarm: AlarmView | None, column: int) -> tuple[str, str] | None:
+    if alarm is None or column != 0:
+        return None
+    return theme.PRIORITY_COLOURS[alarm.priority], theme.PRIORITY_TEXT[alarm.priority]
+
+
+def _table(model: RowsModel, stretch: int) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(theme.TOUCH)
+    view.setAlternatingRowColors(True)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return view
+
+
+class AlarmsView(QWidget):
+    """The alarm table with Acknowledge and the incident list (UI thread)."""
+
+    def __init__(self, station: Station, user: Callable[[], tuple[str, str]]) -> None:
+        super().__init__()
+        self.station = station
+        self.user = user
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.title = QLabel("Alarms")
+        self.title.setObjectName("title")
+        top.addWidget(self.title, 1)
+        self.result = QLabel("")
+        self.result.setStyleSheet("font-weight: bold;")
+        top.addWidget(self.result, 2)
+        layout.addLayout(top)
+        self.model = RowsModel(
+            ("priority", "state", "raised (UTC)", "source", "detector", "value / limit", "message"),
+            colours=_alarm_colours,
+            bold=lambda alarm: bool(alarm and needs_ack(alarm)),
+        )
+        self.table = _table(self.model, 6)
+        layout.addWidget(self.table, 3)
+        incidents_title = QLabel("Incidents")
+        incidents_title.setObjectName("title")
+        layout.addWidget(incidents_title)
+        self.incidents = RowsModel(
+            ("incident", "severity", "goes to", "status", "response", "what is wrong")
+        )
+        self.incident_table = _table(self.incidents, 5)
+        layout.addWidget(self.incident_table, 1)
+        self.busy = False
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        selected = self.selected_alarm()
+        alarms = snapshot.alarms
+        self.model.set_rows(alarms, [a.id for a in alarms], [alarm_row(a) for a in alarms])
+        if selected is not None:
+            row = self.model.row_of(selected)
+            if row >= 0:
+                self.table.selectRow(row)
+            else:
+                self.table.clearSelection()
+        unack = snapshot.unacknowledged
+        self.title.setText(
+            f"Alarms: {sum(a.active for a in alarms)} active, {unack} to acknowledge"
+        )
+        incidents = list(reversed(self.station.incidents))
+        self.incidents.set_rows(
+            incidents,
+            [i.id for i in incidents],
+            [
+                (
+                    i.id,
+                    i.severity,
+                    f"{i.owner} ({role_label(i.role)})",
+                    i.status,
+                    due_text(i),
+                    i.summary,
+                )
+                for i in incidents
+            ],
+        )
+
+    def selected_alarm(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self.model.keys):
+            return self.model.keys[rows[0].row()]
+        return None
+
+    def acknowledge_selected(self) -> None:
+        """F4: the selected alarm, or the most urgent one still to acknowledge."""
+        if self.busy:
+            return
+        alarm_id = self.selected_alarm()
+        if alarm_id is None:
+            waiting = [a for a in self.model.items if needs_ack(a)]
+            if not waiting:
+                self._result("Nothing to acknowledge.", False)
+                return
+            alarm_id = waiting[0].id
+        user, role = self.user()
+        command = Acknowledge(alarm=alarm_id, user=user, role=role)
+        self.busy = True
+        run_command(
+            lambda: self.station.acknowledge(command),
+            lambda event: self._done(f"Acknowledged {event.alarm} ({user})."),
+            lambda reason: self._done(f"Not acknowledged: {reason}", error=True),
+            lambda text: note_error(self.station, "acknowledge", text),
+        )
+
+    def _done(self, text: str, error: bool = False) -> None:
+        self.busy = False
+        self._result(text, error)
+
+    def _result(self, text: str, error: bool) -> None:
+        self.result.setText(text)
+        self.result.setStyleSheet(
+            f"font-weight: bold; color: {theme.ERROR if error else theme.TEXT};"
+        )
+
+
+class AlarmBanner(QFrame):
+    """A new high or urgent alarm, announced until dismissed; never blocks (UI thread)."""
+
+    show_alarms = Signal()
+
+    def __init__(self, beep: bool = True) -> None:
+        super().__init__()
+        self.beep = beep
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 4)
+        self.text = QLabel("")
+        self.text.setStyleSheet(
+            f"font-size: {theme.FONT_TITLE}px; font-weight: bold; background: transparent;"
+        )
+        layout.addWidget(self.text, 1)
+        view = big_button("Show alarms (F7)")
+        view.clicked.connect(self.show_alarms)
+        layout.addWidget(view)
+        dismiss = big_button("Dismiss")
+        dismiss.clicked.connect(self.hide)
+        layout.addWidget(dismiss)
+        self._seen: set[tuple[str, str]] = set()
+        self.alarm: AlarmView | None = None
+        self.hide()
+
+    def check(self, snapshot: Snapshot) -> None:
+        """Announce any high/urgent alarm raised since the last look."""
+        fresh = [
+            a
+            for a in snapshot.alarms
+            if a.active
+            and a.priority in BANNER_PRIORITIES
+            and a.state == "unacknowledged"
+            and (a.id, a.raised_ts) not in self._seen
+        ]
+        for alarm in fresh:
+            self._seen.add((alarm.id, alarm.raised_ts))
+        if not fresh:
+            return
+        alarm = fresh[0]
+        self.alarm = alarm
+        more = f"  (+{len(fresh) - 1} more)" if len(fresh) > 1 else ""
+        self.text.setText(
+            f"NEW {alarm.priority.upper()} ALARM  {alarm.source}: {alarm.message or alarm.detector}{more}"
+        )
+        self.setStyleSheet(
+            f"QFrame {{ {theme.priority_style(alarm.priority)} }} QPushButton {{ background: #f2f2f2; color: #1c1c1c; }}"
+        )
+        self.show()
+        if self.beep:
+            QApplication.beep()

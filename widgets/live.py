@@ -1,0 +1,288 @@
+"""The live view's small multiples: one chart per input, the confidence, and the class mix.
+
+`FeatureChart` shows the current window's histogram (a dark step line) over the reference's
+(light grey fill) on the same display bins, and a badge with the worst detector's reading
+against its threshold; the frame and badge turn amber only when a detector is over threshold.
+`ClassMixChart` shows the class mix, live beside reference. `FeatureGrid` lays them out and
+builds them once, on the first snapshot that has a reference; every later snapshot only calls
+`setData` on existing items, and only for arrays that changed. All of it runs on the UI thread,
+driven by the 10 Hz snapshot pump; a click on a chart asks for its detail view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from console.snapshot import ColumnView, Snapshot
+from widgets import theme
+
+DETECTOR_LABELS = {
+    "mean_shift": "mean z",
+    "jump": "step",
+    "ks": "KS",
+    "psi": "PSI",
+    "stuck": "stuck",
+    "missing": "missing",
+}
+TITLES = {"conf": "confidence"}
+
+pg.setConfigOptions(antialias=False, background=theme.PLOT, foreground=theme.MUTED)
+
+
+def badge_text(column: ColumnView) -> str:
+    """The worst detector's reading against its threshold, in a few characters."""
+    worst = column.worst
+    label = DETECTOR_LABELS.get(worst, worst)
+    score = column.scores.get(worst, 0.0)
+    if worst in column.values and worst in column.thresholds:
+        value, limit = column.values[worst], column.thresholds[worst]
+        if worst == "mean_shift":
+            return f"{label} {value:+.1f} / ±{limit:.1f} · {score:.1f}×"
+        return f"{label} {value:.2g} / {limit:.2g} · {score:.1f}×"
+    return f"{label} {score:.2f} × limit"
+
+
+def _small_plot() -> pg.PlotWidget:
+    plot = pg.PlotWidget()
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    item = plot.getPlotItem()
+    item.hideAxis("left")
+    axis = item.getAxis("bottom")
+    font = QFont()
+    font.setPixelSize(11)
+    axis.setStyle(tickFont=font, tickLength=-4)
+    axis.setTextPen(theme.MUTED)
+    axis.setPen(theme.BORDER)
+    plot.setMinimumHeight(60)
+    plot.setCursor(Qt.CursorShape.PointingHandCursor)
+    return plot
+
+
+class ChartFrame(QFrame):
+    """A titled tile holding one small chart; emits `clicked` with its name."""
+
+    clicked = Signal(str)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.setObjectName("tile")
+        self.setProperty("drift", False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 2)
+        layout.setSpacing(0)
+        top = QHBoxLayout()
+        self.title = QLabel(TITLES.get(name, name))
+        self.title.setStyleSheet("font-weight: bold;")
+        top.addWidget(self.title, 1)
+        self.state = QLabel("")
+        self.state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.state)
+        layout.addLayout(top)
+        self.badge = QLabel("")
+        self.badge.setStyleSheet(f"color: {theme.MUTED}; font-size: {theme.FONT_SMALL}px;")
+        layout.addWidget(self.badge)
+        self.plot = _small_plot()
+        layout.addWidget(self.plot, 1)
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_click)
+        self.set_data_calls = 0
+
+    def _on_plot_click(self, _event: object) -> None:
+        self.clicked.emit(self.name)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
+        self.clicked.emit(self.name)
+        super().mouseReleaseEvent(event)
+
+
+class FeatureChart(ChartFrame):
+    """One input: live histogram over reference, drift badge (UI thread)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.reference_curve = pg.PlotCurveItem(
+            x=np.array([0.0, 1.0]),
+            y=np.array([0.0]),
+            stepMode="center",
+            fillLevel=0,
+            brush=pg.mkBrush(theme.REFERENCE_FILL),
+            pen=pg.mkPen(theme.REFERENCE_FILL),
+        )
+        self.live_curve = pg.PlotCurveItem(
+            x=np.array([0.0, 1.0]),
+            y=np.array([0.0]),
+            stepMode="center",
+            pen=pg.mkPen(theme.LIVE_LINE, width=2),
+        )
+        self.plot.addItem(self.reference_curve)
+        self.plot.addItem(self.live_curve)
+        self.plot.getPlotItem().vb.disableAutoRange()
+        self._edges = np.zeros(0)
+        self._live = np.zeros(0)
+        self._reference = np.zeros(0)
+        self._top = 0.0
+        self._state = ""
+        self._badge = ""
+
+    def show_column(self, column: ColumnView) -> None:
+        edges = column.edges
+        edges_changed = not np.array_equal(edges, self._edges)
+        if edges_changed:
+            self._edges = edges
+            self.plot.setXRange(float(edges[0]), float(edges[-1]), padding=0)
+        if edges_changed or not np.array_equal(column.reference, self._reference):
+            self._reference = column.reference
+            self.reference_curve.setData(edges, column.reference)
+            self.set_data_calls += 1
+        if edges_changed or not np.array_equal(column.live, self._live):
+            self._live = column.live
+            self.live_curve.setData(edges, column.live)
+            self.set_data_calls += 1
+        top = max(
+            float(np.max(column.live, initial=0.0)),
+            float(np.max(column.reference, initial=0.0)),
+            1e-6,
+        )
+        if top > self._top or top < 0.6 * self._top:
+            self._top = top * 1.15
+            self.plot.setYRange(0.0, self._top, padding=0)
+        self._show_badge(
+            badge_text(column), theme.drift_state(column.scores.get(column.worst, 0.0))
+        )
+
+    def _show_badge(self, text: str, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            drift = state == "drift"
+            self.setProperty("drift", drift)
+            self.style().unpolish(self)
+            self.style().polish(self)
+            colour = theme.DRIFT_LINE if drift else theme.LIVE_LINE
+            self.live_curve.setPen(pg.mkPen(colour, width=3 if drift else 2))
+            if drift:
+                style = f"background: {theme.DRIFT}; color: #000000;"
+            elif state == "watch":
+                style = f"color: {theme.TEXT}; border: 1px solid {theme.TEXT};"
+            else:
+                style = ""
+            self.state.setStyleSheet(f"{style} font-weight: bold; padding: 0 6px;")
+            self.state.setText(state.upper() if drift else state)
+            weight = "bold" if state else "normal"
+            self.badge.setStyleSheet(
+                f"color: {theme.TEXT if state else theme.MUTED}; font-size: {theme.FONT_SMALL}px; font-weight: {weight};"
+            )
+        if text != self._badge:
+            self._badge = text
+            self.badge.setText(text)
+
+
+class ClassMixChart(ChartFrame):
+    """The class mix of the window (dark) beside the reference's (light grey) (UI thread)."""
+
+    def __init__(self) -> None:
+        super().__init__("class mix")
+        self.reference_bars = pg.BarGraphItem(
+            x=[0], height=[0], width=0.4, brush=theme.REFERENCE_FILL, pen=None
+        )
+        self.live_bars = pg.BarGraphItem(
+            x=[0], height=[0], width=0.4, brush=theme.LIVE_LINE, pen=None
+        )
+        self.plot.addItem(self.reference_bars)
+        self.plot.addItem(self.live_bars)
+        self.plot.getPlotItem().vb.disableAutoRange()
+        self.badge.setText("grey: reference · dark: now")
+        self.title.setText("class mix")
+        self._classes: tuple[str, ...] = ()
+        self._live = np.zeros(0)
+        self._reference = np.zeros(0)
+
+    def show_mix(self, classes: tuple[str, ...], live: np.ndarray, reference: np.ndarray) -> None:
+        x = np.arange(len(classes), dtype=float)
+        if classes != self._classes:
+            self._classes = classes
+            self.plot.getPlotItem().getAxis("bottom").setTicks([list(enumerate(classes))])
+            self.plot.setXRange(-0.6, len(classes) - 0.4, padding=0)
+            self.plot.setYRange(0.0, 1.0, padding=0)
+        if not np.array_equal(reference, self._reference):
+            self._reference = reference
+            self.reference_bars.setOpts(x=x - 0.2, height=reference)
+            self.set_data_calls += 1
+        if not np.array_equal(live, self._live):
+            self._live = live
+            self.live_bars.setOpts(x=x + 0.2, height=live)
+            self.set_data_calls += 1
+
+
+class FeatureGrid(QWidget):
+    """Small multiples of every input, the confidence and the class mix (UI thread)."""
+
+    chart_clicked = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.charts: dict[str, FeatureChart] = {}
+        self.class_mix: ClassMixChart | None = None
+        self.learning = QLabel("Waiting for the first parts…")
+        self.learning.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.learning.setObjectName("title")
+        self.grid.addWidget(self.learning, 0, 0)
+        self._names: tuple[str, ...] = ()
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        if not snapshot.columns:
+            progress = (
+                f"Learning reference {100 * snapshot.reference_progress:.0f} %"
+                if snapshot.learning
+                else "No data"
+            )
+            self.learning.setText(f"{progress}\nThe charts appear when the reference is complete.")
+            return
+        names = tuple(c.name for c in snapshot.columns)
+        if names != self._names:
+            self._build(names)
+        for column in snapshot.columns:
+            self.charts[column.name].show_column(column)
+        if self.class_mix is not None and snapshot.classes:
+            self.class_mix.show_mix(snapshot.classes, snapshot.class_live, snapshot.class_reference)
+
+    @property
+    def set_data_calls(self) -> int:
+        total = sum(c.set_data_calls for c in self.charts.values())
+        return total + (self.class_mix.set_data_calls if self.class_mix is not None else 0)
+
+    def _build(self, names: tuple[str, ...]) -> None:
+        """Create the charts once for this set of columns."""
+        for chart in [*self.charts.values(), self.class_mix]:
+            if chart is not None:
+                self.grid.removeWidget(chart)
+                chart.deleteLater()
+        self.learning.hide()
+        self.charts = {}
+        count = len(names) + 1
+        columns = (
+            3 if count <= 9 else 4 if count <= 12 else 5 if count <= 20 else 6 if count <= 36 else 8
+        )
+        for i, name in enumerate(names):
+            chart = FeatureChart(name)
+            chart.clicked.connect(self.chart_clicked)
+            self.charts[name] = chart
+            self.grid.addWidget(chart, i // columns, i % columns)
+        self.class_mix = ClassMixChart()
+        self.grid.addWidget(self.class_mix, len(names) // columns, len(names) % columns)
+        rows = math.ceil(count / columns)
+        for r in range(rows):
+            self.grid.setRowStretch(r, 1)
+        for c in range(columns):
+            self.grid.setColumnStretch(c, 1)
+        self._names = names

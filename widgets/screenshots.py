@@ -1,0 +1,138 @@
+"""Screenshots of the main screens for docs/: `uv run python -m widgets.screenshots [--out docs]`.
+
+Runs the real station on the built-in demo line (its simulator played faster, so the drift
+alarms come within seconds), with a throw-away store, until mean-shift alarms exist; then drives
+the real window offscreen through its screens (live, detail, alarms, an override saved through
+the override sheet, an escalation) and saves each to PNG at 1920×1080, and again at 1280×800
+with a `-1280x800` suffix. Runs on the main thread; the station runs its own threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from console.config import Source, demo_config  # noqa: E402
+from console.runner import Station  # noqa: E402
+from widgets.main_window import MainWindow  # noqa: E402
+
+SIZES = ((1920, 1080, ""), (1280, 800, "-1280x800"))
+
+
+def wait_for(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def demo_station(store_path: str, rate: float = 300.0) -> Station:
+    """The demo line with its simulator at `rate` parts per second, and a store."""
+    config = demo_config()
+    config = dataclasses.replace(
+        config, source=(Source(kind="simulator", name="camera", scenario="demo", rate=rate),)
+    )
+    return Station(config, store_path=store_path)
+
+
+def drifted(station: Station) -> bool:
+    return (
+        sum(a.detector == "mean_shift" and a.source != "conf" for a in station.snapshot.alarms) >= 2
+    )
+
+
+def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:  # noqa: ANN001
+    """Render the screens into `out_dir`; returns the files written."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        station = demo_station(os.path.join(tmp, "screens.db"))
+        station.start()
+        try:
+            wait_for(app, lambda: drifted(station), timeout, "the demo drift alarms")
+            window = MainWindow(station, beep=False)
+            for width, height, suffix in sizes:
+                written += _screens(app, window, station, out, width, height, suffix)
+            window.close()
+        finally:
+            station.stop()
+    return written
+
+
+def _shot(app: QApplication, window: MainWindow, path: Path) -> Path:
+    station = window.station
+    station.refresh()
+    wait_for(app, lambda: window.snapshot is station.snapshot, 5.0, "the window to draw")
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(path))
+    return path
+
+
+def _screens(
+    app: QApplication,
+    window: MainWindow,
+    station: Station,
+    out: Path,
+    width: int,
+    height: int,
+    suffix: str,
+) -> list[Path]:
+    window.resize(width, height)
+    window.show()
+    written = []
+    window.show_view("Live")
+    written.append(_shot(app, window, out / f"overview-live{suffix}.png"))
+    window.open_detail("brightness")
+    written.append(_shot(app, window, out / f"detail{suffix}.png"))
+    window.show_view("Live")
+    window.parts.hold.setChecked(True)
+    part = next(p for p in window.parts.shown_parts() if p.cls == "ok")
+    window.open_override_for(part)
+    window.override_sheet.pick_class("scratch")
+    window.override_sheet.note.setText("scratch near the edge, visible under the lamp")
+    window.override_sheet.save("missed_defect")
+    wait_for(
+        app, lambda: "Saved" in window.override_sheet.result.text(), 10.0, "the override to save"
+    )
+    written.append(_shot(app, window, out / f"override{suffix}.png"))
+    window.override_sheet.close_sheet()
+    window.parts.hold.setChecked(False)
+    window.open_escalate()
+    window.escalate_sheet.summary.setText("Images darker than usual")
+    window.escalate_sheet.pick_severity("high")
+    window.escalate_sheet.send()
+    window.escalate_sheet.protocol_button.setChecked(True)
+    wait_for(app, lambda: window.escalate_sheet.incident is not None, 10.0, "the incident")
+    written.append(_shot(app, window, out / f"escalate{suffix}.png"))
+    window.escalate_sheet.protocol_button.setChecked(False)
+    window.show_view("Alarms")
+    written.append(_shot(app, window, out / f"alarms{suffix}.png"))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render the console's screens to PNG.")
+    parser.add_argument("--out", default="docs")
+    args = parser.parse_args(argv)
+    for path in render(args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
