@@ -30,8 +30,9 @@ from statistics import NormalDist
 import numpy as np
 
 from console.config import Detection
+from console.kernels import cusum_step, window_sums
 from console.reference import COARSE_BINS, CONF, FINE_BINS, ReferenceProfile
-from console.stats import BUCKET_SECONDS, RollingWindow, TimeBuckets
+from console.stats import BUCKET_COUNT, BUCKET_SECONDS, RollingWindow, TimeBuckets
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 PRIORITY = {
@@ -358,51 +359,18 @@ class JumpCusum:
         self.down_start = np.zeros(width, np.int64)
         self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
 
-    def update(
-        self, resid: np.ndarray, phase: np.ndarray, first_index: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Advance by a batch; per column the index of the first part at which either side
-        crossed its decision interval (or -1), and the index where that run began."""
-        u = resid * self.units[phase]
-        u[np.isnan(u)] = 0.0
-        m, width = u.shape
-        # Both sides at once, one row per (side, column), time along the contiguous axis:
-        # rows [0, width) watch upward steps, [width, 2 width) downward.
-        state = np.concatenate([self.up, self.down])
-        start = np.concatenate([self.up_start, self.down_start])
-        h = np.concatenate([self.h, self.h])
-        steps = np.empty((2 * width, m))
-        steps[:width] = u.T
-        np.negative(steps[:width], out=steps[width:])
-        steps -= self.k
-        path = np.cumsum(steps, axis=1)
-        # Lindley recursion S_i = max(0, S_{i-1} + y_i) in closed form:
-        # S_i = P_i - min(-S_0, min_{j<=i} P_j).
-        floor = np.minimum.accumulate(path, axis=1)
-        np.minimum(floor, -state[:, None], out=floor)
-        level = (path - floor).T
+    def update(self, scaled: np.ndarray, first_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Advance by a batch of residuals in sd units (`residuals` in console/kernels.py), in
+        one compiled pass; per column the index of the first part at which either side
+        crossed its decision interval (or -1), and where that run began."""
+        width = scaled.shape[1]
         crossing = np.full(width, -1, np.int64)
         onset = np.full(width, -1, np.int64)
         self.peak = np.zeros(width)
-        zero = level <= 0.0
-        hits = np.flatnonzero((level >= h).any(axis=0))
-        for c in hits:
-            j = c % width
-            first = int(np.argmax(level[:, c] >= h[c]))
-            zeros = np.flatnonzero(zero[:first, c])
-            begin = first_index + int(zeros[-1]) + 1 if zeros.size else int(start[c])
-            if crossing[j] < 0 or first_index + first < crossing[j]:
-                crossing[j] = first_index + first
-                onset[j] = begin
-                self.peak[j] = (1.0 if c < width else -1.0) * float(level[first:, c].max())
-        any_zero = zero.any(axis=0)
-        if any_zero.any():
-            last_zero = m - 1 - np.argmax(zero[::-1], axis=0)
-            start = np.where(any_zero, first_index + last_zero + 1, start)
-        # Capped so that the alarm can clear soon after the cause is gone.
-        state = np.minimum(level[-1], 2.0 * h)
-        self.up, self.down = state[:width], state[width:]
-        self.up_start, self.down_start = start[:width], start[width:]
+        cusum_step(
+            scaled, float(self.k), self.h, self.up, self.down, self.up_start, self.down_start,
+            first_index, crossing, onset, self.peak,
+        )  # fmt: skip
         return crossing, onset
 
     @property
@@ -422,45 +390,47 @@ class MeanShift:
         self.window_hours = np.zeros(len(profile.columns))
 
     def evaluate(self, buckets: TimeBuckets) -> np.ndarray:
-        """Signed z with the largest magnitude over the windows, per column."""
-        best = np.zeros_like(self.z)
-        best_window = np.zeros_like(self.z)
-        if buckets.current is None:
-            return best
-        for hours in self.calibration.windows_hours:
-            s = buckets.slots(hours)
-            numbers = buckets.current - s.size + 1 + np.arange(s.size)
-            phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
-            counts = buckets.n[s]
-            resid = buckets.resid[s]
-            enough = (
-                counts.sum(axis=0)
-                >= 0.25 * hours * 3600.0 / 86400.0 * self.calibration.parts_per_day
-            )
-            z = self._z(np.ones(s.size), counts, resid, phase) * enough
-            take = np.abs(z) > np.abs(best)
-            best = np.where(take, z, best)
-            best_window = np.where(take, hours, best_window)
-        self.z = best
-        self.window_hours = best_window
-        return best
+        """Signed z with the largest magnitude over the windows, per column.
 
-    def _z(
-        self, weights: np.ndarray, counts: np.ndarray, resid: np.ndarray, phase: np.ndarray
-    ) -> np.ndarray:
-        """z of the weighted sum of residuals; its variance counts the live parts and, hour by
-        hour, the finite reference's error in what that hour should look like. (Flat weights
-        here: ramp weights that favour a steadily growing drift were tried and, with the higher
-        threshold their extra tests need, found no faster on the simulator's drifts.)"""
-        weighted = weights[:, None] * counts
-        live_var = (weights[:, None] * weighted).sum(axis=0)
-        by_hour = np.zeros((24, counts.shape[1]))
-        np.add.at(by_hour, phase, weighted)
-        ref_var = (by_hour**2 * self.ref_var).sum(axis=0)
-        total = (weights[:, None] * resid).sum(axis=0)
+        For each window, z = (sum of residuals) / sqrt(parts + Σ_h parts_h² / reference_h):
+        the live parts' own noise plus, hour by hour, the finite reference's error in what that
+        hour should look like. The windows end now, so all come from one set of running sums
+        taken from the newest bucket back. (Ramp weights that favour a steadily growing drift
+        were tried and, with the higher threshold their extra tests need, found no faster.)"""
+        self.z = np.zeros_like(self.z)
+        self.window_hours = np.zeros_like(self.window_hours)
+        if buckets.current is None:
+            return self.z
+        hours = np.asarray(self.calibration.windows_hours)
+        lengths = np.minimum(np.rint(hours * 3600.0 / BUCKET_SECONDS).astype(np.intp), BUCKET_COUNT)
+        s = buckets.slots(float(hours.max()))[::-1]  # newest first
+        numbers = buckets.current - np.arange(s.size)
+        phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
+        order = np.argsort(lengths)
+        n = np.zeros((lengths.size, buckets.n.shape[1]))
+        total = np.zeros_like(n)
+        ref_var = np.zeros_like(n)
+        window_sums(
+            np.ascontiguousarray(s),
+            phase,
+            lengths[order],
+            buckets.n,
+            buckets.resid,
+            self.ref_var,
+            n,
+            total,
+            ref_var,
+        )
+        back = np.argsort(order)
+        n, total, ref_var = n[back], total[back], ref_var[back]
+        enough = n >= 0.25 * (hours / 24.0 * self.calibration.parts_per_day)[:, None]
         with np.errstate(all="ignore"):
-            z = total / (np.sqrt(live_var + ref_var) * self.inflation)
-        return np.where(live_var > 0, z, 0.0)
+            z = np.where(enough & (n > 0), total / (np.sqrt(n + ref_var) * self.inflation), 0.0)
+        pick = np.argmax(np.abs(z), axis=0)
+        columns = np.arange(z.shape[1])
+        self.z = z[pick, columns]
+        self.window_hours = np.where(self.z != 0, hours[pick], 0.0)
+        return self.z
 
     def onset(self, buckets: TimeBuckets, column: int) -> float | None:
         """Change point of the residual mean: where the cumulative sum in the drift's direction
@@ -492,15 +462,11 @@ class DataQuality:
         self.stuck_limit = calibration.stuck.astype(float)
         self.stuck_limit[profile.columns.index(CONF)] = np.inf
 
-    def update(self, matrix: np.ndarray) -> None:
-        m = matrix.shape[0]
-        decay = self.keep**m
-        missing = np.isnan(matrix).mean(axis=0)
-        outside = ((matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)).mean(
-            axis=0
-        )
-        self.missing = decay * self.missing + (1 - decay) * missing
-        self.out_of_range = decay * self.out_of_range + (1 - decay) * outside
+    def update(self, parts: int, missing: np.ndarray, outside: np.ndarray) -> None:
+        """Fold in a batch of `parts` with these counts of missing and out-of-range values."""
+        decay = self.keep**parts
+        self.missing = decay * self.missing + (1 - decay) * missing / parts
+        self.out_of_range = decay * self.out_of_range + (1 - decay) * outside / parts
 
 
 class LineQuality:

@@ -33,9 +33,14 @@ from console.drift import (
     calibrate,
 )
 from console.records import RecordBatch, RecordParser, Rejected, learn_features
-from console.reference import ReferenceProfile, build_profile, phase_of
+from console.kernels import residuals
+from console.reference import ReferenceProfile, build_profile
 from console.snapshot import DisplayBins
-from console.stats import BUCKET_COUNT, RollingWindow, TimeBuckets
+from console.stats import BUCKET_COUNT, BUCKET_SECONDS, RollingWindow, TimeBuckets
+
+
+RECENT_PARTS = 60
+BANDS_DUE = 2 * BUCKET_COUNT
 
 
 def iso(ts: float) -> str:
@@ -72,7 +77,7 @@ class Engine:
         self.calibration: Calibration | None = None
         self._learning: list[RecordBatch] = []
         self._learned = 0
-        self.recent_parts: deque[tuple] = deque(maxlen=60)
+        self._recent_batches: deque[RecordBatch] = deque(maxlen=RECENT_PARTS)
         self.system_events: deque[tuple[float, str, str, str]] = deque(maxlen=200)
         self.overrides: deque[tuple[float, str, str]] = deque(maxlen=10000)
         self.last_ts = float("nan")
@@ -214,12 +219,13 @@ class Engine:
         self._since_shape = 0
         self._since_buckets = 0
         self._closed = 0
+        self._bands_due: list[int] = []
         self._active: dict[str, np.ndarray] = {}
         # Window-wide views (KS, PSI, class mix) change little in a few hundred parts: they are
-        # evaluated every W/20 parts; the slow-drift scan every W/50 (an hour of production at
+        # evaluated every W/20 parts; the slow-drift scan every W/40 (an hour of production at
         # 5,000 parts a day); the per-part detectors every batch.
         self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 20)
-        self._drift_every = max(self.config.window.batch, self.config.window.parts // 50)
+        self._drift_every = max(self.config.window.batch, self.config.window.parts // 40)
         # Prime the window with the reference so that its statistics start at "as validated".
         tail = slice(max(len(reference) - self.config.window.parts, 0), len(reference))
         self.window.add(matrix[tail], reference.class_codes[tail], reference.ts[tail])
@@ -237,11 +243,20 @@ class Engine:
         self.accepted += m
         matrix = np.column_stack([batch.features, batch.conf])
         self.window.add(matrix, batch.class_codes, batch.ts)
-        phase = phase_of(batch.ts)
-        resid = (matrix - self.profile.phase_mean[phase]) / self.profile.phase_sd[phase]
+        resid = np.empty_like(matrix)
+        scaled = np.empty_like(matrix)
+        residuals(
+            matrix,
+            batch.ts,
+            self.profile.phase_mean,
+            self.profile.phase_sd,
+            self.cusum.units,
+            resid,
+            scaled,
+        )
         closed = self.buckets.add(matrix, batch.ts, resid)
-        self.quality.update(matrix)
-        crossing, onset = self.cusum.update(resid, phase, first)
+        self.quality.update(m, self.window.new_missing, self.window.new_outside)
+        crossing, onset = self.cusum.update(scaled, first)
         last_seq = self.accepted - 1
         ts_text = batch.ts_text[-1]
         self.last_ts, self.last_ts_text = float(batch.ts[-1]), ts_text
@@ -292,6 +307,10 @@ class Engine:
             )
         self._since_buckets += m
         self._closed += closed
+        if closed:
+            current = self.buckets.current
+            self._bands_due.extend(range(current - min(closed, 8), current))
+            del self._bands_due[:-BANDS_DUE]
         # Slow drift needs no look more often than every `_evaluate_every` parts.
         if self._closed and self._since_buckets >= self._drift_every:
             self._on_buckets_closed(events, self._closed, last_seq, ts_text)
@@ -356,7 +375,6 @@ class Engine:
             self.z_history[(slot - back) % BUCKET_COUNT] = np.nan
         previous = (slot - 1) % BUCKET_COUNT
         self.z_history[previous] = z
-        self._record_band(previous)
         score = np.abs(z) / cal.z_mean
         for j in self._candidates("mean_shift", score, None):
             onset = self.mean_shift.onset(self.buckets, j) if score[j] >= 1.0 else None
@@ -375,22 +393,26 @@ class Engine:
             )
         self._since_buckets = 0
 
-    def _record_band(self, slot: int) -> None:
-        """p5/p50/p95 of the parts of the bucket that just closed, for the detail chart."""
-        parts = int(self.buckets.parts[slot])
-        if parts < 5:
+    def record_bands(self) -> None:
+        """p5/p50/p95 (nearest rank) of each bucket closed since the last call, for the detail
+        chart: done when a snapshot is taken, not per batch, from the parts still in the window."""
+        due, self._bands_due = self._bands_due, []
+        if not due or self.window.filled == 0:
             return
-        rows = self.window.recent(min(parts + self.config.window.batch, self.window.filled))
-        number = (self.buckets.current - 1) if self.buckets.current is not None else 0
-        mine = (self.window.ts[rows] // 900.0).astype(np.int64) == number
-        values = self.window.values[rows[mine]]
-        if values.shape[0] >= 5:
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    self.band_history[slot] = np.nanquantile(values, [0.05, 0.5, 0.95], axis=0).T
+        rows = self.window.recent(self.window.filled)
+        of_row = (self.window.ts[rows] // BUCKET_SECONDS).astype(np.int64)
+        keep = of_row >= due[0]
+        rows, of_row = rows[keep], of_row[keep]
+        for number in due:
+            values = self.window.values[rows[of_row == number]]
+            if values.shape[0] < 5:
+                continue
+            ordered = np.sort(values, axis=0)  # NaN sorts last
+            count = (~np.isnan(values)).sum(axis=0)
+            picks = np.rint(np.outer((0.05, 0.5, 0.95), np.maximum(count - 1, 0))).astype(np.intp)
+            band = ordered[picks, np.arange(values.shape[1])].T
+            band[count == 0] = np.nan
+            self.band_history[number % BUCKET_COUNT] = band
 
     def _evaluate_window(self, events: list[AlarmEvent], seq: int, ts: str, parts: int) -> None:
         cal = self.calibration
@@ -468,19 +490,29 @@ class Engine:
     # --- bookkeeping ------------------------------------------------------------------------
 
     def _remember(self, batch: RecordBatch) -> None:
-        tail = slice(max(len(batch) - self.recent_parts.maxlen, 0), len(batch))
+        """Keep the last batches; the recent-parts list is built only when someone looks."""
+        self._recent_batches.append(batch)
+
+    @property
+    def recent_parts(self) -> list[tuple]:
+        """The last 60 parts, oldest first: (part, class, conf, ts, image, model)."""
         classes = self.parser.classes.names if self.parser else []
-        for i in range(tail.start, len(batch)):
-            self.recent_parts.append(
-                (
-                    batch.part[i],
-                    classes[batch.class_codes[i]],
-                    float(batch.conf[i]),
-                    batch.ts_text[i],
-                    batch.image[i] if batch.image else None,
-                    batch.model[i] if batch.model else None,
+        rows: list[tuple] = []
+        for batch in reversed(self._recent_batches):
+            for i in range(len(batch) - 1, -1, -1):
+                rows.append(
+                    (
+                        batch.part[i],
+                        classes[batch.class_codes[i]],
+                        float(batch.conf[i]),
+                        batch.ts_text[i],
+                        batch.image[i] if batch.image else None,
+                        batch.model[i] if batch.model else None,
+                    )
                 )
-            )
+                if len(rows) == RECENT_PARTS:
+                    return rows[::-1]
+        return rows[::-1]
 
     def _emit(self, event: AlarmEvent) -> None:
         if event.event == "alarm_raised":

@@ -186,6 +186,7 @@ def take(
     )
     if engine.profile is None:
         return Snapshot(**base)
+    engine.record_bands()
     profile = engine.profile
     window = engine.window
     display = engine.display

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from console.kernels import bucket_step, window_step
 from console.reference import FINE_BINS, ReferenceProfile, phase_of
 
 BUCKET_SECONDS = 900.0
@@ -117,70 +118,34 @@ class RollingWindow:
         self.run = np.zeros(width, np.int64)
 
     def add(self, matrix: np.ndarray, class_codes: np.ndarray, ts: np.ndarray) -> None:
-        """Add a batch (rows × columns, NaN = missing) and evict what falls out of the window."""
+        """Add a batch (rows × columns, NaN = missing) and evict what falls out of the window;
+        one compiled pass (console/kernels.py). Also counts the batch's missing and
+        out-of-range values per column in `new_missing` and `new_outside`."""
         m = matrix.shape[0]
+        self.new_missing = np.zeros(self.width, np.int64)
+        self.new_outside = np.zeros(self.width, np.int64)
         if m == 0:
             return
-        self._track_runs(matrix)
+        top = int(class_codes.max()) + 1
+        if top > self.class_counts.size:
+            grown = np.zeros(top, np.int64)
+            grown[: self.class_counts.size] = self.class_counts
+            self.class_counts = grown
+        b = self.binner
+        self.head, self.filled = window_step(
+            np.ascontiguousarray(matrix, dtype=np.float64),
+            np.ascontiguousarray(class_codes, dtype=np.int32),
+            np.ascontiguousarray(ts, dtype=np.float64),
+            self.values, self.bins, self.classes, self.ts, self.head, self.filled,
+            b.origin, b.scale, b.table, b.GRID, b.edges, b.stride, FINE_BINS,
+            self.center, self.profile.valid_low, self.profile.valid_high,
+            self.count, self.sum, self.sumsq, self.out_of_range, self.hist, self.class_counts,
+            self.last_value, self.run, self.new_missing, self.new_outside,
+        )  # fmt: skip
         self.total += m
-        if m > self.size:
-            matrix, class_codes, ts = (
-                matrix[-self.size :],
-                class_codes[-self.size :],
-                ts[-self.size :],
-            )
-            m = self.size
-        bins = self.binner.bins(matrix)
-        rows = (self.head + np.arange(m)) % self.size
-        evicting = self.filled + m - self.size
-        if evicting > 0:
-            # Before the buffer first fills, only positions [0, filled) hold parts.
-            gone = rows if self.filled == self.size else rows[rows < self.filled]
-            self._update(
-                np.concatenate([matrix, self.values[gone]]),
-                np.concatenate([bins, self.bins[gone]]),
-                np.concatenate([class_codes, self.classes[gone]]),
-                np.concatenate([np.ones(m), -np.ones(gone.size)]),
-            )
-        else:
-            self._update(matrix, bins, class_codes, np.ones(m))
-        self.values[rows] = matrix
-        self.bins[rows] = bins
-        self.classes[rows] = class_codes
-        self.ts[rows] = ts
-        self.head = (self.head + m) % self.size
-        self.filled = min(self.filled + m, self.size)
         self._since_exact += m
         if self._since_exact >= self.size:
             self._resum()
-
-    def _update(
-        self, matrix: np.ndarray, bins: np.ndarray, codes: np.ndarray, sign: np.ndarray
-    ) -> None:
-        """Add rows with sign +1 and evict rows with sign -1, in one pass of matrix products."""
-        present = ~np.isnan(matrix)
-        centered = matrix - self.center
-        centered[~present] = 0.0
-        self.count += sign @ present
-        self.sum += sign @ centered
-        self.sumsq += sign @ (centered * centered)
-        outside = (matrix < self.profile.valid_low) | (matrix > self.profile.valid_high)
-        self.out_of_range += (sign @ outside).astype(np.int64)
-        flat = (bins + self._flat).ravel()
-        weights = np.repeat(sign, self.width)
-        self.hist += (
-            np.rint(np.bincount(flat, weights=weights, minlength=self.hist.size))
-            .astype(np.int64)
-            .reshape(self.hist.shape)
-        )
-        top = int(codes.max()) + 1
-        if top > self.class_counts.size:
-            self.class_counts = np.concatenate(
-                [self.class_counts, np.zeros(top - self.class_counts.size, np.int64)]
-            )
-        self.class_counts[:top] += np.rint(np.bincount(codes, weights=sign, minlength=top)).astype(
-            np.int64
-        )
 
     def _resum(self) -> None:
         """Exact recomputation of the running sums from the buffer (once per W parts)."""
@@ -191,17 +156,6 @@ class RollingWindow:
         self.sum = centered.sum(axis=0)
         self.sumsq = np.einsum("ij,ij->j", centered, centered)
         self._since_exact = 0
-
-    def _track_runs(self, matrix: np.ndarray) -> None:
-        """Length of the current run of identical values per column (a frozen sensor)."""
-        previous = np.vstack([self.last_value, matrix])
-        same = previous[1:] == previous[:-1]
-        m = matrix.shape[0]
-        broken = ~same
-        any_break = broken.any(axis=0)
-        last_break = m - 1 - np.argmax(broken[::-1], axis=0)
-        self.run = np.where(any_break, m - last_break, self.run + m)
-        self.last_value = matrix[-1].copy()
 
     # --- views, computed on demand ---------------------------------------------------------
 
@@ -296,77 +250,17 @@ class TimeBuckets:
         return (matrix - self.profile.phase_mean[phase]) / self.profile.phase_sd[phase]
 
     def add(self, matrix: np.ndarray, ts: np.ndarray, resid: np.ndarray) -> int:
-        """Add a batch; returns how many buckets were closed by it."""
-        numbers = (ts // BUCKET_SECONDS).astype(np.int64)
-        newest = int(numbers.max())
-        closed = 0
-        if self.current is None:
-            self.current = newest
-        elif newest > self.current:
-            closed = self._advance(newest)
-        self._put_segments(numbers, matrix, resid)
-        return closed
-
-    def _advance(self, newest: int) -> int:
-        assert self.current is not None
-        steps = newest - self.current
-        for number in range(self.current + 1, self.current + 1 + min(steps, BUCKET_COUNT)):
-            slot = number % BUCKET_COUNT
-            self.parts[slot] = 0
-            self.n[slot] = 0.0
-            self.sum[slot] = 0.0
-            self.sumsq[slot] = 0.0
-            self.resid[slot] = 0.0
-            self.low[slot] = np.inf
-            self.high[slot] = -np.inf
-        self.current = newest
-        self.closed += steps
-        return steps
-
-    def _put_segments(self, numbers: np.ndarray, matrix: np.ndarray, resid: np.ndarray) -> None:
-        """Add rows to their buckets: one reduceat per quantity over runs of equal bucket."""
-        assert self.current is not None
-        starts = np.flatnonzero(np.concatenate([[True], numbers[1:] != numbers[:-1]]))
-        present = ~np.isnan(matrix)
-        centered = np.where(present, matrix - self.center, 0.0)
-        segment = numbers[starts]
-        keep = segment > self.current - BUCKET_COUNT  # older than four days: too late to count
-        if not keep.all():
-            starts, segment = starts[keep], segment[keep]
-            if not starts.size:
-                return
-            rows = np.concatenate(
-                [
-                    np.arange(a, b)
-                    for a, b in zip(starts, np.append(starts[1:], len(numbers)), strict=True)
-                ]
-            )
-            return self._put_segments(numbers[rows], matrix[rows], resid[rows])
-        slots = segment % BUCKET_COUNT
-        lengths = np.diff(np.append(starts, len(numbers)))
-        resid = np.where(present, resid, 0.0)
-        n = np.add.reduceat(present, starts, axis=0)
-        total = np.add.reduceat(centered, starts, axis=0)
-        square = np.add.reduceat(centered * centered, starts, axis=0)
-        drift = np.add.reduceat(resid, starts, axis=0)
-        low = np.minimum.reduceat(np.where(present, matrix, np.inf), starts, axis=0)
-        high = np.maximum.reduceat(np.where(present, matrix, -np.inf), starts, axis=0)
-        if len(set(slots.tolist())) == slots.size:  # the usual case: each bucket once
-            self.parts[slots] += lengths
-            self.n[slots] += n
-            self.sum[slots] += total
-            self.sumsq[slots] += square
-            self.resid[slots] += drift
-            self.low[slots] = np.minimum(self.low[slots], low)
-            self.high[slots] = np.maximum(self.high[slots], high)
-            return
-        np.add.at(self.parts, slots, lengths)
-        np.add.at(self.n, slots, n)
-        np.add.at(self.sum, slots, total)
-        np.add.at(self.sumsq, slots, square)
-        np.add.at(self.resid, slots, drift)
-        np.minimum.at(self.low, slots, low)
-        np.maximum.at(self.high, slots, high)
+        """Add a batch (one compiled pass); returns how many buckets it closed."""
+        current, closed = bucket_step(
+            np.ascontiguousarray(matrix, dtype=np.float64),
+            np.ascontiguousarray(resid, dtype=np.float64),
+            np.ascontiguousarray(ts, dtype=np.float64),
+            BUCKET_SECONDS, -1 if self.current is None else self.current,
+            self.parts, self.n, self.sum, self.sumsq, self.resid, self.low, self.high, self.center,
+        )  # fmt: skip
+        self.current = int(current)
+        self.closed += int(closed)
+        return int(closed)
 
     def slots(self, hours: float, *, complete_only: bool = False) -> np.ndarray:
         """Ring slots of the buckets covering the last `hours` (newest last)."""

@@ -66,7 +66,7 @@ def test_vectorised_cusum_equals_the_plain_recursion():
     up, down = np.zeros(3), np.zeros(3)
     units = cusum.units[0]
     for start in range(0, 1000, 77):
-        cusum.update(resid[start : start + 77].copy(), phase[start : start + 77], start)
+        cusum.update(resid[start : start + 77] * cusum.units[phase[start : start + 77]], start)
         for row in resid[start : start + 77]:
             u = row * units
             up = np.maximum(0.0, up + u - cal.cusum_k)
@@ -80,7 +80,7 @@ def test_cusum_reports_the_part_where_it_crossed():
     cusum = JumpCusum(profile, cal)
     resid = np.zeros((300, 2))
     resid[120:, 0] = 3.0 / cusum.units[0, 0]  # a 3 sd step at part 120
-    crossing, onset = cusum.update(resid, np.zeros(300, np.intp), 1000)
+    crossing, onset = cusum.update(resid * cusum.units[0], 1000)
     assert onset[0] == 1120
     assert 1120 < crossing[0] <= 1120 + int(np.ceil(cal.cusum_h[0] / (3.0 - cal.cusum_k))) + 1
     assert crossing[1] == -1

@@ -1,0 +1,234 @@
+"""Compiled per-part loops of the engine's hot path (numba), one pass over a batch each.
+
+Numpy's whole-array operations cost a pass over memory and a call each; at a hundred parts a
+batch and thirty-odd inputs the calls dominate. These kernels do, per part and per input, in a
+single loop: the rolling window's add and evict (counts, sums, histogram on the reference's fine
+bins, out-of-range, class counts, runs of identical values), the time buckets' aggregates, and
+the two-sided CUSUM with the part at which it crossed. They hold no state of their own: the
+arrays they update belong to `RollingWindow`, `TimeBuckets` and `JumpCusum` (console/stats.py,
+console/drift.py), which the tests check against direct recomputation and plain recursions.
+They release the GIL, so the screen stays responsive while the engine thread works. Compiled on
+first use and cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+FLAGS = {"cache": True, "nogil": True, "fastmath": False, "boundscheck": False}
+
+
+@njit(**FLAGS)
+def bin_of(
+    x: float,
+    j: int,
+    origin: np.ndarray,
+    scale: np.ndarray,
+    table: np.ndarray,
+    grid: int,
+    edges: np.ndarray,
+    stride: int,
+) -> int:
+    """`searchsorted(edges_j, x, side="right")` by grid lookup plus a short forward walk."""
+    cell = (x - origin[j]) * scale[j]
+    if cell < 0.0:
+        cell = 0.0
+    elif cell > grid - 1:
+        cell = grid - 1
+    b = table[j * (grid + 1) + int(cell)]
+    base = j * stride
+    while x >= edges[base + b]:
+        b += 1
+    return b
+
+
+@njit(**FLAGS)
+def window_step(
+    matrix, codes, ts,  # the new parts
+    values, bins, classes, stamps, head, filled,  # the ring buffers and their position
+    origin, scale, table, grid, edges, stride, missing_slot,  # the binner
+    center, valid_low, valid_high,
+    count, total, square, out_of_range, hist, class_counts, last_value, run,
+    new_missing, new_outside,
+):  # fmt: skip
+    """Add parts to the window, evicting the oldest once it is full; returns (head, filled)."""
+    size, width = values.shape
+    for i in range(matrix.shape[0]):
+        if filled == size:  # evict the part this row held
+            class_counts[classes[head]] -= 1
+            for j in range(width):
+                old = values[head, j]
+                hist[j, bins[head, j]] -= 1
+                if old == old:
+                    d = old - center[j]
+                    count[j] -= 1.0
+                    total[j] -= d
+                    square[j] -= d * d
+                    if old < valid_low[j] or old > valid_high[j]:
+                        out_of_range[j] -= 1
+        else:
+            filled += 1
+        for j in range(width):
+            x = matrix[i, j]
+            if x == x:
+                b = bin_of(x, j, origin, scale, table, grid, edges, stride)
+                d = x - center[j]
+                count[j] += 1.0
+                total[j] += d
+                square[j] += d * d
+                if x < valid_low[j] or x > valid_high[j]:
+                    out_of_range[j] += 1
+                    new_outside[j] += 1
+                if x == last_value[j]:
+                    run[j] += 1
+                else:
+                    run[j] = 1
+            else:
+                b = missing_slot
+                new_missing[j] += 1
+                run[j] = 0
+            last_value[j] = x
+            hist[j, b] += 1
+            values[head, j] = x
+            bins[head, j] = b
+        classes[head] = codes[i]
+        class_counts[codes[i]] += 1
+        stamps[head] = ts[i]
+        head += 1
+        if head == size:
+            head = 0
+    return head, filled
+
+
+@njit(**FLAGS)
+def residuals(matrix, ts, phase_mean, phase_sd, units, resid, scaled):  # fmt: skip
+    """Standardised residuals against the hour-of-day profile (`resid`, NaN where missing) and
+    the same in the CUSUM's sd units (`scaled`, 0 where missing)."""
+    for i in range(matrix.shape[0]):
+        h = int(math.floor((ts[i] % 86400.0) / 3600.0)) % 24
+        for j in range(matrix.shape[1]):
+            r = (matrix[i, j] - phase_mean[h, j]) / phase_sd[h, j]
+            resid[i, j] = r
+            scaled[i, j] = r * units[h, j] if r == r else 0.0
+
+
+@njit(**FLAGS)
+def bucket_step(
+    matrix, resid, ts, seconds, current,
+    parts, n, total, square, drift, low, high, center,
+):  # fmt: skip
+    """Aggregate parts into time buckets (ring of `parts.size`); returns (current, closed).
+
+    `current` is the newest bucket number (-1 before the first part); a part in a newer bucket
+    clears the buckets it skips. Parts older than the ring are not counted."""
+    count = parts.shape[0]
+    width = matrix.shape[1]
+    closed = 0
+    for i in range(matrix.shape[0]):
+        number = int(math.floor(ts[i] / seconds))
+        if current < 0:
+            current = number
+        elif number > current:
+            steps = number - current
+            for k in range(min(steps, count)):
+                slot = (current + 1 + k) % count
+                parts[slot] = 0
+                for j in range(width):
+                    n[slot, j] = 0.0
+                    total[slot, j] = 0.0
+                    square[slot, j] = 0.0
+                    drift[slot, j] = 0.0
+                    low[slot, j] = np.inf
+                    high[slot, j] = -np.inf
+            closed += steps
+            current = number
+        if number <= current - count:
+            continue
+        slot = number % count
+        parts[slot] += 1
+        for j in range(width):
+            x = matrix[i, j]
+            if x == x:
+                d = x - center[j]
+                n[slot, j] += 1.0
+                total[slot, j] += d
+                square[slot, j] += d * d
+                drift[slot, j] += resid[i, j]
+                if x < low[slot, j]:
+                    low[slot, j] = x
+                if x > high[slot, j]:
+                    high[slot, j] = x
+    return current, closed
+
+
+@njit(**FLAGS)
+def cusum_step(u, k, h, up, down, up_start, down_start, first_index, crossing, onset, peak):  # fmt: skip
+    """Two-sided CUSUM S = max(0, S ± u - k) per column, capped at 2h so an alarm can clear
+    soon after its cause is gone. Marks the first part at which either side reached h in
+    this batch, where that run began (the part after the last zero), and the peak level."""
+    m, width = u.shape
+    for j in range(width):
+        cap = 2.0 * h[j]
+        for i in range(m):
+            x = u[i, j]
+            if x != x:
+                x = 0.0
+            s = up[j] + x - k
+            if s <= 0.0:
+                s = 0.0
+                up_start[j] = first_index + i + 1
+            elif s > cap:
+                s = cap
+            up[j] = s
+            t = down[j] - x - k
+            if t <= 0.0:
+                t = 0.0
+                down_start[j] = first_index + i + 1
+            elif t > cap:
+                t = cap
+            down[j] = t
+            if crossing[j] < 0 and (s >= h[j] or t >= h[j]):
+                crossing[j] = first_index + i
+                if s >= t:
+                    onset[j] = up_start[j]
+                    peak[j] = s
+                else:
+                    onset[j] = down_start[j]
+                    peak[j] = -t
+            elif crossing[j] >= 0:
+                if s >= t and s > abs(peak[j]):
+                    peak[j] = s
+                elif t > s and t > abs(peak[j]):
+                    peak[j] = -t
+
+
+@njit(**FLAGS)
+def window_sums(slots, phase, lengths, n, resid, ref_var, out_n, out_total, out_ref):  # fmt: skip
+    """For windows of the newest `lengths[w]` buckets (`slots` newest first): parts, sum of
+    residuals and the reference's error term Σ_h parts_h² / reference_h, per column."""
+    width = n.shape[1]
+    by_hour = np.zeros((24, width))
+    w = 0
+    for k in range(slots.shape[0]):
+        slot = slots[k]
+        h = phase[k]
+        for j in range(width):
+            c = n[slot, j]
+            out_n[w, j] += c
+            out_total[w, j] += resid[slot, j]
+            by_hour[h, j] += c
+        if k + 1 == lengths[w]:
+            for j in range(width):
+                acc = 0.0
+                for hh in range(24):
+                    acc += by_hour[hh, j] * by_hour[hh, j] * ref_var[hh, j]
+                out_ref[w, j] = acc
+            w += 1
+            if w == lengths.shape[0]:
+                return
+            for j in range(width):
+                out_n[w, j] = out_n[w - 1, j]
+                out_total[w, j] = out_total[w - 1, j]
