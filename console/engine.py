@@ -32,12 +32,11 @@ from console.drift import (
     ShapeDrift,
     calibrate,
 )
-from console.records import RecordBatch, RecordParser, Rejected, learn_features
 from console.kernels import residuals
+from console.records import RecordBatch, RecordParser, Rejected, learn_features
 from console.reference import ReferenceProfile, build_profile
 from console.snapshot import DisplayBins
 from console.stats import BUCKET_COUNT, BUCKET_SECONDS, RollingWindow, TimeBuckets
-
 
 RECENT_PARTS = 60
 BANDS_DUE = 2 * BUCKET_COUNT
