@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 import orjson
@@ -47,7 +49,9 @@ MAX_CLASSES = 256
 
 _REQUIRED = ("ts", "part", "class", "conf", "features")
 _REQUIRED_SET = frozenset(_REQUIRED)
-_OPTIONAL_TEXT = frozenset(("station", "batch", "model", "image", "label"))
+_OPTIONAL_TEXT = ("station", "batch", "model", "image", "label")
+_TEXT_TYPES = frozenset((str, type(None)))
+_STR = {str}
 _NUMBER_TYPES = frozenset((int, float))
 _FEATURE_VALUE_TYPES = frozenset((int, float, type(None)))
 
@@ -212,11 +216,108 @@ class RecordParser:
         self.classes = ClassTable(list(classes))
         self.source = source
         self._feature_set = frozenset(self.features)
+        self._row_of = operator.itemgetter(*self.features) if self.features else None
         self._decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
     def parse(self, lines: Iterable[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
-        """Parse lines (with or without their terminator); blank lines are skipped silently."""
+        """Parse lines (with or without their terminator); blank lines are skipped silently.
+
+        Usual lines are checked a column at a time (one C-level pass per field); a line that
+        looks unusual is judged on its own. Should a column check fail, the whole chunk is
+        judged line by line, which names each bad line's reason."""
+        lines = lines if isinstance(lines, list) else list(lines)
+        result = self._parse_in_bulk(lines)
+        return result if result is not None else self._parse_line_by_line(lines)
+
+    def _parse_in_bulk(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]] | None:
         good: list[dict] = []
+        rejected: list[Rejected] = []
+        required, known = _REQUIRED_SET, self._feature_set
+        loads = _fast_loads
+        for raw in lines:
+            try:
+                record = loads(raw) if len(raw) <= MAX_LINE_BYTES else None
+            except orjson.JSONDecodeError:
+                record = None
+            if (
+                type(record) is dict
+                and required <= record.keys()
+                and type(feats := record["features"]) is dict
+                and feats.keys() <= known
+            ):
+                good.append(record)
+                continue
+            try:  # an unusual line: judged on its own
+                record = self._decode_line(raw)
+                if record is None:
+                    continue
+                self._check(record)
+            except RejectedLine as error:
+                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
+                continue
+            good.append(record)
+        parts = [r["part"] for r in good]
+        classes = [r["class"] for r in good]
+        confs = [r["conf"] for r in good]
+        if good and not (
+            set(map(type, parts)) == _STR
+            and set(map(type, classes)) == _STR
+            and set(map(type, confs)) <= _NUMBER_TYPES
+            and 1 <= min(map(len, parts)) and max(map(len, parts)) <= 64
+            and 1 <= min(map(len, classes)) and max(map(len, classes)) <= 64
+        ):  # fmt: skip
+            return None
+        conf = np.array(confs, dtype=np.float64)
+        if ((conf < 0.0) | (conf > 1.0)).any():
+            return None
+        names = self.features
+        feats = [r["features"] for r in good]
+        try:  # every feature present: one C-level getter per record
+            rows = (
+                list(map(self._row_of, feats)) if len(names) > 1 else [[f[names[0]]] for f in feats]
+            )
+        except KeyError:
+            rows = [[f.get(name) for name in names] for f in feats]
+        if not set(map(type, chain.from_iterable(rows))) <= _FEATURE_VALUE_TYPES:
+            return None
+        if any(len(r["features"]) > MAX_FEATURES for r in good):
+            return None
+        texts = [r["ts"] for r in good]
+        try:
+            stamps = [parse_timestamp(t) for t in texts]
+        except RejectedLine:
+            return None
+        table = self.classes
+        if len(table.names) + len(set(classes)) > MAX_CLASSES and not all(
+            map(table.knows, set(classes))
+        ):
+            return None
+        text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
+        if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
+            return None
+        try:
+            matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+        except OverflowError:
+            return None
+        batch = RecordBatch(
+            features=matrix,
+            class_codes=np.array([table.code(c) for c in classes], dtype=np.int32),
+            conf=conf,
+            ts=np.array(stamps, dtype=np.float64),
+            ts_text=tuple(texts),
+            part=tuple(parts),
+            batch=tuple(text["batch"]),
+            model=tuple(text["model"]),
+            image=tuple(text["image"]),
+            label=tuple(text["label"]),
+            station=tuple(text["station"]),
+        )
+        return batch, rejected
+
+    def _parse_line_by_line(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
+        good: list[dict] = []
+        raws: list[bytes | str] = []
         rows: list[list[float | None]] = []
         rejected: list[Rejected] = []
         check = self._check
@@ -232,6 +333,11 @@ class RecordParser:
                 rejected.append(Rejected(keep, error.reason, error.detail, self.source))
                 continue
             good.append(record)
+            raws.append(raw)
+        # The optional text fields are checked a column at a time: one pass in C per field.
+        text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
+        if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
+            good, rows, text = self._drop_bad_text(good, raws, rows, rejected)
         names = self.features
         matrix = (
             np.array(rows, dtype=np.float64)
@@ -247,13 +353,29 @@ class RecordParser:
             ts=np.array([r["_ts"] for r in good], dtype=np.float64),
             ts_text=tuple([r["ts"] for r in good]),
             part=tuple([r["part"] for r in good]),
-            batch=tuple([r.get("batch") for r in good]),
-            model=tuple([r.get("model") for r in good]),
-            image=tuple([r.get("image") for r in good]),
-            label=tuple([r.get("label") for r in good]),
-            station=tuple([r.get("station") for r in good]),
+            batch=tuple(text["batch"]),
+            model=tuple(text["model"]),
+            image=tuple(text["image"]),
+            label=tuple(text["label"]),
+            station=tuple(text["station"]),
         )
         return batch, rejected
+
+    def _drop_bad_text(
+        self, good: list[dict], raws: list, rows: list, rejected: list[Rejected]
+    ) -> tuple[list[dict], list, dict]:
+        """Reject the records whose optional text fields are not strings (the rare case)."""
+        keep_good, keep_rows = [], []
+        for record, raw, row in zip(good, raws, rows, strict=True):
+            bad = next((k for k in _OPTIONAL_TEXT if type(record.get(k)) not in _TEXT_TYPES), None)
+            if bad is None:
+                keep_good.append(record)
+                keep_rows.append(row)
+            else:
+                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+                rejected.append(Rejected(keep, "bad_type", f"{bad} must be a string", self.source))
+        text = {key: [r.get(key) for r in keep_good] for key in _OPTIONAL_TEXT}
+        return keep_good, keep_rows, text
 
     def _decode_line(self, raw: bytes | str) -> dict | None:
         if len(raw) > MAX_LINE_BYTES:
@@ -305,11 +427,6 @@ class RecordParser:
             raise RejectedLine("bad_type", "features must be an object")
         if len(feats) > MAX_FEATURES:
             raise RejectedLine("too_many_features", str(len(feats)))
-        if len(record) > 5:
-            for key in _OPTIONAL_TEXT.intersection(record):
-                value = record[key]
-                if value is not None and type(value) is not str:
-                    raise RejectedLine("bad_type", f"{key} must be a string")
         record["_ts"] = parse_timestamp(record["ts"])
         if not set(map(type, feats.values())) <= _FEATURE_VALUE_TYPES:
             bad = next(k for k, v in feats.items() if type(v) not in _FEATURE_VALUE_TYPES)

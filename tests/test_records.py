@@ -132,3 +132,11 @@ def test_a_stream_of_ever_new_class_names_cannot_grow_memory_without_bound():
     lines = [with_(**{"class": f"c{i}"}) for i in range(300)]
     batch, rejected = parser.parse(lines)
     assert len(batch) == 256 and {r.reason for r in rejected} == {"too_many_classes"}
+
+
+def test_optional_fields_must_be_text():
+    lines = [GOOD, with_(batch=7), with_(model=["x"]), with_(label=None)]
+    batch, rejected = RecordParser(FEATURES).parse(lines)
+    assert len(batch) == 2 and batch.label == (None, None)
+    assert [r.reason for r in rejected] == ["bad_type", "bad_type"]
+    assert rejected[0].raw == lines[1]
