@@ -264,8 +264,8 @@ class RecordParser:
             set(map(type, parts)) == _STR
             and set(map(type, classes)) == _STR
             and set(map(type, confs)) <= _NUMBER_TYPES
-            and 1 <= min(map(len, parts)) and max(map(len, parts)) <= 64
-            and 1 <= min(map(len, classes)) and max(map(len, classes)) <= 64
+            and min(map(len, parts)) >= 1 and max(map(len, parts)) <= 64
+            and min(map(len, classes)) >= 1 and max(map(len, classes)) <= 64
         ):  # fmt: skip
             return None
         conf = np.array(confs, dtype=np.float64)
