@@ -104,6 +104,8 @@ class Detection:
     drift_windows_hours: tuple[float, ...] = (24.0, 36.0, 48.0)
     # A step of this many sd should be found by the jump CUSUM within a few dozen parts.
     jump_sd: float = 2.0
+    # A jump is a step against the line's recent level: the level follows with this half-life.
+    jump_baseline_parts: float = 1000.0
     stuck_parts: int = 0  # 0 = calibrated from the reference
     stale_seconds: float = 60.0
     rejected_fraction: float = 0.005  # over the last 1,000 lines

@@ -347,13 +347,19 @@ class ShapeDrift:
 
 
 class JumpCusum:
-    """Two-sided CUSUM per column over standardised residuals, vectorised over a batch."""
+    """Two-sided CUSUM per column over standardised residuals (engine thread)."""
 
-    def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
+    def __init__(
+        self, profile: ReferenceProfile, calibration: Calibration, baseline_parts: float = 1000.0
+    ) -> None:
         width = len(profile.columns)
         self.k = calibration.cusum_k
         self.h = calibration.cusum_h
         self.up = np.zeros(width)
+        # The level a step is measured from: starts at the reference, follows the line slowly
+        # (half-life `jump_baseline_parts`), so a slow drift is left to the mean-shift detector.
+        self.base = np.zeros(width)
+        self.rate = 1.0 - 0.5 ** (1.0 / baseline_parts)
         self.down = np.zeros(width)
         self.up_start = np.zeros(width, np.int64)  # index of the part after the last zero
         self.down_start = np.zeros(width, np.int64)
@@ -368,8 +374,8 @@ class JumpCusum:
         onset = np.full(width, -1, np.int64)
         self.peak = np.zeros(width)
         cusum_step(
-            scaled, float(self.k), self.h, self.up, self.down, self.up_start, self.down_start,
-            first_index, crossing, onset, self.peak,
+            scaled, float(self.k), self.h, self.base, self.rate, self.up, self.down,
+            self.up_start, self.down_start, first_index, crossing, onset, self.peak,
         )  # fmt: skip
         return crossing, onset
 

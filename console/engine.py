@@ -203,7 +203,7 @@ class Engine:
         self.display = DisplayBins(profile)
         self.buckets = TimeBuckets(profile)
         self.shape = ShapeDrift(profile, calibration)
-        self.cusum = JumpCusum(profile, calibration)
+        self.cusum = JumpCusum(profile, calibration, self.config.detection.jump_baseline_parts)
         self.mean_shift = MeanShift(profile, calibration)
         self.quality = DataQuality(profile, calibration, self.config.detection)
         self.line_quality = LineQuality(self.config.detection.rejected_fraction)
@@ -266,9 +266,7 @@ class Engine:
             at = int(crossing[j]) if crossing[j] >= 0 else last_seq
             row = at - first
             text = batch.ts_text[row] if 0 <= row < m else ts_text
-            onset_text = None
-            if onset[j] >= 0 and 0 <= onset[j] - first < m:
-                onset_text = batch.ts_text[onset[j] - first]
+            onset_text = self._ts_of(int(onset[j]), batch, first) if onset[j] >= 0 else None
             level = (
                 float(self.cusum.peak[j])
                 if crossing[j] >= 0
@@ -319,6 +317,15 @@ class Engine:
             self._evaluate_window(events, last_seq, ts_text, self._since_shape)
             self._since_shape = 0
         return events
+
+    def _ts_of(self, seq: int, batch: RecordBatch, first: int) -> str | None:
+        """The timestamp of part `seq`: from this batch as given, or from the window's ring."""
+        if 0 <= seq - first < len(batch):
+            return batch.ts_text[seq - first]
+        back = self.accepted - seq
+        if 0 < back <= self.window.filled:
+            return iso(float(self.window.ts[(self.window.head - back) % self.window.size]))
+        return None
 
     def _candidates(
         self, detector: str, score: np.ndarray, hit: np.ndarray | None

@@ -106,13 +106,13 @@ def window_step(
 @njit(**FLAGS)
 def residuals(matrix, ts, phase_mean, phase_sd, units, resid, scaled):  # fmt: skip
     """Standardised residuals against the hour-of-day profile (`resid`, NaN where missing) and
-    the same in the CUSUM's sd units (`scaled`, 0 where missing)."""
+    the same in the CUSUM's sd units (`scaled`)."""
     for i in range(matrix.shape[0]):
         h = int(math.floor((ts[i] % 86400.0) / 3600.0)) % 24
         for j in range(matrix.shape[1]):
             r = (matrix[i, j] - phase_mean[h, j]) / phase_sd[h, j]
             resid[i, j] = r
-            scaled[i, j] = r * units[h, j] if r == r else 0.0
+            scaled[i, j] = r * units[h, j]
 
 
 @njit(**FLAGS)
@@ -165,17 +165,22 @@ def bucket_step(
 
 
 @njit(**FLAGS)
-def cusum_step(u, k, h, up, down, up_start, down_start, first_index, crossing, onset, peak):  # fmt: skip
-    """Two-sided CUSUM S = max(0, S ± u - k) per column, capped at 2h so an alarm can clear
-    soon after its cause is gone. Marks the first part at which either side reached h in
-    this batch, where that run began (the part after the last zero), and the peak level."""
+def cusum_step(u, k, h, base, rate, up, down, up_start, down_start, first_index, crossing, onset, peak):  # fmt: skip
+    """Two-sided CUSUM S = max(0, S ± (u - base) - k) per column, capped at 2h so an alarm can
+    clear soon after its cause is gone. `base` follows u slowly (an EWMA at `rate` per part), so
+    the CUSUM answers sudden steps, not the slow drift the mean-shift detector watches. Marks
+    the first part at which either side reached h in this batch, where that run began (the
+    part after the last zero), and the peak level. A missing value (NaN) changes nothing."""
     m, width = u.shape
     for j in range(width):
         cap = 2.0 * h[j]
         for i in range(m):
             x = u[i, j]
             if x != x:
-                x = 0.0
+                continue
+            b = base[j]
+            base[j] = b + rate * (x - b)
+            x -= b
             s = up[j] + x - k
             if s <= 0.0:
                 s = 0.0

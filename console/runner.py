@@ -105,17 +105,23 @@ class Station:
 
     def _load_reference(self, path: str) -> None:
         """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+        fix = (
+            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+        )
         try:
             with open(path, "rb") as handle:
                 lines = handle.readlines()
             skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
         except OSError as error:
-            raise ConfigError("reference.file", f"cannot read {path} ({error.strerror or error})", fix) from error
+            raise ConfigError(
+                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+            ) from error
         except ValueError as error:
             raise ConfigError("reference.file", f"{path}: {error}", fix) from error
         if skipped:
-            self.engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+            self.engine.note_system(
+                "data", "reference", f"{skipped} malformed lines skipped in {path}"
+            )
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -140,8 +146,19 @@ class Station:
 
     # --- the engine thread ------------------------------------------------------------------
 
+    def _changes(self) -> tuple:
+        """What a new snapshot would show differently (besides the clock)."""
+        events = self.engine.system_events
+        return (
+            self.engine.accepted,
+            self.engine.lines,
+            len(events),
+            events[-1][0] if events else 0.0,
+        )
+
     def _run(self) -> None:
         last_snapshot = 0.0
+        shown: tuple = ()
         while not self._stop.is_set():
             try:
                 for item in self.intake.drain(timeout=0.05):
@@ -153,8 +170,14 @@ class Station:
                         self._source_event(item)
                 self._check_stale()
                 now = time.monotonic()
-                if now - last_snapshot >= SNAPSHOT_PERIOD or self._snapshot_requested.is_set():
+                due = now - last_snapshot >= SNAPSHOT_PERIOD
+                # An idle line keeps its snapshot (the screen then skips its redraw), but at
+                # least once a second the header's line state and sources are brought up to date.
+                if due and self._changes() == shown and now - last_snapshot < 1.0:
+                    due = False
+                if due or self._snapshot_requested.is_set():
                     self._snapshot_requested.clear()
+                    shown = self._changes()
                     self.snapshot = take(
                         self.engine, self._source_status(), self._store_status(), self.fallback
                     )
@@ -270,6 +293,7 @@ class Station:
             self.engine.note_system("error", "store", f"override not saved: {error}")
             raise CommandRefused(f"not saved: {error}") from error
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
+        self._snapshot_requested.set()
         return seq
 
     def acknowledge(self, command: Acknowledge) -> AlarmEvent:

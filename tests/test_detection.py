@@ -56,6 +56,12 @@ def test_a_sudden_two_sd_jump_alarms_within_200_parts():
     assert delay is not None and 0 <= delay <= 200
 
 
+def test_a_slow_drift_is_not_mistaken_for_a_jump_even_when_large():
+    result = run("drift", days=40, seed=6)  # by day 40 the drift is about 0.9 sd
+    assert result.first(detectors=("mean_shift",)) is not None
+    assert result.first(detectors=("jump",)) is None, [e.alarm for e in result.raised]
+
+
 def test_a_frozen_sensor_raises_a_data_quality_alarm_within_an_hour():
     result = run("frozen", days=4, seed=9)
     delay = result.delay_parts(detectors=("stuck",), sources=("temperature",))

@@ -12,6 +12,7 @@ and the error hooks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -247,7 +248,13 @@ class MainWindow(QMainWindow):
 
 
 def demo_store_path() -> str:
-    return os.path.join(tempfile.gettempdir(), DEMO_STORE)
+    """A fresh store for the demo line: each demo run starts its own simulated history, so the
+    previous run's file (and its WAL) is removed rather than left to grow."""
+    path = os.path.join(tempfile.gettempdir(), DEMO_STORE)
+    for leftover in (path, path + "-wal", path + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(leftover)
+    return path
 
 
 def run_console(config: Config) -> int:
