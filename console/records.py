@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 import orjson
@@ -52,6 +52,8 @@ _REQUIRED_SET = frozenset(_REQUIRED)
 _OPTIONAL_TEXT = ("station", "batch", "model", "image", "label")
 _TEXT_TYPES = frozenset((str, type(None)))
 _STR = {str}
+_DICT = {dict}
+_FEATURES_OF = operator.itemgetter("features")
 _NUMBER_TYPES = frozenset((int, float))
 _FEATURE_VALUE_TYPES = frozenset((int, float, type(None)))
 
@@ -230,33 +232,10 @@ class RecordParser:
         return result if result is not None else self._parse_line_by_line(lines)
 
     def _parse_in_bulk(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]] | None:
-        good: list[dict] = []
+        good = self._decode_all(lines)
         rejected: list[Rejected] = []
-        required, known = _REQUIRED_SET, self._feature_set
-        loads = _fast_loads
-        for raw in lines:
-            try:
-                record = loads(raw) if len(raw) <= MAX_LINE_BYTES else None
-            except orjson.JSONDecodeError:
-                record = None
-            if (
-                type(record) is dict
-                and required <= record.keys()
-                and type(feats := record["features"]) is dict
-                and feats.keys() <= known
-            ):
-                good.append(record)
-                continue
-            try:  # an unusual line: judged on its own
-                record = self._decode_line(raw)
-                if record is None:
-                    continue
-                self._check(record)
-            except RejectedLine as error:
-                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
-                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
-                continue
-            good.append(record)
+        if good is None:
+            good, rejected = self._decode_each(lines)
         parts = [r["part"] for r in good]
         classes = [r["class"] for r in good]
         confs = [r["conf"] for r in good]
@@ -314,6 +293,56 @@ class RecordParser:
             station=tuple(text["station"]),
         )
         return batch, rejected
+
+    def _decode_all(self, lines: list[bytes | str]) -> list[dict] | None:
+        """Every line decoded and shaped as a record, in C-level passes; None if any is not."""
+        if not lines or max(map(len, lines)) > MAX_LINE_BYTES:
+            return None
+        try:
+            records = list(map(_fast_loads, lines))
+        except orjson.JSONDecodeError:
+            return None
+        if set(map(type, records)) != _DICT or not all(
+            map(operator.le, repeat(_REQUIRED_SET), map(dict.keys, records))
+        ):
+            return None
+        feats = list(map(_FEATURES_OF, records))
+        if set(map(type, feats)) != _DICT or not all(
+            map(operator.le, map(dict.keys, feats), repeat(self._feature_set))
+        ):
+            return None
+        return records
+
+    def _decode_each(self, lines: list[bytes | str]) -> tuple[list[dict], list[Rejected]]:
+        """Decode line by line: usual records pass straight on, unusual lines are judged."""
+        good: list[dict] = []
+        rejected: list[Rejected] = []
+        required, known = _REQUIRED_SET, self._feature_set
+        loads = _fast_loads
+        for raw in lines:
+            try:
+                record = loads(raw) if len(raw) <= MAX_LINE_BYTES else None
+            except orjson.JSONDecodeError:
+                record = None
+            if (
+                type(record) is dict
+                and required <= record.keys()
+                and type(feats := record["features"]) is dict
+                and feats.keys() <= known
+            ):
+                good.append(record)
+                continue
+            try:  # an unusual line: judged on its own
+                record = self._decode_line(raw)
+                if record is None:
+                    continue
+                self._check(record)
+            except RejectedLine as error:
+                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
+                continue
+            good.append(record)
+        return good, rejected
 
     def _parse_line_by_line(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
         good: list[dict] = []
