@@ -160,7 +160,13 @@ def test_an_exception_in_any_thread_becomes_a_system_event(station):
         worker = threading.Thread(target=lambda: 1 / 0, name="camera-reader")
         worker.start()
         worker.join()
-        wait_until(lambda: any(e[2] == "camera-reader" and "ZeroDivisionError" in e[3] for e in station.refresh().events), what="error event")
+        wait_until(
+            lambda: any(
+                e[2] == "camera-reader" and "ZeroDivisionError" in e[3]
+                for e in station.refresh().events
+            ),
+            what="error event",
+        )
     finally:
         threading.excepthook, sys.excepthook = before
 
@@ -169,7 +175,9 @@ def test_a_configured_reference_file_is_the_reference_from_the_start(tmp_path):
     from drivers.simulator import write_stream
 
     write_stream(str(tmp_path / "ref.jsonl"), "stable", 1.0, parts_per_day=2000)
-    config = replace(demo_config(), reference=replace(demo_config().reference, file=str(tmp_path / "ref.jsonl")))
+    config = replace(
+        demo_config(), reference=replace(demo_config().reference, file=str(tmp_path / "ref.jsonl"))
+    )
     running = Station(config, store_path=str(tmp_path / "s.db"), sources=False)
     assert not running.engine.learning
     assert running.engine.profile.n == 2000
@@ -180,6 +188,44 @@ def test_a_configured_reference_file_is_the_reference_from_the_start(tmp_path):
 def test_an_unreadable_reference_file_names_the_key(tmp_path):
     from console.config import ConfigError
 
-    config = replace(demo_config(), reference=replace(demo_config().reference, file=str(tmp_path / "missing.jsonl")))
+    config = replace(
+        demo_config(),
+        reference=replace(demo_config().reference, file=str(tmp_path / "missing.jsonl")),
+    )
     with pytest.raises(ConfigError, match="reference.file"):
         Station(config, store_path="", sources=False)
+
+
+def test_simulate_feeds_a_station_listening_on_tcp(tmp_path):
+    import socket
+
+    from console.config import Source
+    from drivers.sink import open_sink
+    from drivers.simulator import LineSimulator
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = replace(
+        demo_config(), source=(Source(kind="tcp", name="camera", url=f"tcp://127.0.0.1:{port}"),)
+    )
+    running = Station(config, store_path=str(tmp_path / "t.db"))
+    running.start()
+    try:
+        wait_until(
+            lambda: any(s.state == "connected" for s in running.snapshot.sources), what="listening"
+        )
+        sink = open_sink(f"tcp://127.0.0.1:{port}")
+        simulator = LineSimulator("noisy", seed=3)
+        sent = 0
+        for chunk in simulator.chunks(3000, 500):
+            sink.write_lines(chunk)
+            sent += len(chunk)
+        sink.close()
+        wait_until(lambda: running.engine.accepted == 3000, what="all records")
+        snapshot = running.refresh()
+        assert snapshot.lines == sent
+        assert sum(snapshot.rejected.values()) == sent - 3000
+        assert snapshot.sources[0].name == "camera"
+    finally:
+        running.stop()
