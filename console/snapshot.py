@@ -70,6 +70,7 @@ class Series:
     p95: np.ndarray
     z: np.ndarray  # mean-shift z at each bucket close
     z_limit: float
+    expected: np.ndarray = field(default_factory=lambda: np.zeros(0))  # reference at that hour
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ def _series(engine) -> dict[str, Series]:  # noqa: ANN001
     out = {}
     band = engine.band_history[slots]
     z = engine.z_history[slots]
+    hours = ((ts % 86400.0) // 3600.0).astype(np.intp) % 24
     for j, name in enumerate(engine.profile.columns):
         out[name] = Series(
             ts=ts.astype(float),
@@ -278,6 +280,7 @@ def _series(engine) -> dict[str, Series]:  # noqa: ANN001
             p95=band[:, j, 2].copy(),
             z=z[:, j].copy(),
             z_limit=engine.calibration.z_mean,
+            expected=engine.profile.phase_mean[hours, j].copy(),
         )
     return out
 

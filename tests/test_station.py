@@ -200,8 +200,8 @@ def test_simulate_feeds_a_station_listening_on_tcp(tmp_path):
     import socket
 
     from console.config import Source
-    from drivers.sink import open_sink
     from drivers.simulator import LineSimulator
+    from drivers.sink import open_sink
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -75,13 +75,19 @@ class FeatureDetail(QWidget):
         self.band = pg.FillBetweenItem(self.p5, self.p95, brush=pg.mkBrush(theme.BAND_FILL))
         self.p50 = pg.PlotDataItem(pen=pg.mkPen(theme.MUTED, width=1, style=Qt.PenStyle.DashLine))
         self.mean = pg.PlotDataItem(pen=pg.mkPen(theme.LIVE_LINE, width=2))
+        # What the reference had at the same hour of day (shift offsets, daily cycle): a drift
+        # shows as the live line leaving this one.
+        self.expected = pg.PlotDataItem(
+            pen=pg.mkPen("#7d7d7d", width=4, style=Qt.PenStyle.DashLine)
+        )
         self.ref_mean = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen(theme.MUTED, width=1, style=Qt.PenStyle.DotLine),
             label="reference mean",
             labelOpts={"position": 0.97, "color": theme.TEXT, "anchors": [(1, 1), (1, 1)]},
         )
-        for item in (self.band, self.p5, self.p95, self.p50, self.mean, self.ref_mean):
+        # p50 is kept in the numbers panel; on the chart it would only crowd the mean.
+        for item in (self.band, self.p5, self.p95, self.expected, self.mean, self.ref_mean):
             self.values_plot.addItem(item)
         self.z = pg.PlotDataItem(
             pen=pg.mkPen(theme.LIVE_LINE, width=2),
@@ -154,7 +160,11 @@ class FeatureDetail(QWidget):
                 "Learning the reference: no history yet" if snapshot.learning else "Pick an input"
             )
             return
-        self.title.setText(f"{TITLES.get(self.name, self.name)} over time (UTC, 15-minute buckets)")
+        self.title.setText(
+            f"{TITLES.get(self.name, self.name)} over time (UTC, 15-minute buckets)<br>"
+            "<span style='font-weight:normal'>black: now · dashed: the reference at that hour"
+            " · band: p5–p95</span>"
+        )
         if series is self._series:
             self._show_numbers(column)
             return
@@ -171,6 +181,8 @@ class FeatureDetail(QWidget):
         self.values_plot.setXRange(start, end, padding=0.02)
         ok = _finite(ts, series.mean)
         self.mean.setData(ts[ok], series.mean[ok])
+        if series.expected.size == ts.size:
+            self.expected.setData(ts[ok], series.expected[ok])
         ok = _finite(ts, series.p5, series.p95)
         self.p5.setData(ts[ok], series.p5[ok])
         self.p95.setData(ts[ok], series.p95[ok])
