@@ -18,30 +18,26 @@ import math
 import numpy as np
 from numba import njit
 
-FLAGS = {"cache": True, "nogil": True, "fastmath": False, "boundscheck": False}
+FLAGS = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
 @njit(**FLAGS)
-def bin_of(
-    x: float,
-    j: int,
-    origin: np.ndarray,
-    scale: np.ndarray,
-    table: np.ndarray,
-    grid: int,
-    edges: np.ndarray,
-    stride: int,
-) -> int:
-    """`searchsorted(edges_j, x, side="right")` by grid lookup plus a short forward walk."""
+def bin_of(x, j, origin, scale, table, next_edge, grid, edges, stride, one_step):  # fmt: skip
+    """`searchsorted(edges_j, x, side="right")`: the bin at the start of x's grid cell, one step
+    if x reaches the cell's next edge, and a walk only where a cell holds several edges."""
     cell = (x - origin[j]) * scale[j]
     if cell < 0.0:
         cell = 0.0
     elif cell > grid - 1:
         cell = grid - 1
-    b = table[j * (grid + 1) + int(cell)]
-    base = j * stride
-    while x >= edges[base + b]:
+    k = j * (grid + 1) + int(cell)
+    b = table[k]
+    if x >= next_edge[k]:
         b += 1
+        if not one_step:
+            base = j * stride
+            while x >= edges[base + b]:
+                b += 1
     return b
 
 
@@ -49,7 +45,7 @@ def bin_of(
 def window_step(
     matrix, codes, ts,  # the new parts
     values, bins, classes, stamps, head, filled,  # the ring buffers and their position
-    origin, scale, table, grid, edges, stride, missing_slot,  # the binner
+    origin, scale, table, next_edge, grid, edges, stride, one_step, missing_slot,  # the binner
     center, valid_low, valid_high,
     count, total, square, out_of_range, hist, class_counts, last_value, run,
     new_missing, new_outside,
@@ -74,7 +70,7 @@ def window_step(
         for j in range(width):
             x = matrix[i, j]
             if x == x:
-                b = bin_of(x, j, origin, scale, table, grid, edges, stride)
+                b = bin_of(x, j, origin, scale, table, next_edge, grid, edges, stride, one_step)
                 d = x - center[j]
                 count[j] += 1.0
                 total[j] += d

@@ -137,7 +137,7 @@ class RollingWindow:
             np.ascontiguousarray(class_codes, dtype=np.int32),
             np.ascontiguousarray(ts, dtype=np.float64),
             self.values, self.bins, self.classes, self.ts, self.head, self.filled,
-            b.origin, b.scale, b.table, b.GRID, b.edges, b.stride, FINE_BINS,
+            b.origin, b.scale, b.table, b.next_edge, b.GRID, b.edges, b.stride, b.one_step, FINE_BINS,
             self.center, self.profile.valid_low, self.profile.valid_high,
             self.count, self.sum, self.sumsq, self.out_of_range, self.hist, self.class_counts,
             self.last_value, self.run, self.new_missing, self.new_outside,

@@ -83,3 +83,15 @@ def test_a_huge_line_without_newlines_is_one_rejected_line(tmp_path):
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.splitlines()[-1])
     assert summary["records"] == 5000 and summary["rejected"] == 1
+
+
+def test_every_sub_command_is_documented_in_the_readme():
+    from console.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    assert commands
+    for name in commands:
+        assert f"main.py {name}" in readme, name
+    assert "uv run main.py" in readme and "uv run pytest" in readme

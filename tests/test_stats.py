@@ -67,13 +67,16 @@ def test_binner_agrees_with_searchsorted_on_every_column():
     seed=st.integers(0, 10_000),
 )
 def test_rolling_window_matches_direct_recomputation(size, batches, missing, seed):
-    profile, _ = reference(seed % 7)
+    # Odd seeds: a coarsely rounded reference, whose tied quantiles put several edges in a cell.
+    profile, _ = reference(seed % 7, decimals=1 if seed % 2 else None)
     window = RollingWindow(profile, size)
     rng = np.random.default_rng(seed)
     rows = []
     codes_all = []
     for m in batches:
         values = rng.normal(size=(m, 4)) * [1, 5, 0.1, 0.1] + [0.5, 100, 1, 0.8]
+        if seed % 2:
+            values = np.round(values, 1)
         values[rng.random(values.shape) < missing] = np.nan
         values[rng.random(values.shape) < 0.01] = -50.0  # out of range
         codes = rng.integers(0, 4, m).astype(np.int32)
