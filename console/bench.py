@@ -280,11 +280,15 @@ def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarr
 def bench_drivers(quick: bool) -> None:
     heading("drivers", "serial (pty) and TCP driver throughput (drivers.bench_drivers)")
     try:
-        from drivers.bench_drivers import bench_serial, bench_tcp
+        from drivers.bench_drivers import bench_serial, bench_tcp, bench_tcp_engine
     except ImportError as error:
         line("skipped", f"drivers.bench_drivers is not importable ({error})")
         return
-    for name, call in (("serial", bench_serial), ("tcp", bench_tcp)):
+    for name, call in (
+        ("serial", bench_serial),
+        ("tcp", bench_tcp),
+        ("tcp into the engine", bench_tcp_engine),
+    ):
         kwargs = {"records": 10_000 if name == "serial" else 100_000} if quick else {}
         try:
             result = call(**kwargs)

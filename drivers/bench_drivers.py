@@ -178,3 +178,53 @@ def _send_and_close(sock: socket.socket, payload: bytes) -> None:
 
 if __name__ == "__main__":
     print(json.dumps({"serial": bench_serial(), "tcp": bench_tcp()}, indent=2))
+
+
+def bench_tcp_engine(records: int = 200_000) -> dict:
+    """End to end: a station listening on TCP, the simulator writing into it, until the engine
+    has accepted every record (parse, statistics, detectors; no store)."""
+    import socket
+    from dataclasses import replace
+
+    from console.config import Reference, Source, Window, demo_config
+    from console.runner import Station
+    from drivers.simulator import LineSimulator
+    from drivers.sink import open_sink
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = Source(kind="tcp", name="camera", url=f"tcp://127.0.0.1:{port}")
+    config = replace(
+        demo_config(),
+        source=(source,),
+        reference=Reference(size=10_000),
+        window=Window(parts=10_000, batch=100),
+    )
+    station = Station(config, store_path="")
+    station.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(s.state == "connected" for s in station.snapshot.sources):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the TCP source did not start listening")
+            time.sleep(0.01)
+        chunks = list(LineSimulator("stable", seed=2).chunks(records, 1000))
+        sink = open_sink(f"tcp://127.0.0.1:{port}")
+        started = time.perf_counter()
+        for chunk in chunks:
+            sink.write_lines(chunk)
+        sink.close()
+        deadline = time.monotonic() + 120
+        while station.engine.accepted < records and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seconds = time.perf_counter() - started
+    finally:
+        station.stop()
+    return {
+        "records": records,
+        "accepted": station.engine.accepted,
+        "seconds": round(seconds, 3),
+        "records_per_s": round(records / seconds),
+        "target_records_per_s": 50_000,
+    }
