@@ -47,6 +47,7 @@ PRIORITY = {
     "rejected": "low",
     "stale": "high",
     "source": "medium",
+    "missed_parts": "medium",
 }
 
 

@@ -28,6 +28,7 @@ ROUTES = {
     "out_of_range": "data_owner",
     "stuck": "data_owner",
     "rejected": "data_owner",
+    "missed_parts": "data_owner",
     "stale": "operations_lead",
     "source": "operations_lead",
     "fallback": "control_owner",

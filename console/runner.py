@@ -197,31 +197,29 @@ class Station:
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
         seq, ts = engine.accepted, iso(event.at)
-        result = None
-        if event.kind in ("disconnected", "error", "timeout") and event.kind != "stopped":
-            result = engine.alarms.trip(
-                "source",
-                event.source,
-                value=float(event.count),
-                priority="medium",
-                seq=seq,
-                ts=ts,
-                message=text,
+        results = []
+        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
+            detector = "missed_parts" if event.kind == "missed_parts" else "source"
+            results.append(
+                engine.alarms.trip(
+                    detector,
+                    event.source,
+                    value=float(event.count),
+                    priority="medium",
+                    seq=seq,
+                    ts=ts,
+                    message=text,
+                )
             )
+            if detector == "missed_parts":
+                # Parts already missed cannot come back: the alarm returns to normal at once
+                # and waits, unacknowledged, for someone to take note.
+                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
         elif event.kind in ("connected", "reconnected"):
-            result = engine.alarms.reset("source", event.source, seq=seq, ts=ts)
-        elif event.kind == "missed_parts":
-            result = engine.alarms.trip(
-                "missed_parts",
-                event.source,
-                value=float(event.count),
-                priority="medium",
-                seq=seq,
-                ts=ts,
-                message=text,
-            )
-        if result is not None:
-            engine._emit(result)  # noqa: SLF001
+            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
+        for result in results:
+            if result is not None:
+                engine._emit(result)  # noqa: SLF001
 
     def _check_stale(self) -> None:
         engine = self.engine

@@ -229,3 +229,14 @@ def test_simulate_feeds_a_station_listening_on_tcp(tmp_path):
         assert snapshot.sources[0].name == "camera"
     finally:
         running.stop()
+
+
+def test_missed_parts_leave_an_alarm_to_acknowledge(station):
+    station.intake.event(SourceEvent("plc", "missed_parts", "counter jumped 118 → 121", count=2))
+    alarm = wait_until(
+        lambda: next((a for a in station.snapshot.alarms if a.id == "missed_parts:plc"), None),
+        what="missed-parts alarm",
+    )
+    assert not alarm.active and alarm.state == "returned_unacknowledged"
+    station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
+    assert all(a.id != alarm.id for a in station.refresh().alarms)
