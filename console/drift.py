@@ -374,7 +374,7 @@ class JumpCusum:
         crossing = np.full(width, -1, np.int64)
         onset = np.full(width, -1, np.int64)
         self.peak = np.zeros(width)
-        cusum_step(
+        self.crossed, self.highest = cusum_step(
             scaled, float(self.k), self.h, self.base, self.rate, self.up, self.down,
             self.up_start, self.down_start, first_index, crossing, onset, self.peak,
         )  # fmt: skip

@@ -220,10 +220,12 @@ class Engine:
         self._closed = 0
         self._bands_due: list[int] = []
         self._active: dict[str, np.ndarray] = {}
-        # Window-wide views (KS, PSI, class mix) change little in a few hundred parts: they are
-        # evaluated every W/20 parts; the slow-drift scan every W/40 (an hour of production at
-        # 5,000 parts a day); the per-part detectors every batch.
-        self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 20)
+        self._active_count: Counter[str] = Counter()
+        self._shortest_stuck = float(self.quality.stuck_limit.min())
+        # Window-wide views (KS, PSI, class mix, missing, out of range) change little in a tenth
+        # of the window: they are evaluated every W/10 parts; the slow-drift scan every W/40 (an
+        # hour of production at 5,000 parts a day); the per-part detectors every batch.
+        self._evaluate_every = max(self.config.window.batch, self.config.window.parts // 10)
         self._drift_every = max(self.config.window.batch, self.config.window.parts // 40)
         # Prime the window with the reference so that its statistics start at "as validated".
         tail = slice(max(len(reference) - self.config.window.parts, 0), len(reference))
@@ -260,9 +262,14 @@ class Engine:
         ts_text = batch.ts_text[-1]
         self.last_ts, self.last_ts_text = float(batch.ts[-1]), ts_text
         events: list[AlarmEvent] = []
-        # Jump: raised at the exact part where the CUSUM crossed.
-        score = self.cusum.score
-        for j in self._candidates("jump", score, crossing >= 0):
+        # Jump: raised at the exact part where the CUSUM crossed. Most batches have nothing
+        # near a threshold and no such alarm active: the kernels' summaries say so cheaply.
+        near = 1.0 - self.config.alarms.deadband
+        quiet = (
+            not self._active_count["jump"] and not self.cusum.crossed and self.cusum.highest < near
+        )
+        score = self.cusum.score if not quiet else None
+        for j in () if quiet else self._candidates("jump", score, crossing >= 0):
             at = int(crossing[j]) if crossing[j] >= 0 else last_seq
             row = at - first
             text = batch.ts_text[row] if 0 <= row < m else ts_text
@@ -287,8 +294,12 @@ class Engine:
                 message=f"sudden step {direction}",
             )
         # Stuck value: runs of identical values beyond what the reference ever had.
-        stuck = self.window.run / self.quality.stuck_limit
-        for j in self._candidates("stuck", stuck, None):
+        quiet = (
+            not self._active_count["stuck"]
+            and self.window.longest_run < near * self._shortest_stuck
+        )
+        stuck = self.window.run / self.quality.stuck_limit if not quiet else None
+        for j in () if quiet else self._candidates("stuck", stuck, None):
             self._assess(
                 events,
                 "stuck",
@@ -312,6 +323,7 @@ class Engine:
         if self._closed and self._since_buckets >= self._drift_every:
             self._on_buckets_closed(events, self._closed, last_seq, ts_text)
             self._closed = 0
+        self._evaluate_quality(events, last_seq, ts_text, m)
         self._since_shape += m
         if self._since_shape >= self._evaluate_every:
             self._evaluate_window(events, last_seq, ts_text, self._since_shape)
@@ -369,7 +381,9 @@ class Engine:
             **kw,
         )
         if event is not None:
-            self._active_mask(detector)[column] = event.event == "alarm_raised"
+            mask = self._active_mask(detector)
+            mask[column] = event.event == "alarm_raised"
+            self._active_count[detector] = int(mask.sum())
             events.append(event)
 
     def _on_buckets_closed(self, events: list[AlarmEvent], closed: int, seq: int, ts: str) -> None:
@@ -457,6 +471,23 @@ class Engine:
         )
         if event:
             events.append(event)
+
+    def _evaluate_quality(self, events: list[AlarmEvent], seq: int, ts: str, parts: int) -> None:
+        """Missing and out-of-range values per input, rejected lines: every batch, since a
+        sensor that stops answering must show within minutes (cheap: short EWMAs)."""
+        q = self.quality
+        quiet = (
+            not (
+                self._active_count["missing"]
+                or self._active_count["out_of_range"]
+                or self._active_count["rejected"]
+            )
+            and (q.missing / q.missing_limit).max() < 0.8
+            and q.out_of_range.max() < 0.8 * q.range_limit
+            and self.line_quality.fraction < 0.8 * self.line_quality.limit
+        )
+        if quiet:
+            return
         q = self.quality
         for detector, level, limit in (
             ("missing", q.missing, q.missing_limit),
@@ -474,7 +505,6 @@ class Engine:
                     seq,
                     ts,
                     parts,
-                    off_delay=parts,
                     message=f"{detector.replace('_', ' ')} {100 * level[j]:.1f} % of parts",
                 )
         lq = self.line_quality
@@ -491,6 +521,7 @@ class Engine:
             message=f"{100 * lq.fraction:.2f} % of lines rejected",
         )
         if event:
+            self._active_count["rejected"] = int(event.event == "alarm_raised")
             events.append(event)
 
     # --- bookkeeping ------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def window_step(
     count, total, square, out_of_range, hist, class_counts, last_value, run,
     new_missing, new_outside,
 ):  # fmt: skip
-    """Add parts to the window, evicting the oldest once it is full; returns (head, filled)."""
+    """Add parts to the window, evicting the oldest once it is full; returns (head, filled,
+    the longest current run of identical values over the columns)."""
     size, width = values.shape
     for i in range(matrix.shape[0]):
         if filled == size:  # evict the part this row held
@@ -96,7 +97,11 @@ def window_step(
         head += 1
         if head == size:
             head = 0
-    return head, filled
+    longest = 0
+    for j in range(width):
+        if run[j] > longest:
+            longest = run[j]
+    return head, filled, longest
 
 
 @njit(**FLAGS)
@@ -166,44 +171,62 @@ def cusum_step(u, k, h, base, rate, up, down, up_start, down_start, first_index,
     clear soon after its cause is gone. `base` follows u slowly (an EWMA at `rate` per part), so
     the CUSUM answers sudden steps, not the slow drift the mean-shift detector watches. Marks
     the first part at which either side reached h in this batch, where that run began (the
-    part after the last zero), and the peak level. A missing value (NaN) changes nothing."""
+    part after the last zero), and the peak level. A missing value (NaN) changes nothing.
+    Returns (columns that crossed, the highest level over h) so the caller can skip looking."""
     m, width = u.shape
     for j in range(width):
         cap = 2.0 * h[j]
+        limit = h[j]
+        # Locals, not array cells, inside the loop: the compiler keeps them in registers.
+        level_up, level_down, b = up[j], down[j], base[j]
+        start_up, start_down = up_start[j], down_start[j]
+        hit, top = crossing[j], peak[j]
         for i in range(m):
             x = u[i, j]
             if x != x:
                 continue
-            b = base[j]
-            base[j] = b + rate * (x - b)
-            x -= b
-            s = up[j] + x - k
+            step = x - b
+            b += rate * step
+            s = level_up + step - k
             if s <= 0.0:
                 s = 0.0
-                up_start[j] = first_index + i + 1
+                start_up = first_index + i + 1
             elif s > cap:
                 s = cap
-            up[j] = s
-            t = down[j] - x - k
+            level_up = s
+            t = level_down - step - k
             if t <= 0.0:
                 t = 0.0
-                down_start[j] = first_index + i + 1
+                start_down = first_index + i + 1
             elif t > cap:
                 t = cap
-            down[j] = t
-            if crossing[j] < 0 and (s >= h[j] or t >= h[j]):
-                crossing[j] = first_index + i
-                if s >= t:
-                    onset[j] = up_start[j]
-                    peak[j] = s
-                else:
-                    onset[j] = down_start[j]
-                    peak[j] = -t
-            elif crossing[j] >= 0:
-                if s >= t and s > abs(peak[j]):
-                    peak[j] = s
-                elif t > s and t > abs(peak[j]):
-                    peak[j] = -t
+            level_down = t
+            if hit < 0:
+                if s >= limit or t >= limit:
+                    hit = first_index + i
+                    if s >= t:
+                        onset[j] = start_up
+                        top = s
+                    else:
+                        onset[j] = start_down
+                        top = -t
+            elif s >= t:
+                if s > abs(top):
+                    top = s
+            elif t > abs(top):
+                top = -t
+        up[j], down[j], base[j] = level_up, level_down, b
+        up_start[j], down_start[j] = start_up, start_down
+        crossing[j], peak[j] = hit, top
+    highest = 0.0
+    crossed = 0
+    for j in range(width):
+        level = max(up[j], down[j]) / h[j]
+        if level > highest:
+            highest = level
+        if crossing[j] >= 0:
+            crossed += 1
+    return crossed, highest
 
 
 @njit(**FLAGS)
@@ -233,3 +256,21 @@ def window_sums(slots, phase, lengths, n, resid, ref_var, out_n, out_total, out_
             for j in range(width):
                 out_n[w, j] = out_n[w - 1, j]
                 out_total[w, j] = out_total[w - 1, j]
+
+
+@njit(**FLAGS)
+def resum(values, filled, center, count, total, square):  # fmt: skip
+    """Exact recomputation of the window's count, sum and sum of squares (in place)."""
+    width = values.shape[1]
+    for j in range(width):
+        count[j] = 0.0
+        total[j] = 0.0
+        square[j] = 0.0
+    for i in range(filled):
+        for j in range(width):
+            x = values[i, j]
+            if x == x:
+                d = x - center[j]
+                count[j] += 1.0
+                total[j] += d
+                square[j] += d * d

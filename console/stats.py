@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from console.kernels import bucket_step, window_step
+from console.kernels import bucket_step, resum, window_step
 from console.reference import FINE_BINS, ReferenceProfile, phase_of
 
 BUCKET_SECONDS = 900.0
@@ -114,6 +114,7 @@ class RollingWindow:
         self.class_counts = np.zeros(max(len(profile.classes), 1), np.int64)
         self._flat = np.arange(width) * (FINE_BINS + 1)
         self._since_exact = 0
+        self.longest_run = 0
         self.last_value = np.full(width, np.nan)
         self.run = np.zeros(width, np.int64)
 
@@ -132,7 +133,7 @@ class RollingWindow:
             grown[: self.class_counts.size] = self.class_counts
             self.class_counts = grown
         b = self.binner
-        self.head, self.filled = window_step(
+        self.head, self.filled, self.longest_run = window_step(
             np.ascontiguousarray(matrix, dtype=np.float64),
             np.ascontiguousarray(class_codes, dtype=np.int32),
             np.ascontiguousarray(ts, dtype=np.float64),
@@ -149,12 +150,7 @@ class RollingWindow:
 
     def _resum(self) -> None:
         """Exact recomputation of the running sums from the buffer (once per W parts)."""
-        live = self.values[: self.filled] if self.filled < self.size else self.values
-        present = ~np.isnan(live)
-        centered = np.where(present, live - self.center, 0.0)
-        self.count = present.sum(axis=0).astype(float)
-        self.sum = centered.sum(axis=0)
-        self.sumsq = np.einsum("ij,ij->j", centered, centered)
+        resum(self.values, self.filled, self.center, self.count, self.sum, self.sumsq)
         self._since_exact = 0
 
     # --- views, computed on demand ---------------------------------------------------------

@@ -106,3 +106,26 @@ def test_every_kind_of_malformed_line_is_counted_by_its_reason():
         "not_object",
         "bad_feature_name",
     } <= set(reasons)
+
+
+def test_an_input_that_stops_being_measured_raises_a_missing_alarm_within_an_hour():
+    import json
+
+    from console.config import default_config
+    from console.engine import Engine
+
+    simulator = LineSimulator("stable", seed=13)
+    engine = Engine(default_config(), reference_features=simulator.feature_names)
+    raised = []
+    for chunk in simulator.chunks(15000, 5000):
+        raised += engine.feed_lines(chunk)
+    lines = simulator.lines(2000)
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        record["features"]["focus"] = None
+        lines[i] = json.dumps(record).encode()
+    for start in range(0, 2000, 100):
+        raised += engine.feed_lines(lines[start : start + 100])
+    missing = [e for e in raised if e.alarm == "missing:focus" and e.event == "alarm_raised"]
+    assert missing and missing[0].seq - 15000 <= 5000 / 24  # within an hour of production
+    assert all(e.alarm == "missing:focus" for e in raised if e.event == "alarm_raised")
