@@ -279,20 +279,8 @@ class RecordParser:
             matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
         except OverflowError:
             return None
-        batch = RecordBatch(
-            features=matrix,
-            class_codes=np.array([table.code(c) for c in classes], dtype=np.int32),
-            conf=conf,
-            ts=np.array(stamps, dtype=np.float64),
-            ts_text=tuple(texts),
-            part=tuple(parts),
-            batch=tuple(text["batch"]),
-            model=tuple(text["model"]),
-            image=tuple(text["image"]),
-            label=tuple(text["label"]),
-            station=tuple(text["station"]),
-        )
-        return batch, rejected
+        codes = [table.code(c) for c in classes]
+        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected
 
     def _decode_all(self, lines: list[bytes | str]) -> list[dict] | None:
         """Every line decoded and shaped as a record, in C-level passes; None if any is not."""
@@ -375,20 +363,8 @@ class RecordParser:
         )
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
-        batch = RecordBatch(
-            features=matrix,
-            class_codes=np.array([r["_code"] for r in good], dtype=np.int32),
-            conf=np.array([r["conf"] for r in good], dtype=np.float64),
-            ts=np.array([r["_ts"] for r in good], dtype=np.float64),
-            ts_text=tuple([r["ts"] for r in good]),
-            part=tuple([r["part"] for r in good]),
-            batch=tuple(text["batch"]),
-            model=tuple(text["model"]),
-            image=tuple(text["image"]),
-            label=tuple(text["label"]),
-            station=tuple(text["station"]),
-        )
-        return batch, rejected
+        columns = ([r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part"))
+        return _assemble(matrix, *columns, text), rejected
 
     def _drop_bad_text(
         self, good: list[dict], raws: list, rows: list, rejected: list[Rejected]
@@ -480,6 +456,25 @@ class RecordParser:
                     raise RejectedLine("non_finite", repr(value)[:80])
         record["_code"] = self.classes.code(cls)
         return row
+
+
+def _assemble(
+    matrix: np.ndarray, codes: list, conf, stamps: list, texts: list, parts: list, text: dict
+) -> RecordBatch:  # noqa: ANN001
+    """A RecordBatch from checked columns (both parse paths end here)."""
+    return RecordBatch(
+        features=matrix,
+        class_codes=np.array(codes, dtype=np.int32),
+        conf=np.asarray(conf, dtype=np.float64),
+        ts=np.array(stamps, dtype=np.float64),
+        ts_text=tuple(texts),
+        part=tuple(parts),
+        batch=tuple(text["batch"]),
+        model=tuple(text["model"]),
+        image=tuple(text["image"]),
+        label=tuple(text["label"]),
+        station=tuple(text["station"]),
+    )
 
 
 def learn_features(lines: Iterable[bytes | str], limit: int = 1000) -> tuple[str, ...]:

@@ -20,17 +20,9 @@ from console.config import Source
 from console.intake import Delivery, Intake
 from drivers import make_driver
 from drivers.base import SourceThread
+from drivers.simulator import FEATURES
 
-FEATURE_NAMES = (
-    "brightness",
-    "contrast",
-    "focus",
-    "edge_density",
-    "hue",
-    "saturation",
-    "part_width",
-    "temperature",
-)
+FEATURE_NAMES = tuple(f.name for f in FEATURES)
 
 
 def typical_records(n: int) -> list[bytes]:

@@ -8,16 +8,7 @@ import pytest
 from console.detection_study import run
 from drivers.simulator import LineSimulator
 
-INPUTS = {
-    "brightness",
-    "contrast",
-    "focus",
-    "edge_density",
-    "hue",
-    "saturation",
-    "part_width",
-    "temperature",
-}
+INPUTS = set(LineSimulator("stable").feature_names)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
