@@ -158,7 +158,7 @@ class Engine:
         for begin in range(start, n, step):
             events += self._watch(batch.take(slice(begin, min(begin + step, n))))
         for event in events:
-            self._emit(event)
+            self.emit(event)
         return events
 
     # --- reference --------------------------------------------------------------------------
@@ -386,6 +386,28 @@ class Engine:
             self._active_count[detector] = int(mask.sum())
             events.append(event)
 
+    def _assess_line(
+        self,
+        events: list[AlarmEvent],
+        detector: str,
+        source: str,
+        score: float,
+        value: float,
+        threshold: float,
+        seq: int,
+        ts: str,
+        parts: int,
+        message: str,
+    ) -> None:
+        """`_assess` for an alarm of the line as a whole (class mix, rejected lines)."""
+        event = self.alarms.assess(
+            detector, source, score=float(score), value=value, threshold=threshold,
+            priority=PRIORITY[detector], seq=seq, ts=ts, parts=parts, message=message,
+        )  # fmt: skip
+        if event is not None:
+            self._active_count[detector] = int(event.event == "alarm_raised")
+            events.append(event)
+
     def _on_buckets_closed(self, events: list[AlarmEvent], closed: int, seq: int, ts: str) -> None:
         cal = self.calibration
         assert cal is not None
@@ -457,20 +479,10 @@ class Engine:
                 )
         self.class_psi = self.shape.class_mix(self.window)
         score = self.class_psi / cal.class_psi if warm else 0.0
-        event = self.alarms.assess(
-            "class_mix",
-            "class",
-            score=score,
-            value=self.class_psi,
-            threshold=cal.class_psi,
-            priority=PRIORITY["class_mix"],
-            seq=seq,
-            ts=ts,
-            parts=parts,
-            message="class mix differs from reference",
-        )
-        if event:
-            events.append(event)
+        self._assess_line(
+            events, "class_mix", "class", score, self.class_psi, cal.class_psi, seq, ts, parts,
+            "class mix differs from reference",
+        )  # fmt: skip
 
     def _evaluate_quality(self, events: list[AlarmEvent], seq: int, ts: str, parts: int) -> None:
         """Missing and out-of-range values per input, rejected lines: every batch, since a
@@ -508,21 +520,10 @@ class Engine:
                     message=f"{detector.replace('_', ' ')} {100 * level[j]:.1f} % of parts",
                 )
         lq = self.line_quality
-        event = self.alarms.assess(
-            "rejected",
-            "lines",
-            score=lq.fraction / lq.limit,
-            value=lq.fraction,
-            threshold=lq.limit,
-            priority=PRIORITY["rejected"],
-            seq=seq,
-            ts=ts,
-            parts=parts,
-            message=f"{100 * lq.fraction:.2f} % of lines rejected",
-        )
-        if event:
-            self._active_count["rejected"] = int(event.event == "alarm_raised")
-            events.append(event)
+        self._assess_line(
+            events, "rejected", "lines", lq.fraction / lq.limit, lq.fraction, lq.limit, seq, ts, parts,
+            f"{100 * lq.fraction:.2f} % of lines rejected",
+        )  # fmt: skip
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -551,7 +552,8 @@ class Engine:
                     return rows[::-1]
         return rows[::-1]
 
-    def _emit(self, event: AlarmEvent) -> None:
+    def emit(self, event: AlarmEvent) -> None:
+        """Count, journal and hand on an alarm event (also for events the station raises)."""
         if event.event == "alarm_raised":
             self.raised += 1
         if self.store is not None:

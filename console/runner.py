@@ -219,7 +219,7 @@ class Station:
             results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
         for result in results:
             if result is not None:
-                engine._emit(result)  # noqa: SLF001
+                engine.emit(result)
 
     def _check_stale(self) -> None:
         engine = self.engine
@@ -241,7 +241,7 @@ class Station:
         else:
             event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
         if event is not None:
-            engine._emit(event)  # noqa: SLF001
+            engine.emit(event)
 
     def _source_status(self) -> tuple:
         statuses = []
