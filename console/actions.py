@@ -22,6 +22,10 @@ OVERRIDE_REASONS = (
 SEVERITIES = ("low", "medium", "high", "urgent")
 
 
+class CommandRefused(Exception):
+    """A command that was not carried out; the message says why, in the operator's words."""
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """An operator's correction of one part's classification: a label for the model."""

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from console.cli_people import PeopleUsageError, add_parsers
+from console.cli_people import run as run_people
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
 
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
+    add_parsers(commands)
     return parser
 
 
@@ -232,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
+        if args.command in ("user", "audit"):
+            return run_people(args, read_config(args.sub_config))
         if args.command == "bench":
             from console.bench import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError) as error:
+    except (UsageError, ConfigError, PeopleUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
 

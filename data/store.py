@@ -45,6 +45,7 @@ from sqlite_utils import Database
 
 from console.actions import Override
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write, write_audited
 from data.reading import (
     StoredRecords,
     StoreError,
@@ -405,6 +406,13 @@ class StoreWriter:
         detail = json.loads(canonical_json(detail))  # fail here on what JSON cannot hold
         return self._call("audit", (_now(at), user, role, action, detail), timeout)
 
+    def audited(
+        self, writes: Sequence[Write], facts: AuditFacts, timeout: float = 5.0
+    ) -> list[int]:
+        """An action's rows and its chained audit entry in ONE durable transaction; returns the
+        seqs given (the audit entry's last). See data/audit.py."""
+        return self._call("audited", (tuple(writes), facts), timeout)
+
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int:
         """Store a new reference profile version (durable); returns the version number."""
         return self._call("reference", (time.time(), description, profile_json), timeout)
@@ -551,6 +559,9 @@ class StoreWriter:
             )
             self._high_water = max(self._high_water, high_water)
             return None
+        if op.kind == "audited":
+            seqs, self._audit_hash = write_audited(conn, *op.args, self._next_seq, self._audit_hash)
+            return seqs
         seq = self._next_seq()
         if op.kind == "override":
             (row,) = op.args
