@@ -73,7 +73,10 @@ def run_user(args: argparse.Namespace, config: Config) -> int:
         for user in _read_users(path):
             print(json.dumps(user, separators=(",", ":")))
         return 0
-    writer = StoreWriter(path, config.station.id, _features(path, config))
+    try:
+        writer = StoreWriter(path, config.station.id, _features(path, config))
+    except StoreError as error:
+        raise PeopleUsageError(str(error)) from error
     try:
         people = Authenticator(StoreDirectory(writer))
         by = getpass.getuser()

@@ -164,6 +164,17 @@ def entry_hash(prev_hash: str, row: Sequence[Any]) -> str:
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
+def chain_rows(rows: Iterable[Sequence[Any]], prev: str = GENESIS_HASH) -> list[tuple]:
+    """(seq, at, user, role, action, detail text) rows chained from `prev`: full trail rows.
+    For bulk loads (tests, benchmarks); `detail` must be canonical JSON text."""
+    out = []
+    for row in rows:
+        digest = entry_hash(prev, row)
+        out.append((*row[:6], prev, digest))
+        prev = digest
+    return out
+
+
 def _slow_hash(prev_hash: str, row: Sequence[Any]) -> str | None:
     seq, at, user, role, action, detail = row[:6]
     try:
@@ -172,10 +183,12 @@ def _slow_hash(prev_hash: str, row: Sequence[Any]) -> str | None:
         return None
 
 
-def verify_rows(rows: Iterable[Sequence[Any]], anchor: Anchor | None = None) -> Verdict:
-    """Walk rows (TRAIL_COLUMNS order, by seq) from the genesis hash; with an anchor, the entry
-    at `anchor.seq` must carry `anchor.hash` and be the `anchor.entries`-th one."""
-    prev = GENESIS_HASH
+def verify_rows(
+    rows: Iterable[Sequence[Any]], anchor: Anchor | None = None, prev: str = GENESIS_HASH
+) -> Verdict:
+    """Walk rows (TRAIL_COLUMNS order, by seq) from `prev` (the genesis hash for a whole trail);
+    with an anchor, the entry at `anchor.seq` must carry `anchor.hash` and be the
+    `anchor.entries`-th one walked."""
     entries = 0
     last_seq = -1
     anchored = anchor is None or anchor.entries == 0

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks that stay out of the product packages."""
