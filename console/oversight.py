@@ -156,7 +156,7 @@ class Oversight:
         self,
         event: AlarmEvent,
         state: str,
-        who: Session | Signature,
+        who: Session | Signature | _System,
         note: str,
         at: float,
         new: Any = None,
@@ -233,7 +233,7 @@ class Oversight:
     def _save_incident(
         self,
         incident: Incident,
-        who: Session | Signature | tuple[str, str],
+        who: Session | Signature | _System,
         action: str,
         note: str,
         at: float,
@@ -370,17 +370,14 @@ class Oversight:
 
     def _facts(
         self,
-        who: Session | Signature | tuple[str, str],
+        who: Session | Signature | _System,
         action: str,
         target: str,
         reason: str,
         at: float,
         **kw: Any,
     ) -> AuditFacts:
-        if isinstance(who, tuple):
-            user, role = who
-        else:
-            user, role = who.user, who.role
+        user, role = who.user, who.role
         meaning = who.meaning if isinstance(who, Signature) else ""
         return AuditFacts(
             user,
@@ -406,11 +403,12 @@ class Oversight:
             raise CommandRefused(f"not saved: {error}") from error
 
 
-class _System(tuple):
+@dataclasses.dataclass(frozen=True)
+class _System:
     """The station itself as the actor of what the clock does."""
 
-    def __new__(cls) -> _System:
-        return super().__new__(cls, ("system", "system"))
+    user: str = "system"
+    role: str = "system"
 
 
 def _message(incident: Incident, what: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Station(Oversight):
         store_path: str | None = None,
         on_event: Callable[[AlarmEvent], None] | None = None,
         sources: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.intake = Intake()
@@ -52,7 +53,7 @@ class Station(Oversight):
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
         self._store_path = path
-        self._start_oversight()
+        self._start_oversight(clock)
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
@@ -315,7 +316,7 @@ class Station(Oversight):
 
     def escalate(self, command: Escalate, session: Session | None = None) -> Incident:
         who = self.people.check(session or self.session, "escalate")
-        command = replace(command, user=who.user, role=who.role)
+        command = replace(command, user=who.user, role=who.role, at=self.clock())
         try:
             incident = open_incident(
                 command, self.snapshot, self.config.people, self.config.playbook
