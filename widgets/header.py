@@ -12,19 +12,13 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
 from console.alarms import PRIORITIES
 from console.snapshot import Snapshot
 from widgets import theme
 from widgets.sheet import big_button
 
-# (display, user name, role): a simple selector until login arrives.
-USERS = (
-    ("Operator", "operator", "operator"),
-    ("Shift lead", "shift_lead", "shift_lead"),
-    ("Quality engineer", "quality", "quality_engineer"),
-)
 HEALTH_TEXT = {"ok": "OK", "watch": "watch", "drift": "DRIFT", "fallback": "FALLBACK"}
 
 
@@ -64,7 +58,7 @@ class OverviewHeader(QFrame):
     """Station and model health at a glance, the user, the clock, Escalate (UI thread)."""
 
     escalate_requested = Signal()
-    user_changed = Signal(str, str)
+    lock_requested = Signal()
 
     def __init__(self, station_name: str) -> None:
         super().__init__()
@@ -83,13 +77,13 @@ class OverviewHeader(QFrame):
         user_label = QLabel("User")
         user_label.setObjectName("caption")
         top.addWidget(user_label)
-        self.user = QComboBox()
-        for display, _name, role in USERS:
-            self.user.addItem(f"{display} ({role.replace('_', ' ')})")
-        self.user.currentIndexChanged.connect(
-            lambda i: self.user_changed.emit(USERS[i][1], USERS[i][2])
-        )
+        self.user = QLabel("nobody")
+        self.user.setObjectName("title")
         top.addWidget(self.user)
+        self.lock = big_button("Lock", name="lock")
+        self.lock.clicked.connect(self.lock_requested)
+        top.addWidget(self.lock)
+        self._user = ("", "")
         self.clock = QLabel("")
         self.clock.setObjectName("title")
         self.clock.setMinimumWidth(90)
@@ -152,8 +146,13 @@ class OverviewHeader(QFrame):
         self.tick()
 
     def current_user(self) -> tuple[str, str]:
-        _display, name, role = USERS[max(self.user.currentIndex(), 0)]
-        return name, role
+        return self._user
+
+    def show_user(self, name: str, role: str) -> None:
+        """The person logged in at this console (empty: locked)."""
+        if (name, role) != self._user:
+            self._user = (name, role)
+            self.user.setText(f"{name} ({role.replace('_', ' ')})" if name else "locked")
 
     def tick(self) -> None:
         self.clock.setText(time.strftime("%H:%M:%S"))

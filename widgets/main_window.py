@@ -1,8 +1,10 @@
 """The console window and `run_console`, the entry point `main.py` calls (UI thread).
 
-`MainWindow` puts the overview header on top (always visible, with Escalate), the alarm banner
-under it, the view switcher (Live F5, Detail F6, Alarms F7, Events F8; Override F2,
-Acknowledge F4), the views, and a status line with the latest system event. Override and
+`MainWindow` puts the overview header on top (always visible, with the user, Lock and
+Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
+F8, History F9, Incidents F10; Override F2, Acknowledge F4), the views, and a status line with
+the latest system event. The login/lock screen replaces all of it while nobody is logged in:
+at first start (it creates the admin), after Lock, or once the session idled out. Override and
 Escalate open as sheets over the views, never as modal dialogs. One `SnapshotPump` drives it
 all at 10 Hz: each new snapshot updates the header, the banner, the alarm table and the view
 on screen; a hidden view catches up when it is shown. An exception while drawing becomes a
@@ -20,7 +22,7 @@ import tempfile
 import time
 import traceback
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -43,12 +45,15 @@ from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
 from widgets.header import OverviewHeader
+from widgets.history import AlarmHistory
+from widgets.incidents import IncidentsView
 from widgets.live import FeatureGrid
+from widgets.login import LoginScreen
 from widgets.override import OverrideSheet
 from widgets.parts import RecentParts, Thumbnails
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events")
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents")
 DEMO_STORE = "linewatch-demo.db"
 
 
@@ -85,7 +90,14 @@ class MainWindow(QMainWindow):
         self.status = QLabel("")
         self.status.setObjectName("status")
         layout.addWidget(self.status)
-        self.setCentralWidget(central)
+        self.login_screen = LoginScreen(station)
+        self.login_screen.logged_in.connect(self.unlocked)
+        self.header.lock_requested.connect(lambda: self.lock("Locked."))
+        self.screens = QStackedWidget()
+        self.screens.addWidget(central)
+        self.screens.addWidget(self.login_screen)
+        self.console = central
+        self.setCentralWidget(self.screens)
         roots = tuple(s.url for s in config.source if s.kind == "folder")
         self.thumbnails = Thumbnails(roots)
         self.grid = FeatureGrid()
@@ -102,11 +114,18 @@ class MainWindow(QMainWindow):
         self.detail = FeatureDetail()
         self.alarms = AlarmsView(station, self.current_user)
         self.events = EventList()
+        self.history = AlarmHistory(station)
+        self.incidents = IncidentsView(station)
+        self.alarms.incident_table.doubleClicked.connect(
+            lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
+        )
         self.pages = {
             "Live": live,
             "Detail": self.detail,
             "Alarms": self.alarms,
             "Events": self.events,
+            "History": self.history,
+            "Incidents": self.incidents,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -119,6 +138,13 @@ class MainWindow(QMainWindow):
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
         self.show_view("Live")
+        self.idle_timer = QTimer(self)
+        self.idle_timer.timeout.connect(self.check_idle)
+        self.idle_timer.start(1000)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.check_idle()
         if start_pump:
             self.pump.start()
 
@@ -159,6 +185,35 @@ class MainWindow(QMainWindow):
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
 
+    # --- who is at the console -------------------------------------------------------------
+
+    def unlocked(self, session) -> None:  # noqa: ANN001 - console.auth.Session
+        self.header.show_user(session.user, session.role)
+        self.screens.setCurrentWidget(self.console)
+
+    def lock(self, reason: str) -> None:
+        self.station.lock("locked" if reason == "Locked." else "idle")
+        self.header.show_user("", "")
+        self.login_screen.refresh(reason)
+        self.screens.setCurrentWidget(self.login_screen)
+
+    def check_idle(self) -> None:
+        """Show the lock screen once the session is gone (locked here, or idle too long)."""
+        session = self.station.session
+        if self.station.people.is_live(session):
+            self.header.show_user(session.user, session.role)
+            return
+        if self.screens.currentWidget() is not self.login_screen:
+            minutes = self.station.people.idle_lock_seconds / 60
+            self.lock(f"Locked after {minutes:g} min without a touch." if session else "")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress) and (
+            self.screens.currentWidget() is self.console
+        ):
+            self.station.people.touch(self.station.session)
+        return False
+
     # --- actions ----------------------------------------------------------------------------
 
     def current_user(self) -> tuple[str, str]:
@@ -177,6 +232,10 @@ class MainWindow(QMainWindow):
     def open_detail(self, name: str) -> None:
         self.detail.name = name
         self.show_view("Detail")
+
+    def open_incident(self, incident_id: str) -> None:
+        self.incidents.select(incident_id)
+        self.show_view("Incidents")
 
     def open_override(self) -> None:
         part = self.parts.current_part()
@@ -222,6 +281,10 @@ class MainWindow(QMainWindow):
             self._guarded("detail", self.detail.show_snapshot, snapshot)
         elif page is self.events:
             self._guarded("events", self.events.show_snapshot, snapshot)
+        elif page is self.history:
+            self._guarded("history", self.history.show_snapshot, snapshot)
+        elif page is self.incidents:
+            self._guarded("incidents", self.incidents.show_snapshot, snapshot)
 
     def _show_status(self, snapshot: Snapshot) -> None:
         text = latest_event_text(snapshot)
@@ -244,6 +307,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
         self.pump.stop()
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         super().closeEvent(event)
 
 
