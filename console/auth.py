@@ -27,17 +27,20 @@ from console.actions import CommandRefused
 from data.audit import MEANINGS, AuditFacts
 
 ROLES = ("operator", "shift_lead", "quality_engineer", "admin")
-COMMANDS = (
-    "override",
-    "acknowledge",
-    "shelve",
-    "escalate",
-    "incident",
-    "new_reference",
-    "configuration",
-    "fallback",
-    "user_management",
-)
+# How a refusal names each command, in the operator's words.
+COMMAND_WORDS = {
+    "override": "override classifications",
+    "acknowledge": "acknowledge alarms",
+    "shelve": "shelve alarms",
+    "escalate": "escalate",
+    "incident": "move incidents",
+    "new_reference": "set a new reference",
+    "configuration": "change the configuration",
+    "fallback": "switch the fallback",
+    "user_management": "manage users",
+    "audit": "read the audit trail",
+}
+COMMANDS = tuple(COMMAND_WORDS)
 # role → the commands it may give. Admin is the control owner of DESIGN.md.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"override", "escalate", "fallback"}),
@@ -45,7 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"override", "acknowledge", "shelve", "escalate", "incident", "fallback"}
     ),
     "quality_engineer": frozenset(
-        {"override", "acknowledge", "escalate", "incident", "new_reference"}
+        {"override", "acknowledge", "escalate", "incident", "new_reference", "audit"}
     ),
     "admin": frozenset(COMMANDS),
 }
@@ -268,9 +271,8 @@ class Authenticator:
         if last is None or idle:
             raise SessionLocked("the console is locked: log in again")
         if command not in PERMISSIONS.get(session.role, ()):
-            raise NotPermitted(
-                f"{session.user} ({session.role.replace('_', ' ')}) may not {command.replace('_', ' ')}"
-            )
+            role = session.role.replace("_", " ")
+            raise NotPermitted(f"{session.user} ({role}) may not {COMMAND_WORDS[command]}")
         return session
 
     def touch(self, session: Session | None) -> bool:

@@ -32,7 +32,7 @@ from console.incidents import (
     reassign,
 )
 from console.notify import Notifier
-from data.audit import AuditFacts, Write
+from data.audit import Anchor, AuditFacts, Write, export_csv, trail
 from data.people import StoreDirectory
 from data.schema import canonical_json
 
@@ -313,6 +313,25 @@ class Oversight:
         now = self.clock()
         new = {"records": len(lines), "sha256": digest}
         self._record([], self._facts(signed, "new_reference", description, "", now, new=new))
+
+    def export_audit(self, out_path: str, session: Session | None = None) -> Anchor:
+        """The audit trail as CSV (quality engineer, admin); returns the anchor to print."""
+        who = self.people.check(session or self.session, "audit")
+        if self.store is None:
+            raise CommandRefused("no store: there is no audit trail to export")
+        now = self.clock()
+        try:
+            with open(out_path, "w", newline="", encoding="utf-8") as out:
+                anchor = export_csv(self.store.path, out)
+        except OSError as error:
+            raise CommandRefused(f"cannot write {out_path}: {error.strerror or error}") from error
+        new = anchor.wire()
+        self._record([], self._facts(who, "audit_export", out_path, "", now, new=new))
+        return anchor
+
+    def audit_trail(self, limit: int = 500, session: Session | None = None) -> list[dict]:
+        self.people.check(session or self.session, "audit")
+        return trail(self.store.path, limit) if self.store is not None else []
 
     # --- the clock (engine thread) ---------------------------------------------------------
 

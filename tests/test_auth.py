@@ -24,7 +24,14 @@ from drivers.simulator import LineSimulator, Scenario
 EXPECTED = {
     "operator": {"override", "escalate", "fallback"},
     "shift_lead": {"override", "acknowledge", "shelve", "escalate", "incident", "fallback"},
-    "quality_engineer": {"override", "acknowledge", "escalate", "incident", "new_reference"},
+    "quality_engineer": {
+        "override",
+        "acknowledge",
+        "escalate",
+        "incident",
+        "new_reference",
+        "audit",
+    },
     "admin": {
         "override",
         "acknowledge",
@@ -35,6 +42,7 @@ EXPECTED = {
         "configuration",
         "fallback",
         "user_management",
+        "audit",
     },
 }
 PINS = {"operator": "1111", "shift_lead": "2222", "quality_engineer": "3333", "admin": "9999"}
@@ -175,6 +183,8 @@ def attempt(station: Station, command: str, role: str, n: int) -> None:
         station.set_fallback(True, "checking by hand")
     elif command == "user_management":
         station.add_user(f"new{n}", "operator", "5555")
+    elif command == "audit":
+        station.export_audit(str(station.store.path) + f".{n}.csv")
     else:
         raise AssertionError(command)
 

@@ -118,7 +118,7 @@ def test_incident_transitions_through_the_station_are_role_checked_signed_and_st
 ):
     station.login("olga", "1111")
     incident = station.escalate(Escalate("focus soft", "high", "x", alarms=("psi:focus",)))
-    with pytest.raises(CommandRefused, match="may not incident"):
+    with pytest.raises(CommandRefused, match="may not move incidents"):
         station.move_incident(incident.id, "acknowledge")
     station.login("lead", "2222")
     station.move_incident(incident.id, "acknowledge", "on my way")

@@ -168,7 +168,7 @@ def test_an_operator_is_refused_shelving_on_screen(qtbot, window, station):
     qtbot.keyClicks(view.shelve_form.reason, "annoying")
     qtbot.keyClicks(view.shelve_form.pin, "1111")
     qtbot.mouseClick(view.shelve_form.sign, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "may not shelve" in view.shelve_form.result.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "may not shelve alarms" in view.shelve_form.result.text(), timeout=WAIT)
 
 
 def test_incident_transitions_and_escalation_by_the_clock_on_screen(qtbot, window, station):
@@ -198,3 +198,30 @@ def test_incident_transitions_and_escalation_by_the_clock_on_screen(qtbot, windo
         r["status"] for r in store.incidents(station.store.path) if r["incident"] == incident.id
     ]
     assert statuses == ["open", "acknowledged", "mitigated", "closed"]
+
+
+def test_admin_adds_a_user_and_the_audit_trail_is_shown_and_exported_by_role(
+    qtbot, window, station, tmp_path
+):
+    with_users(station)
+    log_in(qtbot, window, "admin", "9999")
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    page = window.people
+    qtbot.keyClicks(page.name, "kim")
+    page.role.setCurrentIndex(page.role.findData("quality_engineer"))
+    qtbot.keyClicks(page.pin, "3333")
+    page.add_user()
+    qtbot.waitUntil(lambda: page.users.row_of("kim") >= 0, timeout=WAIT)
+    assert page.audit.rows and page.audit.rows[0][4] == "user_add"
+    page.export_path.setText(str(tmp_path / "audit.csv"))
+    page.export()
+    qtbot.waitUntil(lambda: "Anchor" in page.result.text(), timeout=WAIT)
+    assert (tmp_path / "audit.csv").read_text().count("user_add") >= 1
+    qtbot.mouseClick(window.header.lock, Qt.MouseButton.LeftButton)
+    log_in(qtbot, window, "olga", "1111")
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert "may not read the audit trail" in page.audit_title.text() and not page.audit.rows
+    qtbot.keyClicks(page.name, "eve")
+    qtbot.keyClicks(page.pin, "4444")
+    page.add_user()
+    qtbot.waitUntil(lambda: "may not manage users" in page.result.text(), timeout=WAIT)

@@ -16,7 +16,16 @@ def test_screenshots_render_every_main_screen(qtbot, tmp_path):
     written = render(tmp_path, sizes=((1280, 800, ""),))
     names = sorted(p.name for p in written)
     assert names == sorted(
-        ["alarms.png", "detail.png", "escalate.png", "overview-live.png", "override.png"]
+        [
+            "alarm-history.png",
+            "alarms.png",
+            "detail.png",
+            "escalate.png",
+            "incident-detail.png",
+            "login.png",
+            "overview-live.png",
+            "override.png",
+        ]
     )
     for path in written:
         image = QImage(str(path))

@@ -2,7 +2,7 @@
 
 `MainWindow` puts the overview header on top (always visible, with the user, Lock and
 Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
-F8, History F9, Incidents F10; Override F2, Acknowledge F4), the views, and a status line with
+F8, History F9, Incidents F10, People F11; Override F2, Acknowledge F4), the views, and a status line with
 the latest system event. The login/lock screen replaces all of it while nobody is logged in:
 at first start (it creates the admin), after Lock, or once the session idled out. Override and
 Escalate open as sheets over the views, never as modal dialogs. One `SnapshotPump` drives it
@@ -51,9 +51,10 @@ from widgets.live import FeatureGrid
 from widgets.login import LoginScreen
 from widgets.override import OverrideSheet
 from widgets.parts import RecentParts, Thumbnails
+from widgets.people import PeopleView
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents")
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
 DEMO_STORE = "linewatch-demo.db"
 
 
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.events = EventList()
         self.history = AlarmHistory(station)
         self.incidents = IncidentsView(station)
+        self.people = PeopleView(station)
         self.alarms.incident_table.doubleClicked.connect(
             lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
         )
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
             "Events": self.events,
             "History": self.history,
             "Incidents": self.incidents,
+            "People": self.people,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -158,7 +161,7 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
             button = big_button(f"{name} (F{5 + i})", checkable=True)
-            button.setMinimumWidth(130)
+            button.setMinimumWidth(110)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
             row.addWidget(button)
@@ -226,6 +229,8 @@ class MainWindow(QMainWindow):
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
         if name == "Alarms":
             self.banner.hide()
+        if name == "People":
+            self._guarded("people", self.people.show_snapshot, self.snapshot)
         if self.snapshot is not None:
             self._draw_page(self.snapshot)
 
@@ -285,6 +290,8 @@ class MainWindow(QMainWindow):
             self._guarded("history", self.history.show_snapshot, snapshot)
         elif page is self.incidents:
             self._guarded("incidents", self.incidents.show_snapshot, snapshot)
+        elif page is self.people and self.refreshes % 10 == 0:
+            self._guarded("people", self.people.show_snapshot, snapshot)
 
     def _show_status(self, snapshot: Snapshot) -> None:
         text = latest_event_text(snapshot)

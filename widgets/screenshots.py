@@ -3,7 +3,8 @@
 Runs the real station on the built-in demo line (its simulator played faster, so the drift
 alarms come within seconds), with a throw-away store, until mean-shift alarms exist; then drives
 the real window offscreen through its screens (live, detail, alarms, an override saved through
-the override sheet, an escalation) and saves each to PNG at 1920×1080, and again at 1280×800
+the override sheet, an escalation, the alarm history, the incident detail, the lock screen)
+and saves each to PNG at 1920×1080, and again at 1280×800
 with a `-1280x800` suffix. Runs on the main thread; the station runs its own threads.
 """
 
@@ -22,6 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from console.actions import Acknowledge  # noqa: E402
 from console.config import Source, demo_config  # noqa: E402
 from console.runner import Station  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
@@ -44,7 +46,12 @@ def demo_station(store_path: str, rate: float = 300.0) -> Station:
     config = dataclasses.replace(
         config, source=(Source(kind="simulator", name="camera", scenario="demo", rate=rate),)
     )
-    return Station(config, store_path=store_path)
+    station = Station(config, store_path=store_path)
+    station.first_admin("Ada Admin", "4821")
+    station.add_user("Sam Lead", "shift_lead", "2468")
+    station.add_user("Olga Operator", "operator", "1357")
+    station.login("Sam Lead", "2468")
+    return station
 
 
 def drifted(station: Station) -> bool:
@@ -122,6 +129,35 @@ def _screens(
     window.escalate_sheet.protocol_button.setChecked(False)
     window.show_view("Alarms")
     written.append(_shot(app, window, out / f"alarms{suffix}.png"))
+    written += _people_screens(app, window, station, out, suffix)
+    return written
+
+
+def _people_screens(
+    app: QApplication, window: MainWindow, station: Station, out: Path, suffix: str
+) -> list[Path]:
+    """Alarm history after an acknowledgement and a signed shelving, the incident detail, and
+    the lock screen."""
+    written = []
+    waiting = [a for a in station.snapshot.alarms if a.state == "unacknowledged"]
+    if waiting and not suffix:
+        station.acknowledge(Acknowledge(waiting[0].id, "", note="lamp checked, drift confirmed"))
+    if len(waiting) > 1 and not suffix:
+        station.shelve(
+            waiting[1].id, "known: lamp replacement at 14:00", 60, "2468", "responsibility"
+        )
+    window.show_view("History")
+    written.append(_shot(app, window, out / f"alarm-history{suffix}.png"))
+    incident = window.escalate_sheet.incident
+    if incident is not None and not suffix:
+        station.move_incident(incident.id, "acknowledge", "lamp output down 8 %, spare ordered")
+        station.note_incident(incident.id, "model owner informed by phone")
+    if incident is not None:
+        window.open_incident(incident.id)
+    written.append(_shot(app, window, out / f"incident-detail{suffix}.png"))
+    window.lock("Locked.")
+    written.append(_shot(app, window, out / f"login{suffix}.png"))
+    window.unlocked(station.login("Sam Lead", "2468"))
     return written
 
 
