@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from console.alarms import PRIORITIES, AlarmState, JournalEntry
+from console.alarms import PRIORITIES, AlarmHealth, AlarmState, JournalEntry, health
 from console.runner import Station
 from widgets import theme
 from widgets.alarms import _table
@@ -46,6 +46,17 @@ def filter_journal(
     ]
 
 
+def health_text(kpi: AlarmHealth) -> str:
+    """The alarm-system KPIs in one line (ISA-18.2: about 1 alarm per 10 min is manageable)."""
+    mix = ", ".join(f"{p} {kpi.by_priority.get(p, 0)}" for p in reversed(PRIORITIES))
+    return (
+        f"Alarm system: {kpi.last_10_minutes} alarms in the last 10 min "
+        f"(average {kpi.per_10_minutes:.1f} per 10 min) · floods {kpi.floods} · "
+        f"chattering {len(kpi.chattering)}{': ' + ', '.join(kpi.chattering) if kpi.chattering else ''}"
+        f" · stale {len(kpi.stale)} · by priority: {mix}"
+    )
+
+
 class AlarmHistory(QWidget):
     """The alarm journal as a filtered table (UI thread)."""
 
@@ -57,6 +68,9 @@ class AlarmHistory(QWidget):
         self.title = QLabel("Alarm history")
         self.title.setObjectName("title")
         layout.addWidget(self.title)
+        self.health = QLabel("")
+        self.health.setWordWrap(True)
+        layout.addWidget(self.health)
         row = QHBoxLayout()
         self.span = self._combo([name for name, _ in SPANS], row, "time")
         row.addWidget(caption("source"))
@@ -91,9 +105,12 @@ class AlarmHistory(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        journal = self.station.engine.alarms.history()
+        now = self.station.clock()
+        self.health.setText(health_text(health(journal, now)))
         rows = filter_journal(
-            self.station.engine.alarms.history(),
-            self.station.clock(),
+            journal,
+            now,
             SPANS[self.span.currentIndex()][1],
             self.source.text(),
             self.priority.currentText(),
