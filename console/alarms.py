@@ -27,15 +27,15 @@ its condition has been gone for `min_active_seconds` (and at least that long aft
 raised), so it stops cycling; each such hold is counted. Time is the injected `clock` when the
 station sets one (live: wall clock), otherwise the records' own timestamps (analyze: the output
 depends only on the stream). Every transition is journaled (`journal`) with user, time and
-comment; `health` computes the alarm-system KPIs from a journal. The engine thread assesses;
+comment; console/alarm_health.py computes the alarm-system KPIs from a journal. The engine thread assesses;
 people's actions come from other threads, so the book takes a lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -490,58 +490,3 @@ class AlarmBook:
             kind, seq, ts, alarm.id, alarm.source, alarm.detector, alarm.priority, alarm.value,
             state=alarm.state.value, user=user, message=alarm.message, onset=alarm.onset,
         )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmHealth:
-    """Alarm-system performance (ISA-18.2 §16.9 / EEMUA 191) over a journal."""
-
-    alarms: int
-    per_10_minutes: float  # average raises per 10 minutes over the span
-    last_10_minutes: int
-    floods: int  # periods with more than 10 raises in 10 minutes
-    chattering: tuple[str, ...]  # alarms raised >= 3 times within a minute
-    stale: tuple[str, ...]  # alarms active for more than 24 h
-    by_priority: dict[str, int]
-
-
-def health(journal: Iterable[JournalEntry], now: float) -> AlarmHealth:
-    """The KPIs of ISA-18.2 from journal entries (pure)."""
-    entries = sorted(journal, key=lambda e: e.at)
-    raises = [e for e in entries if e.trigger == Trigger.RAISE]
-    times = [e.at for e in raises]
-    floods, start, flooding = 0, 0, False
-    for end, t in enumerate(times):
-        while times[start] < t - 600.0:
-            start += 1
-        over = end - start + 1 > 10
-        if over and not flooding:
-            floods += 1
-        flooding = over
-    per_alarm: dict[str, list[float]] = {}
-    for e in raises:
-        per_alarm.setdefault(e.alarm, []).append(e.at)
-    chattering = tuple(
-        sorted(
-            alarm
-            for alarm, ts in per_alarm.items()
-            if any(ts[i + 2] - ts[i] <= 60.0 for i in range(len(ts) - 2))
-        )
-    )
-    active: dict[str, float | None] = {}
-    for e in entries:
-        if e.trigger == Trigger.RAISE:
-            active[e.alarm] = e.at
-        elif e.trigger == Trigger.CLEAR:
-            active[e.alarm] = None
-    stale = tuple(sorted(a for a, t in active.items() if t is not None and now - t > 86_400.0))
-    span = (now - times[0]) if times else 0.0
-    return AlarmHealth(
-        alarms=len(raises),
-        per_10_minutes=len(raises) / max(span / 600.0, 1.0),
-        last_10_minutes=sum(1 for t in times if now - t <= 600.0),
-        floods=floods,
-        chattering=chattering,
-        stale=stale,
-        by_priority=dict(Counter(e.priority for e in raises)),
-    )

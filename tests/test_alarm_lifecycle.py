@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from console.alarm_health import health
 from console.alarms import (
     TRANSITIONS,
     AlarmBook,
@@ -12,7 +13,6 @@ from console.alarms import (
     AlarmState,
     JournalEntry,
     Trigger,
-    health,
 )
 from console.config import AlarmClass, Alarms
 

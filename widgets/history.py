@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from console.alarms import PRIORITIES, AlarmHealth, AlarmState, JournalEntry, health
+from console.alarm_health import AlarmHealth, health
+from console.alarms import PRIORITIES, AlarmState, JournalEntry
 from console.runner import Station
 from widgets import theme
 from widgets.alarms import _table
