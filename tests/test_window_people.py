@@ -225,3 +225,17 @@ def test_admin_adds_a_user_and_the_audit_trail_is_shown_and_exported_by_role(
     qtbot.keyClicks(page.pin, "4444")
     page.add_user()
     qtbot.waitUntil(lambda: "may not manage users" in page.result.text(), timeout=WAIT)
+
+
+def test_the_fallback_is_reachable_from_the_lock_screen(qtbot, window, station):
+    with_users(station)
+    screen = window.login_screen
+    qtbot.waitUntil(lambda: window.screens.currentWidget() is screen, timeout=WAIT)
+    screen.refresh()
+    screen.user.setCurrentIndex(screen.user.findData("olga"))
+    tap_pin(qtbot, window, "1111")
+    qtbot.mouseClick(screen.fallback, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.screens.currentWidget() is window.console, timeout=WAIT)
+    assert station.fallback is True
+    entry = audit.trail(station.store.path, limit=1)[0]
+    assert (entry["action"], entry["user_name"], entry["new"]) == ("fallback", "olga", True)

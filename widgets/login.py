@@ -5,7 +5,8 @@ The PIN pad's buttons are 64 px (gloves); the PIN shows as dots. A badge reader 
 keyboard: the badge field has the focus, and its Enter logs in. The check (argon2id, ~0.05 s)
 runs off the UI thread through `run_command`; a refusal (wrong PIN, the growing wait, a disabled
 user) shows inline in the error colour. The same screen is the lock screen: the console shows it
-when someone locks it or it idles out, and a login by anyone unlocks it (a user switch).
+when someone locks it or it idles out, and a login by anyone unlocks it (a user switch). The
+fallback (parts to manual inspection) stays reachable here: name, PIN, one button.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ class LoginScreen(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
+        self.fallback = big_button("Fallback now: parts to manual inspection", name="fallback")
+        self.fallback.setToolTip(
+            "Your name and PIN above; logs you in and switches the fallback on"
+        )
+        self.fallback.clicked.connect(self.fallback_now)
+        layout.addWidget(self.fallback)
         outer.addWidget(panel)
         outer.addStretch(1)
         self.busy = False
@@ -122,6 +129,7 @@ class LoginScreen(QWidget):
         self.pin_again.setVisible(first)
         self.badge.setVisible(not first)
         self.badge_caption.setVisible(not first)
+        self.fallback.setVisible(not first)
         self.pin.clear()
         self.pin_again.clear()
         self.badge.clear()
@@ -152,6 +160,20 @@ class LoginScreen(QWidget):
                 self._refused("pick your name")
                 return
             self._run(lambda: self.station.login(name, pin))
+
+    def fallback_now(self) -> None:
+        """The emergency control stays on the lock screen: one PIN, then the fallback is on
+        (still role-checked and audited in the core)."""
+        name, pin = self.user.currentData(), self.pin.text()
+        if self.busy or not name:
+            return
+
+        def work():  # noqa: ANN202
+            session = self.station.login(name, pin)
+            self.station.set_fallback(True, "from the lock screen", session)
+            return session
+
+        self._run(work)
 
     def submit_badge(self) -> None:
         badge = self.badge.text()
