@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
         if args.command == "bench":
-            from console.bench import run_benchmarks
+            from bench.suite import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from console.detection_study import run
+from bench.detection_study import run
 from drivers.simulator import LineSimulator
 
 INPUTS = set(LineSimulator("stable").feature_names)

@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from console.config import Source, demo_config  # noqa: E402
-from console.runner import Station  # noqa: E402
-from widgets.main_window import MainWindow  # noqa: E402
+from console.config import Source, demo_config
+from console.runner import Station
+from widgets.main_window import MainWindow
 
 SIZES = ((1920, 1080, ""), (1280, 800, "-1280x800"))
 
@@ -129,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the console's screens to PNG.")
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     for path in render(args.out):
         print(path)
     return 0

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from console.bench import heading, line, median_seconds, verdict
+from bench.suite import heading, line, median_seconds, verdict
 from console.config import Reference, Window, default_config
 from console.engine import Engine
 from console.records import RecordBatch, RecordParser

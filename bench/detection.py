@@ -13,8 +13,8 @@ import statistics
 
 import numpy as np
 
-from console.bench import heading, line
-from console.detection_study import run
+from bench.detection_study import run
+from bench.suite import heading, line
 from drivers.simulator import LineSimulator, Scenario
 
 DRIFTING = ("brightness", "focus")
