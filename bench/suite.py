@@ -229,7 +229,9 @@ def bench_memory(quick: bool) -> None:
 
     total = 1_000_000 if quick else 10_000_000
     step = 100_000 if quick else 1_000_000
-    heading("memory", f"RSS while {total:,} records go through engine._watch in batches of 100")
+    heading(
+        "memory", f"RSS while {total:,} records go through engine.watch_batch in batches of 100"
+    )
     engine, reference = make_engine(FEATURES)
     pool_records = 20_000
     values, codes, conf, ts = synthetic(
@@ -248,7 +250,7 @@ def bench_memory(quick: bool) -> None:
     while done < total:
         shift = lap * span
         for batch in pool:
-            events = engine._watch(replace(batch, ts=batch.ts + shift))  # noqa: SLF001
+            events = engine.watch_batch(replace(batch, ts=batch.ts + shift))
             raised += sum(e.event == "alarm_raised" for e in events)
         done += pool_records
         lap += 1

@@ -17,7 +17,7 @@ import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain, repeat
 
 import numpy as np
@@ -173,6 +173,11 @@ class ClassTable:
             code = self._codes[name] = len(self.names)
             self.names.append(name)
         return code
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as records carry them: RFC 3339 UTC with milliseconds and `Z`."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_timestamp(text: str) -> float:

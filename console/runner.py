@@ -21,9 +21,10 @@ from collections.abc import Callable
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.records import iso
 from console.snapshot import Snapshot, take
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -196,52 +197,10 @@ class Station:
         engine.note_system(event.kind, event.source, text, event.at)
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
-        seq, ts = engine.accepted, iso(event.at)
-        results = []
-        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
-            detector = "missed_parts" if event.kind == "missed_parts" else "source"
-            results.append(
-                engine.alarms.trip(
-                    detector,
-                    event.source,
-                    value=float(event.count),
-                    priority="medium",
-                    seq=seq,
-                    ts=ts,
-                    message=text,
-                )
-            )
-            if detector == "missed_parts":
-                # Parts already missed cannot come back: the alarm returns to normal at once
-                # and waits, unacknowledged, for someone to take note.
-                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
-        elif event.kind in ("connected", "reconnected"):
-            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
-        for result in results:
-            if result is not None:
-                engine.emit(result)
+        engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        engine = self.engine
-        last = engine.rate.last_arrival
-        limit = self.config.detection.stale_seconds
-        now = time.time()
-        if last is None:
-            return
-        if now - last > limit:
-            event = engine.alarms.trip(
-                "stale",
-                "line",
-                value=now - last,
-                priority="high",
-                seq=engine.accepted,
-                ts=iso(now),
-                message=f"no parts for {now - last:.0f} s",
-            )
-        else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
-        if event is not None:
-            engine.emit(event)
+        self.engine.check_stale(time.time())
 
     def _source_status(self) -> tuple:
         statuses = []
