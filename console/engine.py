@@ -174,6 +174,12 @@ class Engine:
         self.use_reference(batch, description)
         return len(rejected)
 
+    def use_reference_file(self, path: str) -> int:
+        """`use_reference_lines` on the lines of a file: OSError if it cannot be read."""
+        with open(path, "rb") as handle:
+            lines = handle.readlines()
+        return self.use_reference_lines(lines, f"reference file {path}")
+
     def use_reference(self, reference: RecordBatch, description: str) -> None:
         """Watch against these records from now on (a new watch, created whole)."""
         self.watch = Watch(

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
@@ -26,6 +27,9 @@ from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.records import iso
 from console.snapshot import Snapshot, take
+
+if TYPE_CHECKING:
+    from data.store import StoreWriter
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -49,7 +53,7 @@ class Station:
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store = None
+        self.store: StoreWriter | None = None
         self.store_error = ""
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
@@ -58,11 +62,13 @@ class Station:
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
-            self._load_reference(config.reference.file)
+            load_reference(self.engine, config.reference.file)
         self.sources = []
         if sources:
             self._open_sources()
-        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.snapshot: Snapshot = take(
+            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+        )
         self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
@@ -103,26 +109,6 @@ class Station:
         except Exception as error:  # noqa: BLE001 - the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
-
-    def _load_reference(self, path: str) -> None:
-        """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = (
-            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
-        )
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.readlines()
-            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
-        except OSError as error:
-            raise ConfigError(
-                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
-            ) from error
-        except ValueError as error:
-            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
-        if skipped:
-            self.engine.note_system(
-                "data", "reference", f"{skipped} malformed lines skipped in {path}"
-            )
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -180,7 +166,10 @@ class Station:
                     self._snapshot_requested.clear()
                     shown = self._changes()
                     self.snapshot = take(
-                        self.engine, self._source_status(), self._store_status(), self.fallback
+                        self.engine,
+                        source_statuses(self.sources),
+                        store_text(self.store, self.store_error),
+                        self.fallback,
                     )
                     last_snapshot = now
             except Exception as error:  # noqa: BLE001 - never let the line's monitor die
@@ -201,27 +190,6 @@ class Station:
 
     def _check_stale(self) -> None:
         self.engine.check_stale(time.time())
-
-    def _source_status(self) -> tuple:
-        statuses = []
-        for source in self.sources:
-            try:
-                statuses.append(source.status())
-            except Exception:  # noqa: BLE001, S112
-                continue
-        return tuple(statuses)
-
-    def _store_status(self) -> str:
-        if self.store is None:
-            return self.store_error or "not used"
-        try:
-            status = self.store.status
-            status = status() if callable(status) else status
-        except Exception as error:  # noqa: BLE001
-            return f"error: {error}"
-        if getattr(status, "last_error", None):
-            return f"error: {status.last_error}"
-        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -313,6 +281,45 @@ class Station:
             f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}",
         )
         return incident
+
+
+def load_reference(engine: Engine, path: str) -> None:
+    """The validation period as the reference; a file that cannot serve is a config error."""
+    fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+    try:
+        skipped = engine.use_reference_file(path)
+    except OSError as error:
+        raise ConfigError(
+            "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+        ) from error
+    except ValueError as error:
+        raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+    if skipped:
+        engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def source_statuses(sources: list) -> tuple:
+    """Each source's status; a source that cannot say is left out."""
+    statuses = []
+    for source in sources:
+        try:
+            statuses.append(source.status())
+        except Exception:  # noqa: BLE001 - a failing driver must not stop the snapshot
+            continue
+    return tuple(statuses)
+
+
+def store_text(store: StoreWriter | None, error: str) -> str:
+    """The store's health in a few words, for the header."""
+    if store is None:
+        return error or "not used"
+    try:
+        status = store.status
+    except Exception as failure:  # noqa: BLE001 - a broken store shows, it does not crash
+        return f"error: {failure}"
+    if status.last_error:
+        return f"error: {status.last_error}"
+    return f"ok, {status.pending_outbox} to sync"
 
 
 def route_errors(station: Station) -> None:

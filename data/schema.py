@@ -33,6 +33,12 @@ class SchemaError(RuntimeError):
 
 def _v1_core(db: Database) -> None:
     """Records, quarantine, events, the shared sequence, outbox, overrides, alarm journal."""
+    _v1_line(db)
+    _v1_outbox(db)
+
+
+def _v1_line(db: Database) -> None:
+    """What the line sends: records, quarantined lines, source events."""
     db["meta"].create({"key": str, "value": str}, pk="key", not_null=["value"])
     db["feature_sets"].create({"id": int, "names": str}, pk="id", not_null=["names"])
     db["records"].create(
@@ -64,6 +70,10 @@ def _v1_core(db: Database) -> None:
         pk="id",
         not_null=["at", "kind"],
     )
+
+
+def _v1_outbox(db: Database) -> None:
+    """The shared sequence, the outbox and what travels in it first: overrides, alarms."""
     db["seq_counter"].create({"id": int, "last_seq": int}, pk="id", not_null=["last_seq"])
     db.execute("INSERT INTO seq_counter (id, last_seq) VALUES (1, 0)")
     db["outbox"].create({"seq": int, "kind": str}, pk="seq", not_null=["kind"])
