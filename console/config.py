@@ -213,11 +213,11 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 def _convert(hint: Any, value: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, name)
     if origin is tuple:
         (item, *_rest) = typing.get_args(hint)
-        if dataclasses.is_dataclass(item):
+        if isinstance(item, type) and dataclasses.is_dataclass(item):
             if isinstance(value, dict):
                 value = [value]
             if not isinstance(value, list):

@@ -14,11 +14,12 @@ first use and cached on disk.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
-FLAGS = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
 @njit(**FLAGS)

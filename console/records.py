@@ -259,7 +259,9 @@ class RecordParser:
         feats = [r["features"] for r in good]
         try:  # every feature present: one C-level getter per record
             rows = (
-                list(map(self._row_of, feats)) if len(names) > 1 else [[f[names[0]]] for f in feats]
+                list(map(self._row_of, feats))
+                if self._row_of is not None and len(names) > 1
+                else [[f[names[0]]] for f in feats]
             )
         except KeyError:
             rows = [[f.get(name) for name in names] for f in feats]
@@ -368,8 +370,10 @@ class RecordParser:
         )
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
-        columns = ([r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part"))
-        return _assemble(matrix, *columns, text), rejected
+        codes, conf, stamps, texts, parts = (
+            [r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part")
+        )
+        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected
 
     def _drop_bad_text(
         self, good: list[dict], raws: list, rows: list, rejected: list[Rejected]

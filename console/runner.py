@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
@@ -30,6 +31,7 @@ from console.snapshot import Snapshot, take
 
 if TYPE_CHECKING:
     from data.store import StoreWriter
+    from drivers.base import RunningSource
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -63,7 +65,7 @@ class Station:
             self._open_store(path)
         if config.reference.file:
             load_reference(self.engine, config.reference.file)
-        self.sources = []
+        self.sources: list[RunningSource] = []
         if sources:
             self._open_sources()
         self.snapshot: Snapshot = take(
@@ -121,7 +123,7 @@ class Station:
                 if cfg.kind == "simulator":
                     from drivers.simulator import SimulatedSource
 
-                    source = SimulatedSource(cfg, self.intake)
+                    source: RunningSource = SimulatedSource(cfg, self.intake)
                 else:
                     from drivers import open_source
 
@@ -332,7 +334,9 @@ def route_errors(station: Station) -> None:
         station.engine.note_system("error", where, text)
         print(f"linewatch: error in {where}: {text}", file=sys.stderr)
 
-    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return

@@ -15,6 +15,8 @@ detector read. Both are owned by the engine thread.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from console.kernels import bucket_step, resum, window_step
@@ -219,7 +221,7 @@ class _quiet:
         self._catch.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._catch.__exit__(*exc)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from console.annunciator import Annunciator, InputAlarms
 from console.config import Config
 from console.detectors import LIVE_VIEW, REGISTRY
-from console.detectors.base import Basis, Cadence, ColumnReading, Due, Step
+from console.detectors.base import Basis, Cadence, ColumnReading, Detector, Due, Step
 from console.detectors.mean_shift import MeanShiftDetector
 from console.detectors.quality import LineQuality
 from console.drift import calibrate
@@ -54,7 +54,7 @@ class Watch:
         self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
         basis = Basis(config, profile, calibration, self.window, self.buckets, self.lines)
         self.detectors = [make(basis) for make in REGISTRY]
-        self.mean_shift = next(d for d in self.detectors if isinstance(d, MeanShiftDetector))
+        self.mean_shift = _the_mean_shift(self.detectors)
         self.alarms = InputAlarms(annunciator, profile.columns)
         self.last_ts_text = ""
         # Window-wide views (KS, PSI, class mix) change little in a tenth of the window: they
@@ -160,3 +160,11 @@ class Watch:
                 self.profile,
             ),
         )
+
+
+def _the_mean_shift(detectors: list[Detector]) -> MeanShiftDetector:
+    """The slow-drift detector, whose z per closed bucket the detail chart shows."""
+    for detector in detectors:
+        if isinstance(detector, MeanShiftDetector):
+            return detector
+    raise ValueError("the registry has no mean-shift detector")

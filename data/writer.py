@@ -251,8 +251,8 @@ class WriterThread:
             self.checkpointer.poke()
         for marker in done.markers:
             failed = marker.failed if isinstance(marker, Flush) else self.failed
-            error = StoreError(self.last_error) if self.failed > failed else None
-            marker.request.finish(error=error)
+            failure = StoreError(self.last_error) if self.failed > failed else None
+            marker.request.finish(error=failure)
         return any(isinstance(marker, Stop) for marker in done.markers)
 
     def _write_pending(self, done: _BulkRun) -> None:

@@ -105,8 +105,11 @@ class Due:
 class Detector(Protocol):
     """The protocol the watch drives (see the module docstring)."""
 
-    specs: tuple[DetectorSpec, ...]
-    cadence: Cadence
+    @property
+    def specs(self) -> tuple[DetectorSpec, ...]: ...
+
+    @property
+    def cadence(self) -> Cadence: ...
 
     def observe(self, step: Step) -> None: ...
 

@@ -132,6 +132,8 @@ class MeanShiftDetector:
             )
 
     def _keep_history(self, z: np.ndarray, closed: int) -> None:
+        if self.buckets.current is None:
+            return
         slot = self.buckets.current % BUCKET_COUNT
         for back in range(min(closed, BUCKET_COUNT)):
             self.z_history[(slot - back) % BUCKET_COUNT] = np.nan
