@@ -27,7 +27,7 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 def synthetic(
     n: int, features: tuple[str, ...], *, seed: int, start: float = START, shift: float = 0.0
-):  # noqa: ANN201
+):
     """(values, class codes, conf, ts) of n plausible parts."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=(n, len(features))) * (1.0 + 0.5 * shift) + shift

@@ -270,7 +270,7 @@ def bench_memory(quick: bool) -> None:
     line("alarms raised on this stable stream", f"{raised}")
 
 
-def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarray):  # noqa: ANN202
+def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarray):
     from bench.engine import as_batch
 
     return as_batch(values, codes, conf, ts)
@@ -294,7 +294,7 @@ def bench_drivers(quick: bool) -> None:
         kwargs = {"records": 10_000 if name == "serial" else 100_000} if quick else {}
         try:
             result = call(**kwargs)
-        except Exception as error:  # noqa: BLE001 - another owner's code: report, go on
+        except Exception as error:  # another owner's code: report, go on
             line(f"{name} failed", f"{type(error).__name__}: {error}")
             continue
         line(name, json.dumps(result))

@@ -469,7 +469,7 @@ class RecordParser:
 
 def _assemble(
     matrix: np.ndarray, codes: list, conf, stamps: list, texts: list, parts: list, text: dict
-) -> RecordBatch:  # noqa: ANN001
+) -> RecordBatch:
     """A RecordBatch from checked columns (both parse paths end here)."""
     return RecordBatch(
         features=matrix,

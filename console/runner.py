@@ -89,7 +89,7 @@ class Station:
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
-            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+            except Exception as error:  # a failing source must not block shutdown
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
@@ -98,7 +98,7 @@ class Station:
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
     def _open_store(self, path: str) -> None:
@@ -108,7 +108,7 @@ class Station:
             features = self.engine.features or ()
             self.store = StoreWriter(path, self.config.station.id, features)
             self.engine.store = self.store
-        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
+        except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
 
@@ -129,7 +129,7 @@ class Station:
 
                     source = open_source(cfg, self.intake, self.engine.features)
                 self.sources.append(source)
-            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+            except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
                 self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
 
@@ -174,7 +174,7 @@ class Station:
                         self.fallback,
                     )
                     last_snapshot = now
-            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+            except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
 
@@ -216,7 +216,7 @@ class Station:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
         try:
             seq = self.store.save_override(command)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.engine.note_system("error", "store", f"override not saved: {error}")
             raise CommandRefused(f"not saved: {error}") from error
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
@@ -246,7 +246,7 @@ class Station:
             )
             try:
                 self.store.flush(timeout=2.0)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
         self._snapshot_requested.set()
         return event
@@ -274,7 +274,7 @@ class Station:
                     },
                     at=incident.opened_at,
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
         self.engine.note_system(
@@ -306,7 +306,7 @@ def source_statuses(sources: list) -> tuple:
     for source in sources:
         try:
             statuses.append(source.status())
-        except Exception:  # noqa: BLE001 - a failing driver must not stop the snapshot
+        except Exception:  # a failing driver must not stop the snapshot
             continue
     return tuple(statuses)
 
@@ -317,7 +317,7 @@ def store_text(store: StoreWriter | None, error: str) -> str:
         return error or "not used"
     try:
         status = store.status
-    except Exception as failure:  # noqa: BLE001 - a broken store shows, it does not crash
+    except Exception as failure:  # a broken store shows, it does not crash
         return f"error: {failure}"
     if status.last_error:
         return f"error: {status.last_error}"
@@ -360,7 +360,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
     route_errors(station)
     done = threading.Event()
 
-    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+    def finish(signum: int, frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGINT, finish)

@@ -1,11 +1,12 @@
-"""Rolling statistics of the model's inputs, updated per batch in O(batch) numpy work.
+"""Rolling statistics of the model's inputs, updated per batch in O(batch) compiled work.
 
 `RollingWindow` keeps the last W parts in ring buffers and maintains, per column (the features
 plus the model's confidence), running count/sum/sum of squares (re-summed exactly once every W
-parts, so rounding never accumulates), histogram counts on the reference's fine bins (added and
-evicted with `np.bincount`; the last slot counts missing values), out-of-range counts, the class
-counts and the run of identical values. Quantiles come from the histogram, min/max from the
-buffer, both only when someone asks (a snapshot), never per batch.
+parts, so rounding never accumulates), histogram counts on the reference's fine bins (the last
+slot counts missing values), out-of-range counts, the class counts and the run of identical
+values, all added and evicted in one compiled pass per batch (console/kernels.py). Quantiles come
+from the histogram, min/max from the buffer, both only when someone asks (a snapshot), never per
+batch.
 
 `TimeBuckets` aggregates the same columns in 15-minute buckets of production time (the records'
 own timestamps) over the last four days: counts, sums, min/max and the sums of residuals against

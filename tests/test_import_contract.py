@@ -44,7 +44,7 @@ def where(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-def violations(rule) -> list[str]:  # noqa: ANN001 - a rule(file, module, names) -> bool
+def violations(rule) -> list[str]:  # a rule(file, module, names) -> bool
     return [
         f"{where(path)}:{line} imports {module}"
         for path in modules()

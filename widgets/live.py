@@ -92,7 +92,7 @@ class ChartFrame(QFrame):
     def _on_plot_click(self, _event: object) -> None:
         self.clicked.emit(self.name)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
+    def mouseReleaseEvent(self, event) -> None:
         self.clicked.emit(self.name)
         super().mouseReleaseEvent(event)
 

@@ -51,7 +51,7 @@ def drifted(station: Station) -> bool:
     )
 
 
-def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:  # noqa: ANN001
+def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:
     """Render the screens into `out_dir`; returns the files written."""
     app = QApplication.instance() or QApplication(sys.argv)
     out = Path(out_dir)
