@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from console.config import Source, demo_config
+from console.detectors.mean_shift import MEAN_SHIFT
 from console.runner import Station
 from widgets.main_window import MainWindow
 
@@ -47,7 +48,8 @@ def demo_station(store_path: str, rate: float = 300.0) -> Station:
 
 def drifted(station: Station) -> bool:
     return (
-        sum(a.detector == "mean_shift" and a.source != "conf" for a in station.snapshot.alarms) >= 2
+        sum(a.detector == MEAN_SHIFT.name and a.source != "conf" for a in station.snapshot.alarms)
+        >= 2
     )
 
 

@@ -8,25 +8,16 @@ detector at its own cadence, and alarm events within a batch keep that order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from console.detectors.base import Basis, Detector, DetectorSpec
-from console.detectors.class_mix import CLASS_MIX, ClassMixDetector
+from console.detectors.base import DetectorClass, DetectorSpec
+from console.detectors.class_mix import ClassMixDetector
 from console.detectors.jump import JUMP, JumpDetector
-from console.detectors.line import MISSED_PARTS, SOURCE, STALE
+from console.detectors.line import LineAlarms
 from console.detectors.mean_shift import MEAN_SHIFT, MeanShiftDetector
-from console.detectors.quality import (
-    MISSING,
-    OUT_OF_RANGE,
-    REJECTED,
-    STUCK,
-    DataQuality,
-    StuckValues,
-)
+from console.detectors.quality import MISSING, STUCK, DataQuality, StuckValues
 from console.detectors.shape import KS, PSI, ShapeDetector
 
 # Assessed in this order every batch (each at its cadence).
-REGISTRY: tuple[Callable[[Basis], Detector], ...] = (
+REGISTRY: tuple[DetectorClass, ...] = (
     JumpDetector,
     StuckValues,
     MeanShiftDetector,
@@ -38,16 +29,9 @@ REGISTRY: tuple[Callable[[Basis], Detector], ...] = (
 # Every detector's spec by name, those of the line's own alarms included.
 SPECS: dict[str, DetectorSpec] = {
     spec.name: spec
-    for spec in (
-        JUMP, STUCK, MEAN_SHIFT, MISSING, OUT_OF_RANGE, REJECTED, KS, PSI, CLASS_MIX,
-        STALE, SOURCE, MISSED_PARTS,
-    )
-}  # fmt: skip
+    for specs in (*(family.specs for family in REGISTRY), LineAlarms.specs)
+    for spec in specs
+}
 
 # The order in which the live view lists an input's scores (the first of equals is shown).
 LIVE_VIEW: tuple[DetectorSpec, ...] = (MEAN_SHIFT, JUMP, KS, PSI, STUCK, MISSING)
-
-
-def spec_of(name: str) -> DetectorSpec | None:
-    """The spec of a detector named in an alarm id (`mean_shift:focus` → MEAN_SHIFT)."""
-    return SPECS.get(name.split(":", 1)[0])
