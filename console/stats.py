@@ -120,6 +120,8 @@ class RollingWindow:
         self.longest_run = 0
         self.last_value = np.full(width, np.nan)
         self.run = np.zeros(width, np.int64)
+        self.new_missing = np.zeros(width, np.int64)  # of the last batch added
+        self.new_outside = np.zeros(width, np.int64)
 
     def add(self, matrix: np.ndarray, class_codes: np.ndarray, ts: np.ndarray) -> None:
         """Add a batch (rows × columns, NaN = missing) and evict what falls out of the window;
