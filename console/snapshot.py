@@ -18,7 +18,7 @@ from console.alarms import AlarmView
 from console.detectors import SPECS
 from console.detectors.mean_shift import MEAN_SHIFT
 from console.intake import SourceStatus
-from console.reference import FINE_BINS, ReferenceProfile
+from console.reference import CONF, FINE_BINS, ReferenceProfile
 from console.state import EngineState, Part, WatchState
 
 DISPLAY_BINS = 30
@@ -247,7 +247,7 @@ def _health(state: EngineState, fallback: bool) -> str:
     if fallback:
         return "fallback"
     active = [a for a in state.alarms if a.active]
-    if any(_is_drift(a.detector) and a.source != "conf" for a in active):
+    if any(_is_drift(a.detector) and a.source != CONF for a in active):
         return "drift"
     if active:
         return "watch"
