@@ -200,6 +200,44 @@ def _reject_constant(token: str) -> float:
     raise RejectedLine("non_finite", token)
 
 
+# The stdlib decoder, for lines orjson refuses: it names the reason, and rejects NaN/Infinity.
+_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def _decode_line(raw: bytes | str) -> dict | None:
+    """One line as a JSON object; None for a blank line; RejectedLine naming what is wrong."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise RejectedLine("too_long", f"{len(raw)} bytes")
+    try:
+        record = _fast_loads(raw)
+    except orjson.JSONDecodeError:
+        return _decode_slowly(raw)  # blank, or bad: the stdlib names the reason
+    if not isinstance(record, dict):
+        raise RejectedLine("not_object", type(record).__name__)
+    return record
+
+
+def _decode_slowly(raw: bytes | str) -> dict | None:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RejectedLine("not_utf8", str(error)[:80]) from error
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        record = _DECODE(text)
+    except RejectedLine:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise RejectedLine("not_json", str(error)[:80]) from error
+    if not isinstance(record, dict):
+        raise RejectedLine("not_object", type(record).__name__)
+    record["_slow"] = True
+    return record
+
+
 class RecordParser:
     """Turns raw JSON Lines into RecordBatches for one station's feature list.
 
@@ -224,7 +262,6 @@ class RecordParser:
         self.source = source
         self._feature_set = frozenset(self.features)
         self._row_of = operator.itemgetter(*self.features) if self.features else None
-        self._decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
     def parse(self, lines: Iterable[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
         """Parse lines (with or without their terminator); blank lines are skipped silently.
@@ -328,7 +365,7 @@ class RecordParser:
                 good.append(record)
                 continue
             try:  # an unusual line: judged on its own
-                record = self._decode_line(raw)
+                record = _decode_line(raw)
                 if record is None:
                     continue
                 self._check(record)
@@ -345,7 +382,7 @@ class RecordParser:
         rows: list[list[float | None]] = []
         rejected: list[Rejected] = []
         check = self._check
-        decode = self._decode_line
+        decode = _decode_line
         for raw in lines:
             try:
                 record = decode(raw)
@@ -390,37 +427,6 @@ class RecordParser:
                 rejected.append(Rejected(keep, "bad_type", f"{bad} must be a string", self.source))
         text = {key: [r.get(key) for r in keep_good] for key in _OPTIONAL_TEXT}
         return keep_good, keep_rows, text
-
-    def _decode_line(self, raw: bytes | str) -> dict | None:
-        if len(raw) > MAX_LINE_BYTES:
-            raise RejectedLine("too_long", f"{len(raw)} bytes")
-        try:
-            record = _fast_loads(raw)
-        except orjson.JSONDecodeError:
-            return self._decode_slowly(raw)  # blank, or bad: the stdlib names the reason
-        if not isinstance(record, dict):
-            raise RejectedLine("not_object", type(record).__name__)
-        return record
-
-    def _decode_slowly(self, raw: bytes | str) -> dict | None:
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise RejectedLine("not_utf8", str(error)[:80]) from error
-        text = raw.strip()
-        if not text:
-            return None
-        try:
-            record = self._decode(text)
-        except RejectedLine:
-            raise
-        except (ValueError, RecursionError) as error:
-            raise RejectedLine("not_json", str(error)[:80]) from error
-        if not isinstance(record, dict):
-            raise RejectedLine("not_object", type(record).__name__)
-        record["_slow"] = True
-        return record
 
     def _check(self, record: dict) -> list[float | None]:
         """Validate one decoded record (adds `_ts`); returns its feature row."""
