@@ -142,15 +142,7 @@ class Watch:
             live=self.display.live(window.proportions()),
             reference=self.display.reference.copy(),
             class_counts=window.class_counts[: len(classes)].copy(),
-            readings={
-                name: ColumnReading(
-                    *(
-                        None if a is None else np.array(a, float)
-                        for a in (r.score, r.value, r.threshold)
-                    )
-                )
-                for name, r in self.readings().items()
-            },
+            readings={name: r.copy() for name, r in self.readings().items()},
             reject_rate=self.lines.fraction,
             series=bucket_series(
                 self.buckets,

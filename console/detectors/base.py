@@ -56,6 +56,14 @@ class ColumnReading:
     value: np.ndarray | None = None
     threshold: np.ndarray | None = None
 
+    def copy(self) -> ColumnReading:
+        """Fresh float arrays that the detector will not write again (for the read model)."""
+        return ColumnReading(*(_fresh(a) for a in (self.score, self.value, self.threshold)))
+
+
+def _fresh(values: np.ndarray | None) -> np.ndarray | None:
+    return None if values is None else np.array(values, float)
+
 
 @dataclass(frozen=True)
 class Basis:
