@@ -64,3 +64,15 @@ class Escalate:
     alarms: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
     at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who may act at the console: role, hashed PIN and badge (console/auth.py)."""
+
+    name: str
+    role: str
+    pin_hash: str = field(repr=False)
+    badge_hash: str = field(default="", repr=False)
+    disabled: bool = False
+    created: float = 0.0

@@ -206,20 +206,16 @@ def parse_ts(ts: str) -> float:
         return 0.0
 
 
-class AlarmBook:
-    """All alarms of the station and their lifecycle."""
+class AlarmClasses:
+    """Per-detector on-delay, off-delay and deadband: `[[alarms.classes]]` over the defaults."""
 
-    def __init__(self, settings: AlarmSettings, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, settings: AlarmSettings) -> None:
         self.settings = settings
-        self.clock = clock
-        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_SIZE)
-        self._alarms: dict[str, Alarm] = {}
-        self._lock = threading.Lock()
-        self._classes: dict[str, tuple[int, int, float]] = {}
+        self._known: dict[str, tuple[int, int, float]] = {}
 
     def delays(self, detector: str) -> tuple[int, int, float]:
         """(on-delay parts, off-delay parts, deadband) of a detector's alarm class."""
-        known = self._classes.get(detector)
+        known = self._known.get(detector)
         if known is None:
             s = self.settings
             entry = next((c for c in s.classes if c.detector == detector), None)
@@ -230,8 +226,30 @@ class AlarmBook:
                     entry.off_delay_parts if entry.off_delay_parts >= 0 else known[1],
                     entry.deadband if entry.deadband >= 0 else known[2],
                 )
-            self._classes[detector] = known
+            self._known[detector] = known
         return known
+
+
+class AlarmBook:
+    """All alarms of the station and their lifecycle."""
+
+    def __init__(self, settings: AlarmSettings, clock: Callable[[], float] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_SIZE)
+        self._alarms: dict[str, Alarm] = {}
+        self._lock = threading.Lock()
+        self._classes = AlarmClasses(settings)
+
+    def use_settings(self, settings: AlarmSettings) -> None:
+        """New delays and deadband (a signed configuration change): per-class values re-read."""
+        with self._lock:
+            self.settings = settings
+            self._classes = AlarmClasses(settings)
+
+    def delays(self, detector: str) -> tuple[int, int, float]:
+        """(on-delay parts, off-delay parts, deadband) of a detector's alarm class."""
+        return self._classes.delays(detector)
 
     def assess(
         self,
@@ -374,29 +392,7 @@ class AlarmBook:
                     for a in self._alarms.values()
                     if a.state not in _HIDDEN and (a.active or a.state != S.NORMAL)
                 ]
-            rows = tuple(
-                AlarmView(
-                    a.id,
-                    a.source,
-                    a.detector,
-                    a.priority,
-                    a.state.value,
-                    a.active,
-                    a.value,
-                    a.threshold,
-                    a.message,
-                    a.raised_ts,
-                    a.onset,
-                    a.acknowledged_by,
-                    a.comment,
-                    a.shelved_until,
-                    a.shelve_reason,
-                    a.chattering,
-                    a.chatter_holds,
-                    a.raised_at,
-                )  # fmt: skip
-                for a in shown
-            )
+            rows = tuple(view_of(a) for a in shown)
         return tuple(sorted(rows, key=lambda v: (-PRIORITIES.index(v.priority), v.raised_ts)))
 
     def scores(self) -> dict[str, float]:
@@ -490,3 +486,27 @@ class AlarmBook:
             kind, seq, ts, alarm.id, alarm.source, alarm.detector, alarm.priority, alarm.value,
             state=alarm.state.value, user=user, message=alarm.message, onset=alarm.onset,
         )  # fmt: skip
+
+
+def view_of(a: Alarm) -> AlarmView:
+    """What the screens show of one alarm (a frozen copy, taken under the book's lock)."""
+    return AlarmView(
+        a.id,
+        a.source,
+        a.detector,
+        a.priority,
+        a.state.value,
+        a.active,
+        a.value,
+        a.threshold,
+        a.message,
+        a.raised_ts,
+        a.onset,
+        a.acknowledged_by,
+        a.comment,
+        a.shelved_until,
+        a.shelve_reason,
+        a.chattering,
+        a.chatter_holds,
+        a.raised_at,
+    )  # fmt: skip

@@ -23,7 +23,7 @@ from typing import Protocol
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from console.actions import CommandRefused
+from console.actions import CommandRefused, User
 from data.audit import MEANINGS, AuditFacts
 
 ROLES = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -88,16 +88,6 @@ class Signature:
     role: str
     meaning: str
     at: float
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    name: str
-    role: str
-    pin_hash: str = field(repr=False)
-    badge_hash: str = field(default="", repr=False)
-    disabled: bool = False
-    created: float = 0.0
 
 
 class UserDirectory(Protocol):

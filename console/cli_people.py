@@ -20,7 +20,7 @@ from pathlib import Path
 from console.actions import CommandRefused
 from console.auth import ROLES, Authenticator
 from console.config import Config
-from data.audit import export_csv, read_anchor, verify_trail
+from data.audit import Anchor, export_csv, read_anchor, verify_trail
 from data.people import StoreDirectory
 from data.reading import StoreError, open_reader
 from data.store import StoreWriter
@@ -103,12 +103,12 @@ def run_audit(args: argparse.Namespace, config: Config) -> int:
     if args.audit_command == "export":
         try:
             with open(args.out, "w", newline="", encoding="utf-8") as out:
-                anchor = export_csv(path, out)
+                head = export_csv(path, out)
         except OSError as error:
             raise PeopleUsageError(f"cannot write {args.out}: {error.strerror or error}") from error
-        print(json.dumps(anchor.wire(), separators=(",", ":")))
+        print(json.dumps(head.wire(), separators=(",", ":")))
         return 0
-    anchor = None
+    anchor: Anchor | None = None
     if args.anchor:
         try:
             anchor = read_anchor(Path(args.anchor).read_text(encoding="utf-8"))

@@ -20,23 +20,12 @@ from dataclasses import dataclass, field, replace
 
 from console.actions import SEVERITIES, Escalate
 from console.config import Escalation, People
+from console.detectors import SPECS
 from console.snapshot import Snapshot
 
-ROUTES = {
-    "mean_shift": "model_owner",
-    "jump": "model_owner",
-    "ks": "model_owner",
-    "psi": "model_owner",
-    "class_mix": "model_owner",
-    "missing": "data_owner",
-    "out_of_range": "data_owner",
-    "stuck": "data_owner",
-    "rejected": "data_owner",
-    "missed_parts": "data_owner",
-    "stale": "operations_lead",
-    "source": "operations_lead",
-    "fallback": "control_owner",
-}
+# The playbook role each kind of alarm goes to: a detector's own, or the control owner for the
+# fallback link.
+ROUTES = {name: spec.route for name, spec in SPECS.items()} | {"fallback": "control_owner"}
 
 
 INCIDENT_FLOW = {
@@ -128,10 +117,10 @@ def escalation_path(
         )
         return levels, entry.renotify_minutes * 60.0
     role, owner = route(alarms, people)
-    levels = [Level(role, (owner,), sla), Level("operations_lead", (people.operations_lead,), sla)]
+    path = [Level(role, (owner,), sla), Level("operations_lead", (people.operations_lead,), sla)]
     if people.responsible_person != people.operations_lead:
-        levels.append(Level("operations_lead", (people.responsible_person,), sla))
-    return tuple(levels), 1800.0
+        path.append(Level("operations_lead", (people.responsible_person,), sla))
+    return tuple(path), 1800.0
 
 
 def open_incident(

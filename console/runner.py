@@ -18,17 +18,24 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, CommandRefused, Escalate, Override
 from console.alarms import AlarmEvent
 from console.auth import Session
 from console.config import Config, ConfigError
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.oversight import Oversight
+from console.records import iso
 from console.snapshot import Snapshot, take
 from data.audit import AuditFacts, Write
+
+if TYPE_CHECKING:
+    from data.store import StoreWriter
+    from drivers.base import RunningSource
 
 SNAPSHOT_PERIOD = 0.1
 
@@ -47,7 +54,7 @@ class Station(Oversight):
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store = None
+        self.store: StoreWriter | None = None
         self.store_error = ""
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
@@ -57,11 +64,13 @@ class Station(Oversight):
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
-            self._load_reference(config.reference.file)
-        self.sources = []
+            load_reference(self.engine, config.reference.file)
+        self.sources: list[RunningSource] = []
         if sources:
             self._open_sources()
-        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.snapshot: Snapshot = take(
+            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+        )
         self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
@@ -81,7 +90,7 @@ class Station(Oversight):
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
-            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+            except Exception as error:  # a failing source must not block shutdown
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
@@ -90,7 +99,7 @@ class Station(Oversight):
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
     def _open_store(self, path: str) -> None:
@@ -101,29 +110,9 @@ class Station(Oversight):
             self.store = StoreWriter(path, self.config.station.id, features)
             self.engine.store = self.store
             self._use_store_for_people()
-        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
+        except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
-
-    def _load_reference(self, path: str) -> None:
-        """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = (
-            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
-        )
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.readlines()
-            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
-        except OSError as error:
-            raise ConfigError(
-                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
-            ) from error
-        except ValueError as error:
-            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
-        if skipped:
-            self.engine.note_system(
-                "data", "reference", f"{skipped} malformed lines skipped in {path}"
-            )
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -136,13 +125,13 @@ class Station(Oversight):
                 if cfg.kind == "simulator":
                     from drivers.simulator import SimulatedSource
 
-                    source = SimulatedSource(cfg, self.intake)
+                    source: RunningSource = SimulatedSource(cfg, self.intake)
                 else:
                     from drivers import open_source
 
                     source = open_source(cfg, self.intake, self.engine.features)
                 self.sources.append(source)
-            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+            except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
                 self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
 
@@ -182,10 +171,13 @@ class Station(Oversight):
                     self._snapshot_requested.clear()
                     shown = self._changes()
                     self.snapshot = take(
-                        self.engine, self._source_status(), self._store_status(), self.fallback
+                        self.engine,
+                        source_statuses(self.sources),
+                        store_text(self.store, self.store_error),
+                        self.fallback,
                     )
                     last_snapshot = now
-            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+            except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
 
@@ -199,73 +191,10 @@ class Station(Oversight):
         engine.note_system(event.kind, event.source, text, event.at)
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
-        seq, ts = engine.accepted, iso(event.at)
-        results = []
-        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
-            detector = "missed_parts" if event.kind == "missed_parts" else "source"
-            results.append(
-                engine.alarms.trip(
-                    detector,
-                    event.source,
-                    value=float(event.count),
-                    priority="medium",
-                    seq=seq,
-                    ts=ts,
-                    message=text,
-                )
-            )
-            if detector == "missed_parts":
-                # Parts already missed cannot come back: the alarm returns to normal at once
-                # and waits, unacknowledged, for someone to take note.
-                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
-        elif event.kind in ("connected", "reconnected"):
-            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
-        for result in results:
-            if result is not None:
-                engine.emit(result)
+        engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        engine = self.engine
-        last = engine.rate.last_arrival
-        limit = self.config.detection.stale_seconds
-        now = time.time()
-        if last is None:
-            return
-        if now - last > limit:
-            event = engine.alarms.trip(
-                "stale",
-                "line",
-                value=now - last,
-                priority="high",
-                seq=engine.accepted,
-                ts=iso(now),
-                message=f"no parts for {now - last:.0f} s",
-            )
-        else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
-        if event is not None:
-            engine.emit(event)
-
-    def _source_status(self) -> tuple:
-        statuses = []
-        for source in self.sources:
-            try:
-                statuses.append(source.status())
-            except Exception:  # noqa: BLE001, S112
-                continue
-        return tuple(statuses)
-
-    def _store_status(self) -> str:
-        if self.store is None:
-            return self.store_error or "not used"
-        try:
-            status = self.store.status
-            status = status() if callable(status) else status
-        except Exception as error:  # noqa: BLE001
-            return f"error: {error}"
-        if getattr(status, "last_error", None):
-            return f"error: {status.last_error}"
-        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
+        self.engine.check_stale(time.time())
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -333,6 +262,45 @@ class Station(Oversight):
         return incident
 
 
+def load_reference(engine: Engine, path: str) -> None:
+    """The validation period as the reference; a file that cannot serve is a config error."""
+    fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+    try:
+        skipped = engine.use_reference_file(path)
+    except OSError as error:
+        raise ConfigError(
+            "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+        ) from error
+    except ValueError as error:
+        raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+    if skipped:
+        engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def source_statuses(sources: list) -> tuple:
+    """Each source's status; a source that cannot say is left out."""
+    statuses = []
+    for source in sources:
+        try:
+            statuses.append(source.status())
+        except Exception:  # a failing driver must not stop the snapshot
+            continue
+    return tuple(statuses)
+
+
+def store_text(store: StoreWriter | None, error: str) -> str:
+    """The store's health in a few words, for the header."""
+    if store is None:
+        return error or "not used"
+    try:
+        status = store.status
+    except Exception as failure:  # a broken store shows, it does not crash
+        return f"error: {failure}"
+    if status.last_error:
+        return f"error: {status.last_error}"
+    return f"ok, {status.pending_outbox} to sync"
+
+
 def route_errors(station: Station) -> None:
     """One error sink: uncaught exceptions in any thread become system events on the station
     (and a line on stderr), never a silent death or a crash of the line's monitor."""
@@ -343,7 +311,9 @@ def route_errors(station: Station) -> None:
         station.engine.note_system("error", where, text)
         print(f"linewatch: error in {where}: {text}", file=sys.stderr)
 
-    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
@@ -367,7 +337,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
     route_errors(station)
     done = threading.Event()
 
-    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+    def finish(signum: int, frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGINT, finish)

@@ -8,7 +8,7 @@ read-only connection (any thread); a small cache is dropped on every change made
 
 from __future__ import annotations
 
-from console.auth import User
+from console.actions import User
 from data.audit import AuditFacts, Write
 from data.reading import open_reader
 

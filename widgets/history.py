@@ -17,7 +17,7 @@ from console.alarm_health import AlarmHealth, health
 from console.alarms import PRIORITIES, AlarmState, JournalEntry
 from console.runner import Station
 from widgets import theme
-from widgets.alarms import _table
+from widgets.alarms import table_view
 from widgets.sheet import caption
 from widgets.table import RowsModel
 
@@ -90,7 +90,7 @@ class AlarmHistory(QWidget):
         self.model = RowsModel(
             ("time", "alarm", "priority", "what", "from", "to", "user", "comment")
         )
-        self.table = _table(self.model, 7)
+        self.table = table_view(self.model, 7)
         layout.addWidget(self.table, 1)
 
     def _combo(self, items: list[str], row: QHBoxLayout, label: str) -> QComboBox:

@@ -24,7 +24,7 @@ from console.incidents import Incident
 from console.runner import Station
 from data.audit import MEANINGS
 from widgets import theme
-from widgets.alarms import _table
+from widgets.alarms import table_view
 from widgets.commands import run_command
 from widgets.escalate import due_text, role_label
 from widgets.sheet import big_button, caption
@@ -53,7 +53,7 @@ class IncidentsView(QWidget):
         self.model = RowsModel(
             ("incident", "severity", "status", "goes to", "level", "response", "what is wrong")
         )
-        self.table = _table(self.model, 6)
+        self.table = table_view(self.model, 6)
         self.table.clicked.connect(lambda index: self.select(self.model.keys[index.row()]))
         layout.addWidget(self.table, 1)
         self.heading = QLabel("Select an incident.")

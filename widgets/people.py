@@ -18,7 +18,7 @@ from console.actions import CommandRefused
 from console.auth import ROLES
 from console.runner import Station
 from widgets import theme
-from widgets.alarms import _table
+from widgets.alarms import table_view
 from widgets.commands import run_command
 from widgets.sheet import big_button, caption
 from widgets.table import RowsModel
@@ -38,7 +38,7 @@ class PeopleView(QWidget):
         title.setObjectName("title")
         layout.addWidget(title)
         self.users = RowsModel(("name", "role", "state", "since"))
-        self.users_table = _table(self.users, 3)
+        self.users_table = table_view(self.users, 3)
         layout.addWidget(self.users_table, 1)
         row = QHBoxLayout()
         row.addWidget(caption("New user"))
@@ -69,7 +69,7 @@ class PeopleView(QWidget):
         layout.addLayout(row)
         self.audit = RowsModel(("seq", "time (UTC)", "user", "role", "action", "target", "old → new",
                                 "reason", "meaning"))  # fmt: skip
-        self.audit_table = _table(self.audit, 7)
+        self.audit_table = table_view(self.audit, 7)
         layout.addWidget(self.audit_table, 2)
         self.result = QLabel("")
         self.result.setWordWrap(True)
