@@ -12,6 +12,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,15 @@ class People:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The console window on the station's screen."""
+
+    fullscreen: bool = False  # kiosk stations: the window takes the whole screen
+    # The station's time zone (IANA name, e.g. "Europe/Berlin"); empty = the machine's own.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -145,6 +155,7 @@ class Config:
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
     people: People = field(default_factory=People)
+    console: Console = field(default_factory=Console)
     path: str = ""
 
 
@@ -290,10 +301,24 @@ def _check(config: Config) -> None:
         )
     if not 0 < config.detection.false_alarms_per_year < 100:
         raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
     if len(config.station.features) > 256:
         raise ConfigError(
             "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
         )
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

@@ -18,7 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
+from console.actions import (
+    OVERRIDE_REASONS,
+    Acknowledge,
+    Escalate,
+    Override,
+    good_class,
+    reason_refusal,
+)
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
 from console.engine import Engine, iso
@@ -283,6 +290,13 @@ class Station:
             raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
         if command.new_class == command.old_class:
             raise CommandRefused("the new class is the same as the model's")
+        misfit = reason_refusal(
+            command.new_class,
+            command.reason,
+            good_class(self.snapshot.classes or self.config.station.classes),
+        )
+        if misfit:
+            raise CommandRefused(misfit)
         if self.store is None:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
         try:
@@ -293,6 +307,14 @@ class Station:
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
         self._snapshot_requested.set()
         return seq
+
+    def stored_overrides(self) -> list[dict]:
+        """Every override in the store, oldest first (any thread: a read connection of its own)."""
+        if self.store is None or not self._store_path:
+            return []
+        from data.reading import overrides
+
+        return overrides(self._store_path)
 
     def acknowledge(self, command: Acknowledge) -> AlarmEvent:
         if command.role not in ROLES_THAT_ACKNOWLEDGE:

@@ -9,14 +9,13 @@ it shows is abnormal. Updated from each new snapshot (UI thread); the clock by i
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
 from console.alarms import PRIORITIES
 from console.snapshot import Snapshot
 from widgets import theme
+from widgets.clock import StationClock
 from widgets.sheet import big_button
 
 # (display, user name, role): a simple selector until login arrives.
@@ -66,8 +65,12 @@ class OverviewHeader(QFrame):
     escalate_requested = Signal()
     user_changed = Signal(str, str)
 
-    def __init__(self, station_name: str) -> None:
+    def __init__(
+        self, station_name: str, clock: StationClock | None = None, sync_configured: bool = False
+    ) -> None:
         super().__init__()
+        self.station_clock = clock or StationClock()
+        self.sync_configured = sync_configured
         self.setObjectName("header")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 6)
@@ -92,7 +95,8 @@ class OverviewHeader(QFrame):
         top.addWidget(self.user)
         self.clock = QLabel("")
         self.clock.setObjectName("title")
-        self.clock.setMinimumWidth(90)
+        self.clock.setToolTip("the station's wall clock")
+        self.clock.setMinimumWidth(140)
         self.clock.setAlignment(Qt.AlignmentFlag.AlignCenter)
         top.addWidget(self.clock)
         self.escalate = big_button("Escalate (F3)", name="escalate")
@@ -156,10 +160,11 @@ class OverviewHeader(QFrame):
         return name, role
 
     def tick(self) -> None:
-        self.clock.setText(time.strftime("%H:%M:%S"))
+        self.clock.setText(f"{self.station_clock.wall()} {self.station_clock.zone_name}")
 
     def show_snapshot(self, s: Snapshot) -> None:
-        self.model.setText(f"  {s.station} · model {s.model}")
+        simulated = " · records on simulated time" if self.station_clock.simulated else ""
+        self.model.setText(f"  {s.station} · model {s.model}{simulated}")
         self.line.set_value(
             s.line_state, "" if s.line_state != "stopped" else f"border: 2px solid {theme.TEXT};"
         )
@@ -204,6 +209,8 @@ class OverviewHeader(QFrame):
         bad_store = s.store.startswith("error") or s.store.startswith("store unavailable")
         if bad_store or not detail:
             store, detail = s.store, ""
+        elif not self.sync_configured and "to sync" in detail:
+            detail = "no sync configured"
         self.store.caption.setText(f"Store · {detail}" if detail else "Store")
         self.store.set_value(_short(store, 20), f"color: {theme.ERROR};" if bad_store else "")
         self.store.setToolTip(s.store)
