@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(200)
 def test_screenshots_render_every_main_screen(qtbot, tmp_path):
     from PySide6.QtGui import QImage
