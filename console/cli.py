@@ -9,6 +9,7 @@ exits 0, whatever it contained.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -183,8 +184,14 @@ def simulate(args: argparse.Namespace) -> int:
                     time.sleep(ahead)
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a serial port unplugged, a peer gone: one line, no traceback
+        print(
+            f"main.py simulate: {args.to} went away after {done} records: {error}", file=sys.stderr
+        )
+        return 1
     finally:
-        sink.close()
+        with contextlib.suppress(OSError):  # closing a vanished port fails too
+            sink.close()
     return 0
 
 
@@ -243,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_window(config: Config) -> int:
+    from widgets.display import display_problem  # standard library only: safe before Qt loads
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         from widgets.main_window import run_console
     except ImportError:

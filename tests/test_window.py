@@ -211,7 +211,7 @@ def test_the_live_charts_show_the_engines_data(qtbot, window, station):
 def test_learning_shows_progress_in_the_header(qtbot, window, station):
     feed(station, 1000)
     qtbot.waitUntil(lambda: shows_records(window, 1000), timeout=WAIT)
-    assert window.header.health.value.text() == "Learning reference 50 %"
+    assert window.header.health.value.text() == "Learning 50 %"
     assert "Learning reference 50 %" in window.grid.learning.text()
 
 

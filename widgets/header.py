@@ -1,9 +1,10 @@
 """The overview header, always visible: is the line running and can the model be trusted?
 
 `OverviewHeader` shows station, model version, line state, model health (OK / watch / drift /
-fallback, or "Learning reference 45 %"), parts per minute, reject rate, overrides in the last
-hour, active alarms by priority, alarms to acknowledge, source and store status, the current
-user and a clock, plus the Escalate button. Grey and calm: a tile takes a colour only when what
+fallback, or "Learning 45 %" while the reference is learnt), parts per minute, reject rate,
+overrides in the last hour, active alarms by priority, alarms to acknowledge, source and store
+status (or "no sync configured"), the current user and the station's clock with its time zone,
+plus the Escalate button. Grey and calm: a tile takes a colour only when what
 it shows is abnormal. Updated from each new snapshot (UI thread); the clock by its own 1 s timer.
 """
 
@@ -92,6 +93,7 @@ class OverviewHeader(QFrame):
         self.user.currentIndexChanged.connect(
             lambda i: self.user_changed.emit(USERS[i][1], USERS[i][2])
         )
+        self.user.setMaximumWidth(280)
         top.addWidget(self.user)
         self.clock = QLabel("")
         self.clock.setObjectName("title")
@@ -163,13 +165,12 @@ class OverviewHeader(QFrame):
         self.clock.setText(f"{self.station_clock.wall()} {self.station_clock.zone_name}")
 
     def show_snapshot(self, s: Snapshot) -> None:
-        simulated = " · records on simulated time" if self.station_clock.simulated else ""
-        self.model.setText(f"  {s.station} · model {s.model}{simulated}")
+        self.model.setText(f"  {s.station} · model {s.model}")
         self.line.set_value(
             s.line_state, "" if s.line_state != "stopped" else f"border: 2px solid {theme.TEXT};"
         )
         if s.learning:
-            self.health.set_value(f"Learning reference {100 * s.reference_progress:.0f} %")
+            self.health.set_value(f"Learning {100 * s.reference_progress:.0f} %")
         else:
             style = {
                 "watch": f"border: 2px solid {theme.TEXT};",
