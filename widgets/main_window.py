@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.refreshes = 0
         self._last_error = ("", 0.0)
         self._note_until = 0.0
+        self._overridden_parts: dict[str, Part] = {}
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         return self.header.current_user()
 
     def show_view(self, name: str) -> None:
+        self._note_until = 0.0  # a new view: the status line goes back to the latest event
         self.override_sheet.close_sheet()
         self.escalate_sheet.close_sheet()
         self.stack.setCurrentWidget(self.pages[name])
@@ -229,6 +231,9 @@ class MainWindow(QMainWindow):
         found = self.parts.find(part_id)
         if found is not None:
             return found
+        kept = self._overridden_parts.get(part_id.strip().upper())
+        if kept is not None:
+            return kept
         mine = [s for s in self.overrides.saved if s.part.upper() == part_id.strip().upper()]
         if not mine:
             return None
@@ -250,6 +255,9 @@ class MainWindow(QMainWindow):
 
     def _override_saved(self, seq: int, command: Override) -> None:
         saved = SavedOverride.from_command(seq, command)
+        part = self.override_sheet.part
+        if part is not None and part.part == command.part:
+            self._overridden_parts[part.part.upper()] = part  # findable with its picture and time
         self.parts.note_override(command.part, command.new_class)
         self.overrides.add(saved)
         self.station.engine.note_system("override", command.user, saved.sentence())
