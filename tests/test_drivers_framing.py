@@ -180,6 +180,7 @@ def _chunks(rng: random.Random, blob: bytes, style: int) -> list[bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # room for a loaded machine
 def test_framer_and_parser_survive_a_million_fuzzed_frames() -> None:
     """Random, mutated, garbage and over-long frames in random chunks: counts always add up."""
     total = 0

@@ -47,6 +47,7 @@ print(json.dumps({
     "screen": [screen.geometry().width(), screen.geometry().height()],
     "window": [frame.x(), frame.y(), frame.width(), frame.height()],
     "title": window.windowTitle(),
+    "active": app.activeWindow() is window,
 }))
 window.close()
 station.stop()
@@ -101,6 +102,7 @@ def test_the_real_window_opens_on_xcb_and_is_screenshotted(x_display, tmp_path):
 
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["platform"] == "xcb"
+    assert seen["active"], "no keyboard focus at start: F-keys would need a click first"
     assert seen["screen"] == list(SCREEN)
     x, y, width, height = seen["window"]
     assert x >= 0 and y >= 0 and x + width <= SCREEN[0] and y + height <= SCREEN[1]
