@@ -4,6 +4,9 @@ in an open sheet, and an override stays findable (and correctable) after its par
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -325,3 +328,17 @@ def test_fullscreen_for_kiosks_and_keys_work_without_a_click(qtbot, station):
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F7)
     assert window.visible_page() is window.alarms
     window.close()
+
+
+def test_each_demo_run_has_a_store_of_its_own():
+    from widgets.main_window import demo_store_path
+
+    first = Path(demo_store_path())
+    first.write_bytes(b"another demo's store, still being written")
+    second = Path(demo_store_path())
+    try:
+        assert second.parent != first.parent
+        assert first.read_bytes() == b"another demo's store, still being written"  # untouched
+    finally:
+        shutil.rmtree(first.parent)
+        shutil.rmtree(second.parent)
