@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from console.actions import (
     OVERRIDE_REASONS,
@@ -28,10 +30,15 @@ from console.actions import (
 )
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.records import iso
 from console.snapshot import Snapshot, take
+
+if TYPE_CHECKING:
+    from data.store import StoreWriter
+    from drivers.base import RunningSource
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -55,7 +62,7 @@ class Station:
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store = None
+        self.store: StoreWriter | None = None
         self.store_error = ""
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
@@ -64,11 +71,13 @@ class Station:
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
-            self._load_reference(config.reference.file)
-        self.sources = []
+            load_reference(self.engine, config.reference.file)
+        self.sources: list[RunningSource] = []
         if sources:
             self._open_sources()
-        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.snapshot: Snapshot = take(
+            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+        )
         self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
@@ -87,7 +96,7 @@ class Station:
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
-            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+            except Exception as error:  # a failing source must not block shutdown
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
@@ -96,7 +105,7 @@ class Station:
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
     def _open_store(self, path: str) -> None:
@@ -106,29 +115,9 @@ class Station:
             features = self.engine.features or ()
             self.store = StoreWriter(path, self.config.station.id, features)
             self.engine.store = self.store
-        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
+        except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
-
-    def _load_reference(self, path: str) -> None:
-        """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = (
-            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
-        )
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.readlines()
-            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
-        except OSError as error:
-            raise ConfigError(
-                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
-            ) from error
-        except ValueError as error:
-            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
-        if skipped:
-            self.engine.note_system(
-                "data", "reference", f"{skipped} malformed lines skipped in {path}"
-            )
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -141,13 +130,13 @@ class Station:
                 if cfg.kind == "simulator":
                     from drivers.simulator import SimulatedSource
 
-                    source = SimulatedSource(cfg, self.intake)
+                    source: RunningSource = SimulatedSource(cfg, self.intake)
                 else:
                     from drivers import open_source
 
                     source = open_source(cfg, self.intake, self.engine.features)
                 self.sources.append(source)
-            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+            except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
                 self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
 
@@ -186,10 +175,13 @@ class Station:
                     self._snapshot_requested.clear()
                     shown = self._changes()
                     self.snapshot = take(
-                        self.engine, self._source_status(), self._store_status(), self.fallback
+                        self.engine,
+                        source_statuses(self.sources),
+                        store_text(self.store, self.store_error),
+                        self.fallback,
                     )
                     last_snapshot = now
-            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+            except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
 
@@ -203,73 +195,10 @@ class Station:
         engine.note_system(event.kind, event.source, text, event.at)
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
-        seq, ts = engine.accepted, iso(event.at)
-        results = []
-        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
-            detector = "missed_parts" if event.kind == "missed_parts" else "source"
-            results.append(
-                engine.alarms.trip(
-                    detector,
-                    event.source,
-                    value=float(event.count),
-                    priority="medium",
-                    seq=seq,
-                    ts=ts,
-                    message=text,
-                )
-            )
-            if detector == "missed_parts":
-                # Parts already missed cannot come back: the alarm returns to normal at once
-                # and waits, unacknowledged, for someone to take note.
-                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
-        elif event.kind in ("connected", "reconnected"):
-            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
-        for result in results:
-            if result is not None:
-                engine.emit(result)
+        engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        engine = self.engine
-        last = engine.rate.last_arrival
-        limit = self.config.detection.stale_seconds
-        now = time.time()
-        if last is None:
-            return
-        if now - last > limit:
-            event = engine.alarms.trip(
-                "stale",
-                "line",
-                value=now - last,
-                priority="high",
-                seq=engine.accepted,
-                ts=iso(now),
-                message=f"no parts for {now - last:.0f} s",
-            )
-        else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
-        if event is not None:
-            engine.emit(event)
-
-    def _source_status(self) -> tuple:
-        statuses = []
-        for source in self.sources:
-            try:
-                statuses.append(source.status())
-            except Exception:  # noqa: BLE001, S112
-                continue
-        return tuple(statuses)
-
-    def _store_status(self) -> str:
-        if self.store is None:
-            return self.store_error or "not used"
-        try:
-            status = self.store.status
-            status = status() if callable(status) else status
-        except Exception as error:  # noqa: BLE001
-            return f"error: {error}"
-        if getattr(status, "last_error", None):
-            return f"error: {status.last_error}"
-        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
+        self.engine.check_stale(time.time())
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -301,7 +230,7 @@ class Station:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
         try:
             seq = self.store.save_override(command)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.engine.note_system("error", "store", f"override not saved: {error}")
             raise CommandRefused(f"not saved: {error}") from error
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
@@ -339,7 +268,7 @@ class Station:
             )
             try:
                 self.store.flush(timeout=2.0)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
         self._snapshot_requested.set()
         return event
@@ -367,7 +296,7 @@ class Station:
                     },
                     at=incident.opened_at,
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
         self.engine.note_system(
@@ -376,6 +305,45 @@ class Station:
             f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}",
         )
         return incident
+
+
+def load_reference(engine: Engine, path: str) -> None:
+    """The validation period as the reference; a file that cannot serve is a config error."""
+    fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+    try:
+        skipped = engine.use_reference_file(path)
+    except OSError as error:
+        raise ConfigError(
+            "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+        ) from error
+    except ValueError as error:
+        raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+    if skipped:
+        engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def source_statuses(sources: list) -> tuple:
+    """Each source's status; a source that cannot say is left out."""
+    statuses = []
+    for source in sources:
+        try:
+            statuses.append(source.status())
+        except Exception:  # a failing driver must not stop the snapshot
+            continue
+    return tuple(statuses)
+
+
+def store_text(store: StoreWriter | None, error: str) -> str:
+    """The store's health in a few words, for the header."""
+    if store is None:
+        return error or "not used"
+    try:
+        status = store.status
+    except Exception as failure:  # a broken store shows, it does not crash
+        return f"error: {failure}"
+    if status.last_error:
+        return f"error: {status.last_error}"
+    return f"ok, {status.pending_outbox} to sync"
 
 
 def route_errors(station: Station) -> None:
@@ -388,7 +356,9 @@ def route_errors(station: Station) -> None:
         station.engine.note_system("error", where, text)
         print(f"linewatch: error in {where}: {text}", file=sys.stderr)
 
-    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
@@ -412,7 +382,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
     route_errors(station)
     done = threading.Event()
 
-    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+    def finish(signum: int, frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGINT, finish)

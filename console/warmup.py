@@ -32,7 +32,7 @@ def kernels_cached() -> bool:
     """True when every kernel has a usable compiled version in numba's disk cache."""
     try:
         return all(bool(kernel._cache._cache_file._load_index()) for kernel in KERNELS)
-    except Exception:  # noqa: BLE001 - numba's cache layout changed: assume a compile is needed
+    except Exception:  # numba's cache layout changed: assume a compile is needed
         return False
 
 

@@ -11,7 +11,7 @@ def book(on_delay: int = 0, off_delay: int = 0, deadband: float = 0.0) -> AlarmB
     return AlarmBook(Alarms(on_delay_parts=on_delay, off_delay_parts=off_delay, deadband=deadband))
 
 
-def assess(alarms: AlarmBook, score: float, parts: int, seq: int = 0):  # noqa: ANN201
+def assess(alarms: AlarmBook, score: float, parts: int, seq: int = 0):
     return alarms.assess(
         "mean_shift", "brightness", score=score, value=score * 4.0, threshold=4.0,
         priority="medium", seq=seq, ts="2026-03-02T06:00:00Z", parts=parts,

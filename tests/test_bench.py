@@ -2,7 +2,7 @@
 
 import pytest
 
-from console.bench import run_benchmarks
+from bench.suite import run_benchmarks
 
 
 @pytest.mark.slow

@@ -128,7 +128,7 @@ def test_simulate_to_a_port_that_vanishes_ends_with_one_line(tmp_path: Path) -> 
     assert len(lines) == 1 and pty.path in lines[0] and "went away" in lines[0]
 
 
-def _read_some(pty: Pty, select) -> bool:  # noqa: ANN001
+def _read_some(pty: Pty, select) -> bool:
     """True once bytes came through (EIO: nobody holds the port open yet)."""
     if not select.select([pty.master], [], [], 0.1)[0]:
         return False

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from data.store import integrity_ok
+from tests.drivers_helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 100
@@ -167,18 +168,13 @@ def kill_one_child(
     pid = int(read_line(zygote, 30))
     # Every tenth kill lands anywhere from start-up (open, migration) on.
     if round_ % 10:
-        wait_for_text(out_path, "ready\n", 30)
+        wait_for(
+            lambda: out_path.exists() and out_path.read_text().startswith("ready\n"),
+            30,
+            f"child {round_} to say it is ready",
+        )
     time.sleep(rng.uniform(0.02, 0.3))  # the random kill moment (not a wait for a thread)
     os.kill(pid, signal.SIGKILL)
     reaped = read_line(zygote, 30)
     assert reaped == f"reaped {-signal.SIGKILL}\n", f"the child ended on its own: {reaped!r}"
     return out_path.read_text()
-
-
-def wait_for_text(path: Path, prefix: str, timeout: float) -> None:
-    """Until the file starts with `prefix` (a condition, polled); TimeoutError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_text().startswith(prefix)):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{path.name} did not start with {prefix!r} within {timeout} s")
-        time.sleep(0.005)

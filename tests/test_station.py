@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,21 +13,13 @@ import pytest
 
 from console.actions import Acknowledge, Escalate, Override
 from console.config import demo_config
+from console.detectors.line import SOURCE
 from console.intake import SourceEvent
 from console.runner import CommandRefused, Station
 from data import store
+from tests.drivers_helpers import wait_for as wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -85,10 +76,10 @@ def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
 def trip_alarm(station, source: str) -> str:
     """An instantaneous condition (a lost link): active until reset, whatever the line does."""
     station.engine.alarms.trip(
-        "source", source, value=1.0, priority="high", seq=0, ts="2026-03-02T06:00:00Z",
+        SOURCE.name, source, value=1.0, priority="high", seq=0, ts="2026-03-02T06:00:00Z",
         message=f"{source} link lost",
     )  # fmt: skip
-    return f"source:{source}"
+    return f"{SOURCE.name}:{source}"
 
 
 def test_acknowledge_changes_the_state_and_is_journaled(station, tmp_path):

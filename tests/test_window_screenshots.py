@@ -35,7 +35,7 @@ def test_screenshots_render_every_main_screen_with_readable_content(qtbot, tmp_p
 
     seen: dict[str, dict] = {}
 
-    def inspect(window, name: str) -> None:  # noqa: ANN001
+    def inspect(window, name: str) -> None:
         if name == "overview-live.png":
             drifting = {n: c for n, c in window.grid.charts.items() if c.property("drift") is True}
             image = QImage(str(tmp_path / name))

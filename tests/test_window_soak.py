@@ -70,7 +70,7 @@ def plot_updates(monkeypatch):
     for cls, name in ((pg.PlotCurveItem, "setData"), (pg.BarGraphItem, "setOpts")):
         original = getattr(cls, name)
 
-        def counted(self, *args, _original=original, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        def counted(self, *args, _original=original, **kwargs):
             calls[0] += 1
             return _original(self, *args, **kwargs)
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from console.snapshot import ColumnView, Series, Snapshot
 from widgets import theme
 from widgets.clock import StationClock
-from widgets.live import DETECTOR_LABELS, TITLES, badge_text, statistics_text
+from widgets.live import TITLES, badge_text, reading_label, statistics_text
 
 
 def parse_iso(text: str | None) -> float | None:
@@ -230,7 +230,7 @@ class FeatureDetail(QWidget):
 
     def _show_numbers(self, column: ColumnView, snapshot: Snapshot) -> None:
         scores = "".join(
-            f"<tr><td>{DETECTOR_LABELS.get(k, k)}</td><td align='right'>"
+            f"<tr><td>{reading_label(k)}</td><td align='right'>"
             f"{'<b>' if v >= 1 else ''}{v:.2f}{'</b>' if v >= 1 else ''}</td></tr>"
             for k, v in sorted(column.scores.items(), key=lambda kv: -kv[1])
         )

@@ -21,32 +21,32 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.alarms import AlarmView
+from console.detectors import LIVE_VIEW, SPECS
+from console.detectors.jump import JUMP
+from console.detectors.mean_shift import MEAN_SHIFT
+from console.detectors.quality import MISSING, STUCK
+from console.detectors.shape import KS, PSI
 from console.snapshot import ColumnView, Snapshot
 from widgets import theme
 from widgets.clock import StationClock
 from widgets.theme import WATCH_SCORE
 
-DETECTOR_LABELS = {
-    "mean_shift": "mean shift z",
-    "wasserstein_sd": "Wasserstein (sd)",
-    "jump": "step",
-    "ks": "KS",
-    "psi": "PSI",
-    "stuck": "stuck",
-    "missing": "missing",
-}
+DETECTOR_LABELS = {spec.name: spec.label for spec in LIVE_VIEW}
+# Readings shown beside the detectors' that no detector alarms on (no spec of their own).
+READING_LABELS = {"wasserstein_sd": "Wasserstein (sd)"}
 TITLES = {"conf": "confidence"}
 
 pg.setConfigOptions(antialias=False, background=theme.PLOT, foreground=theme.MUTED)
 
 
+# What the worst detector says the input did, in plain words (going up, going down).
 MOVES = {
-    "mean_shift": ("drifting up", "drifting down"),
-    "jump": ("stepped up", "stepped down"),
-    "ks": ("shape changed", "shape changed"),
-    "psi": ("shape changed", "shape changed"),
-    "stuck": ("stuck on one value", "stuck on one value"),
-    "missing": ("values missing", "values missing"),
+    MEAN_SHIFT.name: ("drifting up", "drifting down"),
+    JUMP.name: ("stepped up", "stepped down"),
+    KS.name: ("shape changed", "shape changed"),
+    PSI.name: ("shape changed", "shape changed"),
+    STUCK.name: ("stuck on one value", "stuck on one value"),
+    MISSING.name: ("values missing", "values missing"),
 }
 
 
@@ -78,18 +78,23 @@ def badge_text(
     return f"{name}{score:.1f}× its limit — {move}{since}"
 
 
+def reading_label(name: str) -> str:
+    """A detector's label from its spec (or a shown reading's), for the badge and the tables."""
+    if name in SPECS:
+        return SPECS[name].label
+    return READING_LABELS.get(name, name.replace("_", " "))
+
+
 def statistics_text(column: ColumnView) -> list[tuple[str, str, str]]:
     """(detector, reading, limit) rows for the detail view: the numbers behind the badge."""
     rows = []
     for detector, value in column.values.items():
         limit = column.thresholds.get(detector)
-        shown = f"{value:+.2f}" if detector == "mean_shift" else f"{value:.3g}"
-        bound = (
-            ""
-            if limit is None
-            else (f"±{limit:.2f}" if detector == "mean_shift" else f"{limit:.3g}")
-        )
-        rows.append((DETECTOR_LABELS.get(detector, detector.replace("_", " ")), shown, bound))
+        spec = SPECS.get(detector)
+        signed = spec is not None and spec.signed
+        shown = f"{value:+.2f}" if signed else f"{value:.3g}"
+        bound = "" if limit is None else (f"±{limit:.2f}" if signed else f"{limit:.3g}")
+        rows.append((reading_label(detector), shown, bound))
     return rows
 
 
@@ -143,7 +148,7 @@ class ChartFrame(QFrame):
     def _on_plot_click(self, _event: object) -> None:
         self.clicked.emit(self.name)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
+    def mouseReleaseEvent(self, event) -> None:
         self.clicked.emit(self.name)
         super().mouseReleaseEvent(event)
 

@@ -41,7 +41,7 @@ class OverrideSheet(Sheet):
 
     def __init__(
         self,
-        host,  # noqa: ANN001
+        host,
         station: Station,
         user: Callable[[], tuple[str, str]],
         thumbnails: Thumbnails,

@@ -16,7 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from console.actions import Override
-from widgets.alarms import _table
+from widgets.alarms import table_view
 from widgets.clock import StationClock
 from widgets.sheet import big_button
 from widgets.table import RowsModel
@@ -101,7 +101,7 @@ class OverrideList(QWidget):
         self.model = RowsModel(
             (f"time ({clock.zone_name})", "part", "class", "reason", "by", "record")
         )
-        self.table = _table(self.model, 2)
+        self.table = table_view(self.model, 2)
         self.table.doubleClicked.connect(lambda _index: self._correct_selected())
         layout.addWidget(self.table, 1)
         self.saved: list[SavedOverride] = []

@@ -140,7 +140,7 @@ class Sheet(QFrame):
             widget = widget.nextInFocusChain()
         return chain
 
-    def focusNextPrevChild(self, next_child: bool) -> bool:  # noqa: N802
+    def focusNextPrevChild(self, next_child: bool) -> bool:  # Qt's name
         """Tab stays inside the sheet: from the last control it wraps to the first."""
         chain = self.focus_chain()
         if not chain:
@@ -156,7 +156,7 @@ class Sheet(QFrame):
     def _show_protocol(self, shown: bool) -> None:
         self.protocol.setVisible(shown)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.host and event.type() == QEvent.Type.Resize:
             self.setGeometry(self.host.rect())
         return False
