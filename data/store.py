@@ -413,6 +413,20 @@ class StoreWriter:
         """The sync thread says every seq <= high_water reached the plant database."""
         self._call("synced", (int(high_water), time.time()), timeout)
 
+    def purge_synced(
+        self,
+        records_before: float,
+        journal_before: float,
+        limit: int = 20000,
+        timeout: float = 30.0,
+    ) -> int:
+        """Delete at most `limit` rows the plant database has (seq <= high water) and that are
+        older than the cut-offs: records by `ts`, overrides, alarm journal and incidents by `at`.
+        The audit chain stays whole (`audit verify` starts from its genesis). Returns how many
+        went; never touches a row not yet synced."""
+        args = (float(records_before), float(journal_before), int(limit))
+        return self._call("purge", args, timeout)
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is committed; StoreError if any of it failed."""
         op = _Op("flush", (self._failed,))
@@ -551,6 +565,8 @@ class StoreWriter:
             )
             self._high_water = max(self._high_water, high_water)
             return None
+        if op.kind == "purge":
+            return self._purge(*op.args)
         seq = self._next_seq()
         if op.kind == "override":
             (row,) = op.args
@@ -579,6 +595,23 @@ class StoreWriter:
             raise ValueError(f"unknown operation {op.kind!r}")
         conn.execute("INSERT INTO outbox (seq, kind) VALUES (?, ?)", (seq, op.kind))
         return seq
+
+    def _purge(self, records_before: float, journal_before: float, limit: int) -> int:
+        conn, high = self._conn, self._high_water
+        gone = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE seq <= ? AND ts < ?"
+            " ORDER BY seq LIMIT ?)",
+            (high, records_before, limit),
+        ).rowcount
+        for table in ("overrides", "alarm_journal", "incidents"):
+            seqs = conn.execute(
+                f"SELECT seq FROM {table} WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?",
+                (high, journal_before, max(limit - gone, 0)),
+            ).fetchall()
+            conn.executemany(f"DELETE FROM {table} WHERE seq = ?", seqs)
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", seqs)
+            gone += len(seqs)
+        return gone
 
     def _next_seq(self) -> int:
         self._last_seq += 1

@@ -1,0 +1,225 @@
+"""Reading the outbox for the plant sync: the rows of a seq range, shaped for the central tables.
+
+`OutboxReader` holds its own read-only connection to the station's store (never the writer's)
+and reads a seq range in one read transaction, so the range's last seq and its rows agree. Records
+become rows for the central `records` table: features as a JSON object name → value (NaN, a
+missing value, becomes null; numbers keep every bit through the shortest round-trip text), times
+as seconds since 1970 for `to_timestamp`. The other outbox kinds (overrides, alarm journal,
+incidents, audit) keep their columns. Seqs of the range that the store no longer holds (purged
+before the plant had them) are listed as `missing`. Used on the sync thread only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from data.reading import connect
+from data.schema import unpack_rows
+
+# Columns read from each local table, in the order the central INSERTs take them (seq first).
+KIND_COLUMNS: dict[str, tuple[str, str]] = {
+    "override": (
+        "overrides",
+        "seq, at, part, old_class, old_conf, new_class, reason, note, user_name, role, model",
+    ),
+    "alarm": (
+        "alarm_journal",
+        "seq, at, alarm, source, detector, state, priority, value, user_name, note",
+    ),
+    "incident": ("incidents", "seq, at, incident, status, severity, owner, summary, snapshot"),
+    "audit": ("audit", "seq, at, user_name, role, action, detail, prev_hash, hash"),
+}
+RECORD_COLUMNS = (
+    "seq, ts, ts_text, station, part, batch, model, class, conf, feature_set, features, image,"
+    " label"
+)
+
+
+@dataclass
+class OutboxBatch:
+    """Outbox rows with after < seq <= last, read in one read transaction."""
+
+    after: int
+    last: int
+    # (seq, ts, ts_text, part, batch, model, class, conf, features_json, image, label, origin)
+    records: list[tuple] = field(default_factory=list)
+    others: dict[str, list[tuple]] = field(default_factory=dict)  # kind -> rows (seq first)
+    missing: list[int] = field(default_factory=list)
+    first_at: float | None = None  # station time of the batch's first row
+
+    def __len__(self) -> int:
+        return len(self.records) + sum(len(rows) for rows in self.others.values())
+
+    def items(self) -> list[tuple[str, tuple]]:
+        """(kind, row) for every row, for splitting a batch to find a refused row."""
+        out = [("record", row) for row in self.records]
+        for kind, rows in self.others.items():
+            out.extend((kind, row) for row in rows)
+        out.extend(("missing", (seq,)) for seq in self.missing)
+        return out
+
+    @staticmethod
+    def of(after: int, last: int, items: list[tuple[str, tuple]]) -> OutboxBatch:
+        batch = OutboxBatch(after, last)
+        for kind, row in items:
+            if kind == "record":
+                batch.records.append(row)
+            elif kind == "missing":
+                batch.missing.append(row[0])
+            else:
+                batch.others.setdefault(kind, []).append(row)
+        return batch
+
+
+class OutboxReader:
+    """The sync thread's own read-only view of the store."""
+
+    def __init__(self, path: str | Path, station: str) -> None:
+        self.path = str(path)
+        self.station = station
+        self._conn: sqlite3.Connection | None = None
+        self._sets: dict[int, tuple[str, ...]] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path, readonly=True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def last_seq(self) -> int:
+        return int(self._db().execute("SELECT last_seq FROM seq_counter").fetchone()[0])
+
+    def first_row_time(self, after: int) -> float | None:
+        """Station time of the first outbox row after `after` (its ts or at)."""
+        db = self._db()
+        seq = after + 1
+        row = db.execute("SELECT ts FROM records WHERE seq = ?", (seq,)).fetchone()
+        if row:
+            return float(row[0])
+        kind = db.execute("SELECT kind FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        if kind and kind[0] in KIND_COLUMNS:
+            table = KIND_COLUMNS[kind[0]][0]
+            row = db.execute(f"SELECT at FROM {table} WHERE seq = ?", (seq,)).fetchone()
+            return float(row[0]) if row else None
+        return None
+
+    def read(self, after: int, limit: int) -> OutboxBatch:
+        """Rows with after < seq <= min(after + limit, last_seq)."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            last = min(after + limit, self.last_seq())
+            batch = OutboxBatch(after, max(last, after))
+            if last <= after:
+                return batch
+            rows = db.execute(
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE seq > ? AND seq <= ? ORDER BY seq",
+                (after, last),
+            ).fetchall()
+            batch.records = self._record_rows(rows)
+            kinds = db.execute(
+                "SELECT kind, count(*) FROM outbox WHERE seq > ? AND seq <= ? GROUP BY kind",
+                (after, last),
+            ).fetchall()
+            for kind, _count in kinds:
+                if kind not in KIND_COLUMNS:
+                    continue
+                table, columns = KIND_COLUMNS[kind]
+                batch.others[kind] = db.execute(
+                    f"SELECT {columns} FROM {table} WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    (after, last),
+                ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        if len(batch) != last - after:
+            have = {row[0] for row in batch.records}
+            for rows in batch.others.values():
+                have.update(row[0] for row in rows)
+            batch.missing = [seq for seq in range(after + 1, last + 1) if seq not in have]
+        times = [rows[0][1] for rows in batch.others.values() if rows and rows[0][0] == after + 1]
+        if batch.records and batch.records[0][0] == after + 1:
+            times.append(batch.records[0][1])
+        batch.first_at = float(times[0]) if times else None
+        return batch
+
+    def _feature_names(self, set_id: int) -> tuple[str, ...]:
+        if set_id not in self._sets:
+            for sid, names in self._db().execute("SELECT id, names FROM feature_sets"):
+                self._sets[int(sid)] = tuple(json.loads(names))
+        return self._sets.get(set_id, ())
+
+    def _record_rows(self, rows: list[tuple]) -> list[tuple]:
+        if not rows:
+            return []
+        by_set: dict[int, list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            by_set[int(row[9])].append(index)
+        features: list[str] = [""] * len(rows)
+        for set_id, indexes in by_set.items():
+            names = self._feature_names(set_id)
+            matrix = unpack_rows([rows[i][10] for i in indexes], len(names))
+            for i, values in zip(indexes, matrix.tolist(), strict=True):
+                features[i] = orjson.dumps(dict(zip(names, values, strict=True))).decode()
+        station = self.station
+        return [
+            (
+                seq,
+                ts,
+                ts_text,
+                part,
+                batch,
+                model,
+                cls,
+                conf,
+                features[i],
+                image,
+                label,
+                origin if origin and origin != station else None,
+            )
+            for i, (
+                seq,
+                ts,
+                ts_text,
+                origin,
+                part,
+                batch,
+                model,
+                cls,
+                conf,
+                _set,
+                _blob,
+                image,
+                label,
+            ) in enumerate(rows)
+        ]
+
+
+def row_json(kind: str, row: tuple[Any, ...]) -> bytes:
+    """A refused row, verbatim enough to resend by hand, for the local quarantine."""
+    return json.dumps({"kind": kind, "row": list(row)}, ensure_ascii=False, default=str).encode(
+        "utf-8", "backslashreplace"
+    )
+
+
+def feature_matrix(json_rows: list[str], names: list[str]) -> np.ndarray:
+    """Back from the central `features` JSON to a matrix (tests, replay from the plant)."""
+    out = np.full((len(json_rows), len(names)), np.nan)
+    for i, text in enumerate(json_rows):
+        values = orjson.loads(text) if isinstance(text, str | bytes) else text
+        for j, name in enumerate(names):
+            value = values.get(name)
+            if value is not None:
+                out[i, j] = float(value)
+    return out

@@ -1,0 +1,498 @@
+"""The plant sync: store and forward the station's outbox to the plant's PostgreSQL.
+
+`PlantSync` owns one thread ("plant-sync"), its PostgreSQL connection and its own read-only
+connection to the store (data/outbox.py); it never writes the SQLite file itself, but asks the
+store writer to mark rows synced, to keep refused rows in the quarantine and to purge old synced
+rows. It pushes the outbox in seq order, one transaction per batch: the batch's records by
+binary COPY into a temporary table and `INSERT ... ON CONFLICT DO NOTHING`, the other kinds by
+batched inserts, and `linewatch.sync_state.high_water` moved in the same transaction, under a
+row lock, so that the station's high-water mark is true exactly when its rows are there.
+
+Only after COMMIT returned does the store hear that the rows arrived. A cut connection is an
+unknown outcome, not a failure: the next attempt reads the high-water mark back (waiting on the
+row lock for a transaction of ours the server may still be finishing) and replays the batch
+unless it committed; replays change nothing thanks to the (station, seq) keys. At every start
+the rows below the central high-water mark are counted, so a gap (rows lost centrally) is found
+and refilled. Failures back off 1.6-2x per attempt with jitter, up to 2 minutes; while waiting
+the server's port is probed, so the first retry follows soon after the database returns. A row
+PostgreSQL refuses for a reason other than connectivity is found by splitting the batch, listed
+centrally in `linewatch.refused` and locally in the quarantine with the reason; the queue moves on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from console.config import ConfigError, Sync
+from console.records import Rejected
+from data import central
+from data.central import CentralSchemaError
+from data.outbox import OutboxBatch, OutboxReader, row_json
+from data.reading import StoreError
+from data.sync_status import SyncStatus
+
+# Errors after which the outcome of what was sent is unknown: reconnect, then replay.
+CONNECTIVITY = (psycopg.OperationalError, psycopg.InterfaceError)
+# SQLSTATEs that say the central schema, not a row, is wrong: never quarantine for these.
+SCHEMA_STATES = {"42P01", "42703", "3F000", "42883", "42501"}
+RETENTION_EVERY = 600.0  # seconds between purges of old synced rows
+PURGE_CHUNK = 20_000
+STAGE_COLUMNS = (
+    "seq bigint, ts double precision, ts_text text, part text, batch text, model text,"
+    " class text, conf double precision, features text, image text, label text, origin text"
+)
+STAGE_TYPES = [
+    "int8", "float8", "text", "text", "text", "text", "text", "float8", "text", "text", "text",
+    "text",
+]  # fmt: skip
+INSERT_RECORDS = (
+    "INSERT INTO linewatch.records (station, seq, ts, ts_text, part, batch, model, class, conf,"
+    " features, image, label, origin) SELECT %s, seq, to_timestamp(ts), ts_text, part, batch,"
+    " model, class, conf, features::jsonb, image, label, origin FROM pg_temp.lw_stage"
+    " ON CONFLICT DO NOTHING"
+)
+INSERT_OTHERS = {
+    "override": "INSERT INTO linewatch.overrides (station, seq, ts, part, old_class, old_conf,"
+    " new_class, reason, note, user_name, role, model) VALUES (%s, %s, to_timestamp(%s), %s, %s,"
+    " %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "alarm": "INSERT INTO linewatch.alarm_journal (station, seq, ts, alarm, source, detector,"
+    " state, priority, value, user_name, note) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s,"
+    " %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    "incident": "INSERT INTO linewatch.incidents (station, seq, ts, incident, status, severity,"
+    " owner, summary, snapshot) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING",
+}
+INSERT_AUDIT = (
+    "INSERT INTO linewatch.audit (station, seq, ts, at_epoch, user_name, role, action, detail,"
+    " prev_hash, hash) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING"
+)
+INSERT_REFUSED = (
+    "INSERT INTO linewatch.refused (station, seq, kind, reason) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING"
+)
+MISSING_REASON = "not in the local store any more (purged before the plant database had it)"
+
+
+class SyncRefused(RuntimeError):
+    """The plant database cannot take this station's rows until someone acts (named in text)."""
+
+
+@dataclass
+class Backoff:
+    """Waits growing 1.6-2x per failure (random within that: jitter), capped."""
+
+    first: float = 0.5
+    cap: float = 120.0
+    delay: float = 0.0
+
+    def next(self, rng: random.Random) -> float:
+        grown = self.delay * rng.uniform(1.6, 2.0) if self.delay else self.first
+        self.delay = min(self.cap, grown)
+        return self.delay
+
+    def reset(self) -> None:
+        self.delay = 0.0
+
+
+class PlantSync:
+    """Owns the sync thread, its PostgreSQL connection and its read view of the store."""
+
+    def __init__(
+        self,
+        store,  # noqa: ANN001 - data.store.StoreWriter (or anything with its sync API)
+        settings: Sync,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_event: Callable[[str, str], None] | None = None,
+        backoff_first: float = 0.5,
+        backoff_cap: float = 120.0,
+        idle_poll: float = 0.2,
+        seed: int | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.station = store.station
+        self.clock = clock
+        self._on_event = on_event
+        self._reader = OutboxReader(store.path, self.station)
+        self._conn: psycopg.Connection | None = None
+        self._backoff = Backoff(backoff_first, backoff_cap)
+        self._rng = random.Random(seed)
+        self._idle_poll = idle_poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+        self._hw: int | None = None  # central high-water mark as last read or written
+        self._verified = 0  # rows <= this were counted complete centrally by this process
+        self._last_success: float | None = None
+        self._last_success_mono: float | None = None
+        self._last_error = ""
+        self._oldest_at: float | None = None
+        self._oldest_for = -1
+        self._quarantined = 0
+        self._next_retention = time.monotonic() + 5.0
+        # Figures for tests and the bench.
+        self.connects = 0
+        self.pushes = 0
+        self.replays = 0
+        self.pushed_rows = 0
+
+    # --- life cycle (caller's thread) ---
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="plant-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():
+            self._disconnect()
+            self._reader.close()
+
+    def __enter__(self) -> PlantSync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wake(self) -> None:
+        """New rows are waiting: skip the rest of an idle pause (not a failure back-off)."""
+        self._wake.set()
+
+    @property
+    def status(self) -> SyncStatus:
+        store = self.store.status
+        high = max(self._hw or 0, store.last_seq - store.pending_outbox)
+        pending = max(store.last_seq - high, 0)
+        mono = time.monotonic()
+        since = mono - (self._last_success_mono or self._started)
+        return SyncStatus(
+            configured=True,
+            target=_target(self.settings.url),
+            connected=self._conn is not None,
+            pending=pending,
+            oldest_pending_at=self._oldest_at if pending else None,
+            last_success=self._last_success,
+            since_success=since,
+            last_error=self._last_error,
+            quarantined=self._quarantined,
+            high_water=high,
+            stale=bool(pending) and since > self.settings.stale_seconds,
+            taken=self.clock(),
+        )
+
+    # --- the sync thread ---
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                moved = self.attempt()
+            except Exception as error:  # noqa: BLE001 - a bug must not end the thread
+                self._fail(f"{type(error).__name__}: {error}")
+                self._pause(self._backoff.next(self._rng), probe=False)
+                continue
+            if moved is None:
+                self._pause(self._backoff.next(self._rng), probe=True)
+            elif not moved:
+                self._keep_tidy()
+                self._wake.wait(self._idle_poll)
+                self._wake.clear()
+
+    def attempt(self) -> bool | None:
+        """One step: push one batch. True: rows moved; False: nothing waiting; None: failed."""
+        try:
+            if self._conn is None:
+                self._connect()
+            hw = self._hw or 0
+            self._confirm_locally(hw)
+            batch = self._reader.read(hw, self.settings.batch_rows)
+            self._note_oldest(batch)
+            if batch.last <= batch.after:
+                return False
+            self._push(batch)
+            self._confirm_locally(self._hw or 0)
+        except CONNECTIVITY as error:
+            was = self._conn is not None
+            self._disconnect()
+            self._fail(_one_line(error), event="disconnected" if was else "")
+            return None
+        except (CentralSchemaError, SyncRefused, ConfigError, StoreError) as error:
+            self._disconnect()
+            self._fail(str(error), event="error")
+            return None
+        self._backoff.reset()
+        return True
+
+    def drain(self, timeout: float = 60.0) -> tuple[bool, str]:
+        """Push until everything pending now has arrived (caller's thread; the CLI's `sync`).
+
+        Returns (True, "") or (False, the last error) once `timeout` passed without success."""
+        deadline = time.monotonic() + timeout
+        while True:
+            moved = self.attempt()
+            if moved is False:
+                return True, ""
+            if moved is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False, self._last_error
+                self._pause(min(self._backoff.next(self._rng), left), probe=True)
+
+    # --- connecting ---
+
+    def _connect(self) -> None:
+        conn = central.connect(self.settings, autocommit=True)
+        try:
+            central.check_schema(conn)
+            conn.execute(
+                "INSERT INTO linewatch.sync_state (station, high_water) VALUES (%s, 0)"
+                " ON CONFLICT DO NOTHING",
+                (self.station,),
+            )
+            hw = self._central_high_water(conn)
+            last = self._reader.last_seq()
+            if hw > last:
+                raise SyncRefused(
+                    f"the plant database has seq {hw} of station {self.station!r} but this "
+                    f"store ends at {last}: a new store under an old station id? Give the "
+                    "station a new [station] id"
+                )
+            gap = central.first_gap(conn, self.station, min(self._verified, hw), hw)
+            if gap is not None:
+                with conn.transaction():
+                    conn.execute(
+                        "UPDATE linewatch.sync_state SET high_water = %s, updated_at = now()"
+                        " WHERE station = %s",
+                        (gap - 1, self.station),
+                    )
+                self._event("gap", f"seq {gap}..{hw} incomplete centrally: refilling")
+                hw = gap - 1
+            self._verified = hw
+            # Made once per connection, outside any transaction, so no rollback can drop it.
+            conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS lw_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS"
+            )
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._hw = hw
+        self.connects += 1
+        self._last_error = ""
+        self._event("connected", f"{_target(self.settings.url)}, high water {hw}")
+
+    def _central_high_water(self, conn: psycopg.Connection) -> int:
+        row = conn.execute(
+            "SELECT high_water FROM linewatch.sync_state WHERE station = %s", (self.station,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too
+                conn.close()
+
+    # --- pushing ---
+
+    def _push(self, batch: OutboxBatch) -> None:
+        conn = self._conn
+        assert conn is not None
+        refused: list[tuple[str, tuple, str]] = []
+        with conn.transaction():
+            row = conn.execute(
+                "SELECT high_water FROM linewatch.sync_state WHERE station = %s FOR UPDATE",
+                (self.station,),
+            ).fetchone()
+            hw = int(row[0]) if row else 0
+            if hw != batch.after:
+                # An earlier push whose outcome we did not hear committed (hw >= last), or
+                # someone else moved the mark: start again from what the plant says.
+                self.replays += hw >= batch.last
+                self._hw = hw
+                return
+            refused = self._insert(conn, batch)
+            conn.execute(
+                "UPDATE linewatch.sync_state SET high_water = %s, updated_at = now()"
+                " WHERE station = %s",
+                (batch.last, self.station),
+            )
+        self._hw = batch.last
+        self.pushes += 1
+        self.pushed_rows += len(batch)
+        self._last_success = self.clock()
+        self._last_success_mono = time.monotonic()
+        if refused:
+            self._quarantine(refused)
+
+    def _insert(self, conn: psycopg.Connection, batch: OutboxBatch) -> list[tuple[str, tuple, str]]:
+        """Write the batch; rows refused alone (not for connectivity) are listed as refused."""
+        try:
+            with conn.transaction():
+                self._write(conn, batch)
+            return []
+        except CONNECTIVITY:
+            raise
+        except Exception as error:  # noqa: BLE001 - judged below: schema, or one bad row
+            state = getattr(getattr(error, "diag", None), "sqlstate", None)
+            if state in SCHEMA_STATES:
+                raise CentralSchemaError(
+                    f"the plant database refused the rows ({_one_line(error)}): "
+                    "run main.py sync --init, or check the sync user's rights"
+                ) from error
+            items = batch.items()
+            if len(items) == 1:
+                kind, row = items[0]
+                reason = _one_line(error).replace("\x00", "")
+                conn.execute(INSERT_REFUSED, (self.station, row[0], kind, reason))
+                return [(kind, row, reason)]
+            half = len(items) // 2
+            refused = []
+            for part in (items[:half], items[half:]):
+                refused += self._insert(conn, OutboxBatch.of(batch.after, batch.last, part))
+            return refused
+
+    def _write(self, conn: psycopg.Connection, batch: OutboxBatch) -> None:
+        with conn.cursor() as cursor:
+            if batch.records:
+                with cursor.copy("COPY pg_temp.lw_stage FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(STAGE_TYPES)
+                    for row in batch.records:
+                        copy.write_row(row)
+                cursor.execute(INSERT_RECORDS, (self.station,))
+                cursor.execute("TRUNCATE pg_temp.lw_stage")
+            station = self.station
+            for kind, rows in batch.others.items():
+                if kind == "audit":
+                    values = [(station, r[0], r[1], *r[1:]) for r in rows]
+                    cursor.executemany(INSERT_AUDIT, values)
+                else:
+                    cursor.executemany(INSERT_OTHERS[kind], [(station, *r) for r in rows])
+            if batch.missing:
+                cursor.executemany(
+                    INSERT_REFUSED,
+                    [(station, seq, "missing", MISSING_REASON) for seq in batch.missing],
+                )
+                self._event("error", f"{len(batch.missing)} rows purged locally before syncing")
+
+    def _quarantine(self, refused: list[tuple[str, tuple, str]]) -> None:
+        rows = [
+            Rejected(
+                raw=row_json(kind, row),
+                reason="refused by the plant database",
+                detail=f"seq {row[0]} ({kind}): {reason}",
+                source="plant-sync",
+            )
+            for kind, row, reason in refused
+            if kind != "missing"
+        ]
+        self._quarantined += len(refused)
+        for kind, row, reason in refused:
+            self._event("quarantine", f"seq {row[0]} ({kind}) refused: {reason}")
+        if rows:
+            self.store.append_rejected(rows)
+            self.store.flush()
+
+    def _confirm_locally(self, hw: int) -> None:
+        """Tell the store what the plant has (after COMMIT, or read back at start)."""
+        status = self.store.status
+        if hw > status.last_seq - status.pending_outbox:
+            self.store.mark_synced(hw)
+
+    def _pending_locally(self) -> int:
+        return int(self.store.status.pending_outbox)
+
+    def _note_oldest(self, batch: OutboxBatch) -> None:
+        if batch.last > batch.after and self._oldest_for != batch.after:
+            self._oldest_for = batch.after
+            self._oldest_at = batch.first_at
+
+    # --- waiting, tidying, telling ---
+
+    def _pause(self, seconds: float, *, probe: bool) -> None:
+        """Wait `seconds`, or less when the server's port comes back up (probe) or on stop."""
+        address = central.endpoint(self.settings) if probe else None
+        was_up = _reachable(address) if address else True
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(left, 0.25))
+            if address and not was_up and _reachable(address):
+                return  # the database is back: the first retry comes now
+            if address and was_up:
+                was_up = _reachable(address)
+
+    def _keep_tidy(self) -> None:
+        """Purge synced rows past retention, every RETENTION_EVERY seconds (sync thread)."""
+        if time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + RETENTION_EVERY
+        self.purge_now()
+
+    def purge_now(self) -> int:
+        """Ask the store to drop synced rows older than the retention; returns how many."""
+        now = self.clock()
+        records_before = now - self.settings.retention_days * 86400.0
+        journal_before = now - max(self.settings.journal_retention_days, 183.0) * 86400.0
+        gone = 0
+        try:
+            while True:
+                n = self.store.purge_synced(records_before, journal_before, PURGE_CHUNK)
+                gone += n
+                if n < PURGE_CHUNK or self._stop.is_set():
+                    break
+        except StoreError as error:
+            self._event("error", f"retention purge failed: {error}")
+        return gone
+
+    def _fail(self, text: str, event: str = "") -> None:
+        self._last_error = text
+        if event:
+            self._event(event, text)
+
+    def _event(self, kind: str, text: str) -> None:
+        if self._on_event is not None:
+            with contextlib.suppress(Exception):  # a failing listener must not stop the sync
+                self._on_event(kind, text)
+
+
+def _reachable(address: tuple[str, int] | None) -> bool:
+    if address is None:
+        return True
+    try:
+        with socket.create_connection(address, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _target(url: str) -> str:
+    """host:port/database of the URL, never the user or a password."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "plant database"
+    host = params.get("host") or "localhost"
+    port = params.get("port")
+    return f"{host}{':' + str(port) if port else ''}/{params.get('dbname') or ''}"
