@@ -10,6 +10,7 @@ the test session fixture and by `bench/bench_sync.py`; it runs on the caller's t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -133,10 +134,8 @@ class PostgresServer:
 
     def destroy(self) -> None:
         if self.running():
-            try:
+            with contextlib.suppress(PostgresUnavailable):
                 self.stop("immediate")
-            except PostgresUnavailable:
-                pass
         shutil.rmtree(self.base, ignore_errors=True)
 
     # --- what a client needs ---

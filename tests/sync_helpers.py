@@ -8,6 +8,7 @@ set) and are skipped elsewhere. Tests marked `slow` run only with `-m slow` or L
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -257,10 +258,8 @@ class CutProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def active(self) -> int:

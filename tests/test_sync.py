@@ -54,7 +54,7 @@ def test_drain_delivers_every_row_once_with_exact_values(plant: Plant, tmp_path)
             assert sync.drain(timeout=60) == (True, "")
             assert store.status.pending_outbox == 0
             assert sync.status.pending == 0
-    assert_central_equals_local(plant, path, STATION) == 7012
+    assert assert_central_equals_local(plant, path, STATION) == 7012
     assert_records_exact(plant, path, STATION)
     audit = plant.query("SELECT seq, at_epoch, hash, prev_hash, detail FROM linewatch.audit")
     assert len(audit) == 3 and all(len(row[2]) == 64 for row in audit)
