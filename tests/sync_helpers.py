@@ -97,6 +97,7 @@ def make_plant(server: PostgresServer, monkeypatch, **settings) -> Plant:  # noq
     name = f"plant_{next(_names)}_{os.getpid()}"
     server.create_database(name)
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    settings = {"retention_days": 36500.0, **settings}  # test rows are from March 2026
     sync = Sync(url=server.url(name), batch_rows=2000, **settings)
     with central.connect(sync, autocommit=True) as conn:
         central.migrate(conn)
