@@ -22,6 +22,7 @@ centrally in `linewatch.refused` and locally in the quarantine with the reason; 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import socket
 import threading
@@ -37,7 +38,8 @@ from console.records import Rejected
 from data import central
 from data.central import CentralSchemaError
 from data.outbox import OutboxBatch, OutboxReader, row_json
-from data.reading import StoreError
+from data.reading import StoreError, open_reader
+from data.store import StoreWriter
 from data.sync_status import SyncStatus
 
 # Errors after which the outcome of what was sent is unknown: reconnect, then replay.
@@ -496,3 +498,36 @@ def _target(url: str) -> str:
     host = params.get("host") or "localhost"
     port = params.get("port")
     return f"{host}{':' + str(port) if port else ''}/{params.get('dbname') or ''}"
+
+
+# --- the command line's `sync` (main thread) ----------------------------------------------------
+
+
+def init_central(settings: Sync) -> tuple[int, int]:
+    """`main.py sync --init`: create or migrate the central schema; (version before, now)."""
+    with central.connect(settings, autocommit=True) as conn:
+        return central.migrate(conn)
+
+
+def drain_store(
+    store_path: str, station: str, settings: Sync, timeout: float = 60.0
+) -> tuple[bool, str, SyncStatus]:
+    """`main.py sync`: push everything pending once; (all arrived, reason if not, status)."""
+    names = _stored_features(store_path)
+    store = StoreWriter(store_path, station, names)
+    try:
+        with PlantSync(store, settings, backoff_cap=5.0) as sync:
+            ok, reason = sync.drain(timeout)
+            return ok, reason, sync.status
+    finally:
+        store.close()
+
+
+def _stored_features(path: str) -> tuple[str, ...]:
+    """The newest feature list the store was written with (so no new one is recorded)."""
+    db = open_reader(path)
+    try:
+        row = db.execute("SELECT names FROM feature_sets ORDER BY id DESC LIMIT 1").fetchone()
+    finally:
+        db.close()
+    return tuple(json.loads(row[0])) if row else ()
