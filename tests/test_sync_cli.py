@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.postgres_server import PASSWORD, free_port
 from console.config import Sync
+from tests.postgres_server import PASSWORD, free_port
 from tests.sync_helpers import (
     CLASSES,
     Plant,
