@@ -25,6 +25,8 @@ from console.engine import Engine, iso
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.snapshot import Snapshot, take
+from data.sync import PlantSync
+from data.sync_status import NOT_CONFIGURED, SyncStatus
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -50,6 +52,8 @@ class Station:
         self.intake = Intake()
         self.store = None
         self.store_error = ""
+        self.sync: PlantSync | None = None
+        self._started = False
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
@@ -74,6 +78,9 @@ class Station:
         for source in self.sources:
             source.start()
         self._thread.start()
+        self._started = True
+        if self.sync is not None:
+            self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -86,6 +93,8 @@ class Station:
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self.sync is not None:
+            self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
@@ -102,6 +111,15 @@ class Station:
         except Exception as error:  # noqa: BLE001 - the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
+            return
+        if self.config.sync.url:
+            self.sync = PlantSync(self.store, self.config.sync, on_event=self._sync_event)
+            if self._started:  # the store opened late, on the first record
+                self.sync.start()
+
+    def _sync_event(self, kind: str, text: str) -> None:
+        """The plant sync's news (sync thread) as a system event on screen."""
+        self.engine.note_system("sync" if kind != "error" else "error", "plant sync", text)
 
     def _load_reference(self, path: str) -> None:
         """The validation period as the reference; a file that cannot serve is a config error."""
@@ -169,6 +187,7 @@ class Station:
                     else:
                         self._source_event(item)
                 self._check_stale()
+                self._check_sync()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -179,7 +198,11 @@ class Station:
                     self._snapshot_requested.clear()
                     shown = self._changes()
                     self.snapshot = take(
-                        self.engine, self._source_status(), self._store_status(), self.fallback
+                        self.engine,
+                        self._source_status(),
+                        self._store_status(),
+                        self.fallback,
+                        sync=self.sync_status(),
                     )
                     last_snapshot = now
             except Exception as error:  # noqa: BLE001 - never let the line's monitor die
@@ -243,6 +266,33 @@ class Station:
         if event is not None:
             engine.emit(event)
 
+    def _check_sync(self) -> None:
+        """A stale sync (rows waiting longer than [sync] stale_seconds) is an alarm."""
+        if self.sync is None:
+            return
+        engine, status = self.engine, self.sync.status
+        now = time.time()
+        if status.stale:
+            event = engine.alarms.trip(
+                "sync_stale",
+                "plant sync",
+                value=float(status.pending),
+                priority="medium",
+                seq=engine.accepted,
+                ts=iso(now),
+                message=f"{status.pending:,} rows waiting for the plant database: "
+                f"{status.detail()}",
+            )
+        else:
+            event = engine.alarms.reset(
+                "sync_stale", "plant sync", seq=engine.accepted, ts=iso(now)
+            )
+        if event is not None:
+            engine.emit(event)
+
+    def sync_status(self) -> SyncStatus:
+        return NOT_CONFIGURED if self.sync is None else self.sync.status
+
     def _source_status(self) -> tuple:
         statuses = []
         for source in self.sources:
@@ -262,7 +312,7 @@ class Station:
             return f"error: {error}"
         if getattr(status, "last_error", None):
             return f"error: {status.last_error}"
-        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
+        return "ok"  # what waits for the plant database is the sync's to say
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""

@@ -18,6 +18,7 @@ from console.alarms import AlarmView
 from console.intake import SourceStatus
 from console.reference import FINE_BINS, ReferenceProfile
 from console.stats import BUCKET_COUNT, BUCKET_SECONDS
+from data.sync_status import NOT_CONFIGURED, SyncStatus
 
 DISPLAY_BINS = 30
 HEALTH = ("ok", "watch", "drift", "fallback")
@@ -104,6 +105,7 @@ class Snapshot:
     store: str = "not used"
     fallback: bool = False
     series: dict[str, Series] = field(default_factory=dict)
+    sync: SyncStatus = NOT_CONFIGURED
 
     def active_by_priority(self) -> dict[str, int]:
         counts = Counter(a.priority for a in self.alarms if a.active)
@@ -150,7 +152,11 @@ class DisplayBins:
 
 
 def take(
-    engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used", fallback: bool = False
+    engine,
+    sources: tuple[SourceStatus, ...] = (),
+    store: str = "not used",
+    fallback: bool = False,
+    sync: SyncStatus = NOT_CONFIGURED,
 ) -> Snapshot:  # noqa: ANN001
     """Build a snapshot of `engine` (call on the engine thread)."""
     now = time.time()
@@ -184,6 +190,7 @@ def take(
         sources=sources,
         store=store,
         fallback=fallback,
+        sync=sync,
     )
     if engine.profile is None:
         return Snapshot(**base)

@@ -40,7 +40,7 @@ class SyncStatus:
         state = "connected" if self.connected else "offline"
         if self.pending == 0:
             return "up to date" if self.connected else "offline · 0 waiting"
-        return f"{state} · {self.pending:,} waiting"
+        return f"{state} · {count(self.pending)} waiting"
 
     def detail(self) -> str:
         """Second line: age of the oldest waiting row, last success, the last error."""
@@ -53,7 +53,7 @@ class SyncStatus:
         if self.last_success is None:
             parts.append("never synced")
         else:
-            parts.append(f"last ok {time.strftime('%H:%M:%S', time.localtime(self.last_success))}")
+            parts.append(f"last ok {time.strftime('%H:%M', time.localtime(self.last_success))}")
         if self.quarantined:
             parts.append(f"{self.quarantined} refused")
         if self.last_error and not self.connected:
@@ -63,6 +63,11 @@ class SyncStatus:
     @property
     def abnormal(self) -> bool:
         return self.configured and (self.stale or bool(self.quarantined) or not self.connected)
+
+
+def count(n: int) -> str:
+    """'60,012', '1.28 M': short enough for a header tile."""
+    return f"{n:,}" if n < 1_000_000 else f"{n / 1e6:.2f} M"
 
 
 def duration(seconds: float) -> str:
