@@ -11,6 +11,7 @@ psycopg connection; whichever thread holds the connection runs them (the sync th
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_dumps
 
 from console.config import ConfigError, Sync, check_sync
 
@@ -201,8 +203,17 @@ def connection_options(sync: Sync) -> dict[str, Any]:
 
 
 def connect(sync: Sync, **extra: Any) -> psycopg.Connection:
-    """A new connection to the plant database (OperationalError when it cannot be reached)."""
-    return psycopg.connect(**{**connection_options(sync), **extra})
+    """A new connection to the plant database (OperationalError when it cannot be reached).
+
+    A str given for a json/jsonb value is taken as JSON text already (the sync makes it with
+    orjson), not as a string to quote."""
+    conn = psycopg.connect(**{**connection_options(sync), **extra})
+    set_json_dumps(_json_text, conn)
+    return conn
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def endpoint(sync: Sync) -> tuple[str, int] | None:

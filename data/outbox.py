@@ -2,9 +2,10 @@
 
 `OutboxReader` holds its own read-only connection to the station's store (never the writer's)
 and reads a seq range in one read transaction, so the range's last seq and its rows agree. Records
-become rows for the central `records` table: features as a JSON object name → value (NaN, a
-missing value, becomes null; numbers keep every bit through the shortest round-trip text), times
-as seconds since 1970 for `to_timestamp`. The other outbox kinds (overrides, alarm journal,
+become rows ready for a binary COPY into the central `records` table: features as a JSON object
+name → value (NaN, a missing value, becomes null; numbers keep every bit through the shortest
+round-trip text) in jsonb's wire form, times as timestamptz's wire value (microseconds since
+2000-01-01 UTC, rounded half to even like Python's datetime). The other outbox kinds (overrides, alarm journal,
 incidents, audit) keep their columns. Seqs of the range that the store no longer holds (purged
 before the plant had them) are listed as `missing`. Used on the sync thread only.
 """
@@ -37,6 +38,8 @@ KIND_COLUMNS: dict[str, tuple[str, str]] = {
     "incident": ("incidents", "seq, at, incident, status, severity, owner, summary, snapshot"),
     "audit": ("audit", "seq, at, user_name, role, action, detail, prev_hash, hash"),
 }
+PG_EPOCH = 946_684_800.0  # 2000-01-01 UTC, where PostgreSQL's timestamps count from
+JSONB_VERSION = b"\x01"  # jsonb's binary wire form: a version byte, then the JSON text
 RECORD_COLUMNS = (
     "seq, ts, ts_text, station, part, batch, model, class, conf, feature_set, features, image,"
     " label"
@@ -49,7 +52,7 @@ class OutboxBatch:
 
     after: int
     last: int
-    # (seq, ts, ts_text, part, batch, model, class, conf, features_json, image, label, origin)
+    # (seq, ts_us, ts_text, part, batch, model, class, conf, features_jsonb, image, label, origin)
     records: list[tuple] = field(default_factory=list)
     others: dict[str, list[tuple]] = field(default_factory=dict)  # kind -> rows (seq first)
     missing: list[int] = field(default_factory=list)
@@ -150,7 +153,7 @@ class OutboxReader:
             batch.missing = [seq for seq in range(after + 1, last + 1) if seq not in have]
         times = [rows[0][1] for rows in batch.others.values() if rows and rows[0][0] == after + 1]
         if batch.records and batch.records[0][0] == after + 1:
-            times.append(batch.records[0][1])
+            times.append(batch.records[0][1] / 1e6 + PG_EPOCH)
         batch.first_at = float(times[0]) if times else None
         return batch
 
@@ -166,17 +169,19 @@ class OutboxReader:
         by_set: dict[int, list[int]] = defaultdict(list)
         for index, row in enumerate(rows):
             by_set[int(row[9])].append(index)
-        features: list[str] = [""] * len(rows)
+        features: list[bytes] = [b""] * len(rows)
         for set_id, indexes in by_set.items():
             names = self._feature_names(set_id)
             matrix = unpack_rows([rows[i][10] for i in indexes], len(names))
             for i, values in zip(indexes, matrix.tolist(), strict=True):
-                features[i] = orjson.dumps(dict(zip(names, values, strict=True))).decode()
+                features[i] = JSONB_VERSION + orjson.dumps(dict(zip(names, values, strict=True)))
+        seconds = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
+        micros = np.round((seconds - PG_EPOCH) * 1e6).astype(np.int64).tolist()
         station = self.station
         return [
             (
                 seq,
-                ts,
+                micros[i],
                 ts_text,
                 part,
                 batch,
@@ -190,7 +195,7 @@ class OutboxReader:
             )
             for i, (
                 seq,
-                ts,
+                _ts,
                 ts_text,
                 origin,
                 part,

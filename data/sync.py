@@ -4,8 +4,9 @@
 connection to the store (data/outbox.py); it never writes the SQLite file itself, but asks the
 store writer to mark rows synced, to keep refused rows in the quarantine and to purge old synced
 rows. It pushes the outbox in seq order, one transaction per batch: the batch's records by
-binary COPY into a temporary table and `INSERT ... ON CONFLICT DO NOTHING`, the other kinds by
-batched inserts, and `linewatch.sync_state.high_water` moved in the same transaction, under a
+binary COPY straight into `linewatch.records` (when some are there already, as after a gap, by
+COPY into a temporary table and `INSERT ... ON CONFLICT DO NOTHING`), the other kinds by
+batched inserts that skip what exists, and `linewatch.sync_state.high_water` moved in the same transaction, under a
 row lock, so that the station's high-water mark is true exactly when its rows are there.
 
 Only after COMMIT returned does the store hear that the rows arrived. A cut connection is an
@@ -48,19 +49,22 @@ CONNECTIVITY = (psycopg.OperationalError, psycopg.InterfaceError)
 SCHEMA_STATES = {"42P01", "42703", "3F000", "42883", "42501"}
 RETENTION_EVERY = 600.0  # seconds between purges of old synced rows
 PURGE_CHUNK = 20_000
-STAGE_COLUMNS = (
-    "seq bigint, ts double precision, ts_text text, part text, batch text, model text,"
-    " class text, conf double precision, features text, image text, label text, origin text"
-)
-STAGE_TYPES = [
-    "int8", "float8", "text", "text", "text", "text", "text", "float8", "text", "text", "text",
+# Binary COPY wire types of an outbox record row (data/outbox.py): the timestamp goes as its
+# int64 wire value and the features as jsonb's wire bytes, both made in bulk by the reader.
+RECORD_TYPES = [
+    "int8", "int8", "text", "text", "text", "text", "text", "float8", "bytea", "text", "text",
     "text",
 ]  # fmt: skip
+RECORD_COLUMNS = "seq, ts, ts_text, part, batch, model, class, conf, features, image, label, origin"
+STAGE_COLUMNS = (
+    "seq bigint, ts timestamptz, ts_text text, part text, batch text, model text, class text,"
+    " conf double precision, features jsonb, image text, label text, origin text"
+)
+COPY_RECORDS = f"COPY linewatch.records (station, {RECORD_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+COPY_STAGE = f"COPY pg_temp.lw_stage ({RECORD_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 INSERT_RECORDS = (
-    "INSERT INTO linewatch.records (station, seq, ts, ts_text, part, batch, model, class, conf,"
-    " features, image, label, origin) SELECT %s, seq, to_timestamp(ts), ts_text, part, batch,"
-    " model, class, conf, features::jsonb, image, label, origin FROM pg_temp.lw_stage"
-    " ON CONFLICT DO NOTHING"
+    f"INSERT INTO linewatch.records (station, {RECORD_COLUMNS}) SELECT %s, {RECORD_COLUMNS}"
+    " FROM pg_temp.lw_stage ON CONFLICT DO NOTHING"
 )
 INSERT_OTHERS = {
     "override": "INSERT INTO linewatch.overrides (station, seq, ts, part, old_class, old_conf,"
@@ -370,9 +374,9 @@ class PlantSync:
 
     def _write(self, conn: psycopg.Connection, batch: OutboxBatch) -> None:
         with conn.cursor() as cursor:
-            if batch.records:
-                with cursor.copy("COPY pg_temp.lw_stage FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(STAGE_TYPES)
+            if batch.records and not self._copy_direct(conn, batch):
+                with cursor.copy(COPY_STAGE) as copy:
+                    copy.set_types(RECORD_TYPES)
                     for row in batch.records:
                         copy.write_row(row)
                 cursor.execute(INSERT_RECORDS, (self.station,))
@@ -390,6 +394,20 @@ class PlantSync:
                     [(station, seq, "missing", MISSING_REASON) for seq in batch.missing],
                 )
                 self._event("error", f"{len(batch.missing)} rows purged locally before syncing")
+
+    def _copy_direct(self, conn: psycopg.Connection, batch: OutboxBatch) -> bool:
+        """The fast path: binary COPY straight into linewatch.records. Under the high-water row
+        lock no row above the mark exists, except after a gap was found; then COPY meets a key
+        it has and the batch goes the staging way (False)."""
+        station = self.station
+        try:
+            with conn.transaction(), conn.cursor() as cursor, cursor.copy(COPY_RECORDS) as copy:
+                copy.set_types(["text", *RECORD_TYPES])
+                for r in batch.records:
+                    copy.write_row((station, *r))
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
 
     def _quarantine(self, refused: list[tuple[str, tuple, str]]) -> None:
         rows = [

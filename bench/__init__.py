@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks (DESIGN.md: performance budgets), outside the product packages."""
