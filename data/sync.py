@@ -482,8 +482,10 @@ class PlantSync:
         return gone
 
     def _fail(self, text: str, event: str = "") -> None:
+        """Keep the error for the screen; tell it as an event once, not at every retry."""
+        repeated = text == self._last_error
         self._last_error = text
-        if event:
+        if event and not repeated:
             self._event(event, text)
 
     def _event(self, kind: str, text: str) -> None:

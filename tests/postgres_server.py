@@ -117,6 +117,17 @@ class PostgresServer:
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")
 
+    def use_tls(self, cert: Path, key: Path) -> None:
+        """Serve TLS with this certificate (takes effect at the next start)."""
+        for source, name in ((cert, "server.crt"), (key, "server.key")):
+            target = self.data / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            if self.as_root:
+                shutil.chown(target, SUPERUSER, SUPERUSER)
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+
     def start(self) -> None:
         self._run(
             self._pg_ctl, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start"
