@@ -26,6 +26,7 @@ import contextlib
 import json
 import random
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -227,21 +228,20 @@ class PlantSync:
             self._confirm_locally(hw)
             batch = self._reader.read(hw, self.settings.batch_rows)
             self._note_oldest(batch)
-            if batch.last <= batch.after:
-                return False
-            self._push(batch)
-            self._confirm_locally(self._hw or 0)
+            if batch.last > batch.after:
+                self._push(batch)
+                self._confirm_locally(self._hw or 0)
         except CONNECTIVITY as error:
             was = self._conn is not None
             self._disconnect()
             self._fail(_one_line(error), event="disconnected" if was else "")
             return None
-        except (CentralSchemaError, SyncRefused, ConfigError, StoreError) as error:
+        except (CentralSchemaError, SyncRefused, ConfigError, StoreError, sqlite3.Error) as error:
             self._disconnect()
             self._fail(str(error), event="error")
             return None
         self._backoff.reset()
-        return True
+        return batch.last > batch.after
 
     def drain(self, timeout: float = 60.0) -> tuple[bool, str]:
         """Push until everything pending now has arrived (caller's thread; the CLI's `sync`).

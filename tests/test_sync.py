@@ -295,3 +295,19 @@ def test_pgpass_env_is_used_when_no_password_is_configured(plant: Plant, tmp_pat
     with central.connect(plant.settings) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
     assert os.environ.get("PGPASSWORD") is None
+
+
+def test_backoff_grows_1_6_to_2_times_with_jitter_up_to_two_minutes():
+    import random
+
+    from data.sync import Backoff
+
+    rng = random.Random(1)
+    backoff = Backoff(first=0.5, cap=120.0)
+    waits = [backoff.next(rng) for _ in range(30)]
+    ratios = [b / a for a, b in zip(waits, waits[1:], strict=False) if b < 120.0]
+    assert waits[0] == 0.5 and all(1.6 <= r <= 2.0 for r in ratios)
+    assert len({round(r, 6) for r in ratios}) == len(ratios)  # jitter: no two alike
+    assert max(waits) == 120.0 and waits[-1] == 120.0
+    backoff.reset()
+    assert backoff.next(rng) == 0.5
