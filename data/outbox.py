@@ -104,20 +104,6 @@ class OutboxReader:
     def last_seq(self) -> int:
         return int(self._db().execute("SELECT last_seq FROM seq_counter").fetchone()[0])
 
-    def first_row_time(self, after: int) -> float | None:
-        """Station time of the first outbox row after `after` (its ts or at)."""
-        db = self._db()
-        seq = after + 1
-        row = db.execute("SELECT ts FROM records WHERE seq = ?", (seq,)).fetchone()
-        if row:
-            return float(row[0])
-        kind = db.execute("SELECT kind FROM outbox WHERE seq = ?", (seq,)).fetchone()
-        if kind and kind[0] in KIND_COLUMNS:
-            table = KIND_COLUMNS[kind[0]][0]
-            row = db.execute(f"SELECT at FROM {table} WHERE seq = ?", (seq,)).fetchone()
-            return float(row[0]) if row else None
-        return None
-
     def read(self, after: int, limit: int) -> OutboxBatch:
         """Rows with after < seq <= min(after + limit, last_seq)."""
         db = self._db()
@@ -216,15 +202,3 @@ def row_json(kind: str, row: tuple[Any, ...]) -> bytes:
     return json.dumps({"kind": kind, "row": list(row)}, ensure_ascii=False, default=str).encode(
         "utf-8", "backslashreplace"
     )
-
-
-def feature_matrix(json_rows: list[str], names: list[str]) -> np.ndarray:
-    """Back from the central `features` JSON to a matrix (tests, replay from the plant)."""
-    out = np.full((len(json_rows), len(names)), np.nan)
-    for i, text in enumerate(json_rows):
-        values = orjson.loads(text) if isinstance(text, str | bytes) else text
-        for j, name in enumerate(names):
-            value = values.get(name)
-            if value is not None:
-                out[i, j] = float(value)
-    return out

@@ -1,7 +1,8 @@
 """The plant sync: store and forward the station's outbox to the plant's PostgreSQL.
 
 `PlantSync` owns one thread ("plant-sync"), its PostgreSQL connection and its own read-only
-connection to the store (data/outbox.py); it never writes the SQLite file itself, but asks the
+connection to the store (data/outbox.py), which a helper thread ("plant-sync-read") uses to read
+the next batch while PostgreSQL works on the current one (never both at once); it never writes the SQLite file itself, but asks the
 store writer to mark rows synced, to keep refused rows in the quarantine and to purge old synced
 rows. It pushes the outbox in seq order, one transaction per batch: the batch's records by
 binary COPY straight into `linewatch.records` (when some are there already, as after a gap, by
@@ -30,6 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -132,6 +134,8 @@ class PlantSync:
         self.clock = clock
         self._on_event = on_event
         self._reader = OutboxReader(store.path, self.station)
+        self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="plant-sync-read")
+        self._ahead: Future[OutboxBatch] | None = None
         self._conn: psycopg.Connection | None = None
         self._backoff = Backoff(backoff_first, backoff_cap)
         self._rng = random.Random(seed)
@@ -168,6 +172,7 @@ class PlantSync:
             self._thread.join(timeout)
         if self._thread is None or not self._thread.is_alive():
             self._disconnect()
+            self._ahead_pool.shutdown(wait=True)
             self._reader.close()
 
     def __enter__(self) -> PlantSync:
@@ -222,13 +227,18 @@ class PlantSync:
     def attempt(self) -> bool | None:
         """One step: push one batch. True: rows moved; False: nothing waiting; None: failed."""
         try:
+            ready = self._settle_read_ahead()
             if self._conn is None:
                 self._connect()
             hw = self._hw or 0
             self._confirm_locally(hw)
-            batch = self._reader.read(hw, self.settings.batch_rows)
+            if ready is not None and ready.after == hw and ready.last > hw:
+                batch = ready
+            else:
+                batch = self._reader.read(hw, self.settings.batch_rows)
             self._note_oldest(batch)
             if batch.last > batch.after:
+                self._read_ahead(batch.last)
                 self._push(batch)
                 self._confirm_locally(self._hw or 0)
         except CONNECTIVITY as error:
@@ -257,6 +267,15 @@ class PlantSync:
                 if left <= 0:
                     return False, self._last_error
                 self._pause(min(self._backoff.next(self._rng), left), probe=True)
+
+    def _read_ahead(self, after: int) -> None:
+        """Read the next batch from the store while PostgreSQL works on this one."""
+        self._ahead = self._ahead_pool.submit(self._reader.read, after, self.settings.batch_rows)
+
+    def _settle_read_ahead(self) -> OutboxBatch | None:
+        """The batch read ahead, once read: no one else uses the reader meanwhile."""
+        ahead, self._ahead = self._ahead, None
+        return ahead.result() if ahead is not None else None
 
     # --- connecting ---
 
