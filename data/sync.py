@@ -156,7 +156,7 @@ class PlantSync:
         # Figures for tests and the bench.
         self.connects = 0
         self.pushes = 0
-        self.replays = 0
+        self.unheard_commits = 0  # pushes found committed after their outcome was unknown
         self.pushed_rows = 0
 
     # --- life cycle (caller's thread) ---
@@ -315,6 +315,8 @@ class PlantSync:
             conn.close()
             raise
         self._conn = conn
+        if self._hw is not None and hw > self._hw:
+            self.unheard_commits += 1  # a push whose answer the cut swallowed had committed
         self._hw = hw
         self.connects += 1
         self._last_error = ""
@@ -347,7 +349,7 @@ class PlantSync:
             if hw != batch.after:
                 # An earlier push whose outcome we did not hear committed (hw >= last), or
                 # someone else moved the mark: start again from what the plant says.
-                self.replays += hw >= batch.last
+                self.unheard_commits += hw >= batch.last
                 self._hw = hw
                 return
             refused = self._insert(conn, batch)

@@ -224,6 +224,8 @@ class CutProxy:
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self.bytes_up = 0  # client → server, all time
         self.cuts = 0
+        self.cut_after: bytes | None = None  # cut just after forwarding a message with this
+        self._muted = False
         self._closed = False
         threading.Thread(target=self._accept, name="cut-proxy", daemon=True).start()
 
@@ -254,6 +256,12 @@ class CutProxy:
                     break
                 if up:
                     self.bytes_up += len(data)
+                    if self.cut_after and self.cut_after in data:
+                        # The server gets the message; its answer never reaches the client.
+                        self._muted = True
+                        threading.Timer(0.1, self.cut).start()
+                elif self._muted:
+                    continue
                 dst.sendall(data)
         except OSError:
             pass
@@ -272,6 +280,7 @@ class CutProxy:
         """Close every open connection at once (both directions); returns how many."""
         with self._lock:
             pairs, self._pairs = self._pairs, []
+            self._muted = False
         n = 0
         for client, server in pairs:
             for s in (client, server):
