@@ -90,7 +90,7 @@ class Reference:
 
 @dataclass(frozen=True)
 class Sync:
-    """The plant database (data/central.py checks the values; the password is never here)."""
+    """The plant database (`check_sync` below checks the values; the password is never here)."""
 
     url: str = ""
     password_file: str = ""  # a file readable only by the service user; else PGPASSWORD/.pgpass
