@@ -1,7 +1,7 @@
 """Plant sync throughput into PostgreSQL, side by side with a plain COPY of the same rows.
 
-`uv run python -m bench.bench_sync [--quick]`. Starts its own PostgreSQL (tests/postgres_server.py,
-fsync on, 127.0.0.1), fills a station store with N records (plus one override, alarm, incident
+`uv run main.py bench --only sync [--quick]` (or `uv run python -m bench.bench_sync [--quick]`).
+Starts its own PostgreSQL (tests/postgres_server.py, fsync on, 127.0.0.1), fills a station store with N records (plus one override, alarm, incident
 and audit entry every 10,000), then times `PlantSync.drain` from the store into the central
 schema: reading SQLite, features to JSON, binary COPY into a staging table, `INSERT ... ON
 CONFLICT DO NOTHING`, the high-water mark, COMMIT per batch, the store's mark. The ceiling is
@@ -111,7 +111,7 @@ def time_plain_copy(path: Path, settings: Sync, records: int) -> float:
 
 def run(quick: bool) -> list[dict]:
     records = 100_000 if quick else 1_000_000
-    print(f"== sync: outbox → PostgreSQL, {records:,} records (machine: {machine()})", flush=True)
+    print(f"\n== sync: outbox → PostgreSQL, {records:,} records (machine: {machine()})", flush=True)
     server = start_server(fsync=True)
     results: list[dict] = []
     try:

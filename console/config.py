@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-
 SOURCE_KINDS = ("serial", "modbus", "folder", "tcp", "simulator")
 
 
@@ -161,6 +158,15 @@ class Config:
     path: str = ""
 
 
+# The inputs and classes of the built-in simulated line (drivers/simulator.py models them; a
+# test keeps the two in step, so that config, a leaf, need not import the simulator).
+DEMO_FEATURES = (
+    "brightness", "contrast", "focus", "edge_density", "hue", "saturation", "part_width",
+    "temperature",
+)  # fmt: skip
+DEMO_CLASSES = ("ok", "scratch", "dent", "stain")
+
+
 def default_config() -> Config:
     """Every key at its default (WIRE.md §6): what a station file that sets nothing means."""
     return Config()
@@ -171,13 +177,9 @@ def demo_config() -> Config:
 
     A demo line of 1,000 parts a simulated day, played at 100 parts a second: two days of
     reference in 20 s, then a drift that the console catches about a minute after start."""
-    from drivers.simulator import FEATURES
-
     return Config(
         source=(Source(kind="simulator", scenario="demo"),),
-        station=Station(
-            features=tuple(f.name for f in FEATURES), classes=("ok", "scratch", "dent", "stain")
-        ),
+        station=Station(features=DEMO_FEATURES, classes=DEMO_CLASSES),
         reference=Reference(size=2000),
         window=Window(parts=2000, batch=50),
         store=Store(path=""),
@@ -221,11 +223,11 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 def _convert(hint: Any, value: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, name)
     if origin is tuple:
         (item, *_rest) = typing.get_args(hint)
-        if dataclasses.is_dataclass(item):
+        if isinstance(item, type) and dataclasses.is_dataclass(item):
             if isinstance(value, dict):
                 value = [value]
             if not isinstance(value, list):
@@ -318,6 +320,12 @@ def check_sync(sync: Sync) -> None:
     """ConfigError naming the [sync] key when a value cannot work (no file system access)."""
     if not sync.url:
         return
+    # Imported here, not at the top: config is a leaf that every module imports, and only a
+    # station with a plant database needs libpq's own parser (which keeps a bad URL a config
+    # error naming `sync.url` at load time, not a surprise of the sync thread hours later).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         params = conninfo_to_dict(sync.url)
     except psycopg.ProgrammingError as error:

@@ -17,16 +17,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.records import iso
 from console.snapshot import Snapshot, take
-from data.sync import PlantSync
-from data.sync_status import NOT_CONFIGURED, SyncStatus
+from console.sync_link import SyncLink
+
+if TYPE_CHECKING:
+    from data.store import StoreWriter
+    from drivers.base import RunningSource
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
@@ -50,22 +56,23 @@ class Station:
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store = None
+        self.store: StoreWriter | None = None
         self.store_error = ""
-        self.sync: PlantSync | None = None
-        self._started = False
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
-            self._load_reference(config.reference.file)
-        self.sources = []
+            load_reference(self.engine, config.reference.file)
+        self.sources: list[RunningSource] = []
         if sources:
             self._open_sources()
-        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.snapshot: Snapshot = take(
+            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+        )
         self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
@@ -78,27 +85,24 @@ class Station:
         for source in self.sources:
             source.start()
         self._thread.start()
-        self._started = True
-        if self.sync is not None:
-            self.sync.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
-            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+            except Exception as error:  # a failing source must not block shutdown
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
-        if self.sync is not None:
-            self.sync.stop()
+        self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
     def _open_store(self, path: str) -> None:
@@ -108,38 +112,11 @@ class Station:
             features = self.engine.features or ()
             self.store = StoreWriter(path, self.config.station.id, features)
             self.engine.store = self.store
-        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
+        except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
             return
-        if self.config.sync.url:
-            self.sync = PlantSync(self.store, self.config.sync, on_event=self._sync_event)
-            if self._started:  # the store opened late, on the first record
-                self.sync.start()
-
-    def _sync_event(self, kind: str, text: str) -> None:
-        """The plant sync's news (sync thread) as a system event on screen."""
-        self.engine.note_system("sync" if kind != "error" else "error", "plant sync", text)
-
-    def _load_reference(self, path: str) -> None:
-        """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = (
-            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
-        )
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.readlines()
-            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
-        except OSError as error:
-            raise ConfigError(
-                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
-            ) from error
-        except ValueError as error:
-            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
-        if skipped:
-            self.engine.note_system(
-                "data", "reference", f"{skipped} malformed lines skipped in {path}"
-            )
+        self.sync.attach(self.store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -152,13 +129,13 @@ class Station:
                 if cfg.kind == "simulator":
                     from drivers.simulator import SimulatedSource
 
-                    source = SimulatedSource(cfg, self.intake)
+                    source: RunningSource = SimulatedSource(cfg, self.intake)
                 else:
                     from drivers import open_source
 
                     source = open_source(cfg, self.intake, self.engine.features)
                 self.sources.append(source)
-            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+            except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
                 self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
 
@@ -187,7 +164,6 @@ class Station:
                     else:
                         self._source_event(item)
                 self._check_stale()
-                self._check_sync()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -199,13 +175,13 @@ class Station:
                     shown = self._changes()
                     self.snapshot = take(
                         self.engine,
-                        self._source_status(),
-                        self._store_status(),
+                        source_statuses(self.sources),
+                        store_text(self.store, self.store_error),
                         self.fallback,
-                        sync=self.sync_status(),
+                        sync=self.sync.status,
                     )
                     last_snapshot = now
-            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+            except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
 
@@ -219,100 +195,12 @@ class Station:
         engine.note_system(event.kind, event.source, text, event.at)
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
-        seq, ts = engine.accepted, iso(event.at)
-        results = []
-        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
-            detector = "missed_parts" if event.kind == "missed_parts" else "source"
-            results.append(
-                engine.alarms.trip(
-                    detector,
-                    event.source,
-                    value=float(event.count),
-                    priority="medium",
-                    seq=seq,
-                    ts=ts,
-                    message=text,
-                )
-            )
-            if detector == "missed_parts":
-                # Parts already missed cannot come back: the alarm returns to normal at once
-                # and waits, unacknowledged, for someone to take note.
-                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
-        elif event.kind in ("connected", "reconnected"):
-            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
-        for result in results:
-            if result is not None:
-                engine.emit(result)
+        engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        engine = self.engine
-        last = engine.rate.last_arrival
-        limit = self.config.detection.stale_seconds
         now = time.time()
-        if last is None:
-            return
-        if now - last > limit:
-            event = engine.alarms.trip(
-                "stale",
-                "line",
-                value=now - last,
-                priority="high",
-                seq=engine.accepted,
-                ts=iso(now),
-                message=f"no parts for {now - last:.0f} s",
-            )
-        else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
-        if event is not None:
-            engine.emit(event)
-
-    def _check_sync(self) -> None:
-        """A stale sync (rows waiting longer than [sync] stale_seconds) is an alarm."""
-        if self.sync is None:
-            return
-        engine, status = self.engine, self.sync.status
-        now = time.time()
-        if status.stale:
-            event = engine.alarms.trip(
-                "sync_stale",
-                "plant sync",
-                value=float(status.pending),
-                priority="medium",
-                seq=engine.accepted,
-                ts=iso(now),
-                message=f"{status.pending:,} rows waiting for the plant database: "
-                f"{status.detail()}",
-            )
-        else:
-            event = engine.alarms.reset(
-                "sync_stale", "plant sync", seq=engine.accepted, ts=iso(now)
-            )
-        if event is not None:
-            engine.emit(event)
-
-    def sync_status(self) -> SyncStatus:
-        return NOT_CONFIGURED if self.sync is None else self.sync.status
-
-    def _source_status(self) -> tuple:
-        statuses = []
-        for source in self.sources:
-            try:
-                statuses.append(source.status())
-            except Exception:  # noqa: BLE001, S112
-                continue
-        return tuple(statuses)
-
-    def _store_status(self) -> str:
-        if self.store is None:
-            return self.store_error or "not used"
-        try:
-            status = self.store.status
-            status = status() if callable(status) else status
-        except Exception as error:  # noqa: BLE001
-            return f"error: {error}"
-        if getattr(status, "last_error", None):
-            return f"error: {status.last_error}"
-        return "ok"  # what waits for the plant database is the sync's to say
+        self.engine.check_stale(now)
+        self.sync.check(now)
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -337,7 +225,7 @@ class Station:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
         try:
             seq = self.store.save_override(command)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.engine.note_system("error", "store", f"override not saved: {error}")
             raise CommandRefused(f"not saved: {error}") from error
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
@@ -367,7 +255,7 @@ class Station:
             )
             try:
                 self.store.flush(timeout=2.0)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
         self._snapshot_requested.set()
         return event
@@ -395,7 +283,7 @@ class Station:
                     },
                     at=incident.opened_at,
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
         self.engine.note_system(
@@ -404,6 +292,45 @@ class Station:
             f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}",
         )
         return incident
+
+
+def load_reference(engine: Engine, path: str) -> None:
+    """The validation period as the reference; a file that cannot serve is a config error."""
+    fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+    try:
+        skipped = engine.use_reference_file(path)
+    except OSError as error:
+        raise ConfigError(
+            "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+        ) from error
+    except ValueError as error:
+        raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+    if skipped:
+        engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def source_statuses(sources: list) -> tuple:
+    """Each source's status; a source that cannot say is left out."""
+    statuses = []
+    for source in sources:
+        try:
+            statuses.append(source.status())
+        except Exception:  # a failing driver must not stop the snapshot
+            continue
+    return tuple(statuses)
+
+
+def store_text(store: StoreWriter | None, error: str) -> str:
+    """The store's health in a few words, for the header."""
+    if store is None:
+        return error or "not used"
+    try:
+        status = store.status
+    except Exception as failure:  # a broken store shows, it does not crash
+        return f"error: {failure}"
+    if status.last_error:
+        return f"error: {status.last_error}"
+    return "ok"  # what waits for the plant database is the sync's to say
 
 
 def route_errors(station: Station) -> None:
@@ -416,7 +343,9 @@ def route_errors(station: Station) -> None:
         station.engine.note_system("error", where, text)
         print(f"linewatch: error in {where}: {text}", file=sys.stderr)
 
-    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
@@ -440,7 +369,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
     route_errors(station)
     done = threading.Event()
 
-    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+    def finish(signum: int, frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGINT, finish)

@@ -222,7 +222,7 @@ def endpoint(sync: Sync) -> tuple[str, int] | None:
         params = conninfo_to_dict(sync.url)
     except psycopg.ProgrammingError:
         return None
-    host = (params.get("hostaddr") or params.get("host") or "").split(",")[0]
+    host = str(params.get("hostaddr") or params.get("host") or "").split(",")[0]
     if not host or host.startswith("/"):
         return None
     port = str(params.get("port") or "5432").split(",")[0]

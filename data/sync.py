@@ -2,13 +2,12 @@
 
 `PlantSync` owns one thread ("plant-sync"), its PostgreSQL connection and its own read-only
 connection to the store (data/outbox.py), which a helper thread ("plant-sync-read") uses to read
-the next batch while PostgreSQL works on the current one (never both at once); it never writes the SQLite file itself, but asks the
-store writer to mark rows synced, to keep refused rows in the quarantine and to purge old synced
-rows. It pushes the outbox in seq order, one transaction per batch: the batch's records by
-binary COPY straight into `linewatch.records` (when some are there already, as after a gap, by
-COPY into a temporary table and `INSERT ... ON CONFLICT DO NOTHING`), the other kinds by
-batched inserts that skip what exists, and `linewatch.sync_state.high_water` moved in the same transaction, under a
-row lock, so that the station's high-water mark is true exactly when its rows are there.
+the next batch while PostgreSQL works on the current one (never both at once); it never writes
+the SQLite file itself, but asks the store writer to mark rows synced, to keep refused rows in
+the quarantine and to purge old synced rows (`Retention`). It pushes the outbox in seq order,
+one transaction per batch (data/push.py writes the batch), with
+`linewatch.sync_state.high_water` moved in the same transaction, under a row lock, so that the
+station's high-water mark is true exactly when its rows are there.
 
 Only after COMMIT returned does the store hear that the rows arrived. A cut connection is an
 unknown outcome, not a failure: the next attempt reads the high-water mark back (waiting on the
@@ -38,62 +37,26 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from console.config import ConfigError, Sync
-from console.records import Rejected
 from data import central
 from data.central import CentralSchemaError
-from data.outbox import OutboxBatch, OutboxReader, row_json
+from data.outbox import OutboxBatch, OutboxReader
+from data.push import (
+    CONNECTIVITY,
+    Refused,
+    SyncRefused,
+    central_high_water,
+    insert_batch,
+    one_line,
+    open_session,
+    quarantined,
+    set_high_water,
+)
 from data.reading import StoreError, open_reader
 from data.store import StoreWriter
 from data.sync_status import SyncStatus
 
-# Errors after which the outcome of what was sent is unknown: reconnect, then replay.
-CONNECTIVITY = (psycopg.OperationalError, psycopg.InterfaceError)
-# SQLSTATEs that say the central schema, not a row, is wrong: never quarantine for these.
-SCHEMA_STATES = {"42P01", "42703", "3F000", "42883", "42501"}
 RETENTION_EVERY = 600.0  # seconds between purges of old synced rows
 PURGE_CHUNK = 20_000
-# Binary COPY wire types of an outbox record row (data/outbox.py): the timestamp goes as its
-# int64 wire value and the features as jsonb's wire bytes, both made in bulk by the reader.
-RECORD_TYPES = [
-    "int8", "int8", "text", "text", "text", "text", "text", "float8", "bytea", "text", "text",
-    "text",
-]  # fmt: skip
-RECORD_COLUMNS = "seq, ts, ts_text, part, batch, model, class, conf, features, image, label, origin"
-STAGE_COLUMNS = (
-    "seq bigint, ts timestamptz, ts_text text, part text, batch text, model text, class text,"
-    " conf double precision, features jsonb, image text, label text, origin text"
-)
-COPY_RECORDS = f"COPY linewatch.records (station, {RECORD_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-COPY_STAGE = f"COPY pg_temp.lw_stage ({RECORD_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-INSERT_RECORDS = (
-    f"INSERT INTO linewatch.records (station, {RECORD_COLUMNS}) SELECT %s, {RECORD_COLUMNS}"
-    " FROM pg_temp.lw_stage ON CONFLICT DO NOTHING"
-)
-INSERT_OTHERS = {
-    "override": "INSERT INTO linewatch.overrides (station, seq, ts, part, old_class, old_conf,"
-    " new_class, reason, note, user_name, role, model) VALUES (%s, %s, to_timestamp(%s), %s, %s,"
-    " %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-    "alarm": "INSERT INTO linewatch.alarm_journal (station, seq, ts, alarm, source, detector,"
-    " state, priority, value, user_name, note) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s,"
-    " %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-    "incident": "INSERT INTO linewatch.incidents (station, seq, ts, incident, status, severity,"
-    " owner, summary, snapshot) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT DO NOTHING",
-}
-INSERT_AUDIT = (
-    "INSERT INTO linewatch.audit (station, seq, ts, at_epoch, user_name, role, action, detail,"
-    " prev_hash, hash) VALUES (%s, %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT DO NOTHING"
-)
-INSERT_REFUSED = (
-    "INSERT INTO linewatch.refused (station, seq, kind, reason) VALUES (%s, %s, %s, %s)"
-    " ON CONFLICT DO NOTHING"
-)
-MISSING_REASON = "not in the local store any more (purged before the plant database had it)"
-
-
-class SyncRefused(RuntimeError):
-    """The plant database cannot take this station's rows until someone acts (named in text)."""
 
 
 @dataclass
@@ -152,7 +115,7 @@ class PlantSync:
         self._oldest_at: float | None = None
         self._oldest_for = -1
         self._quarantined = 0
-        self._next_retention = time.monotonic() + 5.0
+        self._retention = Retention(store, settings, clock, self._stop, self._event)
         # Figures for tests and the bench.
         self.connects = 0
         self.pushes = 0
@@ -220,7 +183,7 @@ class PlantSync:
             if moved is None:
                 self._pause(self._backoff.next(self._rng), probe=True)
             elif not moved:
-                self._keep_tidy()
+                self._retention.keep_tidy()
                 self._wake.wait(self._idle_poll)
                 self._wake.clear()
 
@@ -244,7 +207,7 @@ class PlantSync:
         except CONNECTIVITY as error:
             was = self._conn is not None
             self._disconnect()
-            self._fail(_one_line(error), event="disconnected" if was else "")
+            self._fail(one_line(error), event="disconnected" if was else "")
             return None
         except (CentralSchemaError, SyncRefused, ConfigError, StoreError, sqlite3.Error) as error:
             self._disconnect()
@@ -282,38 +245,12 @@ class PlantSync:
     def _connect(self) -> None:
         conn = central.connect(self.settings, autocommit=True)
         try:
-            central.check_schema(conn)
-            conn.execute(
-                "INSERT INTO linewatch.sync_state (station, high_water) VALUES (%s, 0)"
-                " ON CONFLICT DO NOTHING",
-                (self.station,),
-            )
-            hw = self._central_high_water(conn)
             last = self._reader.last_seq()
-            if hw > last:
-                raise SyncRefused(
-                    f"the plant database has seq {hw} of station {self.station!r} but this "
-                    f"store ends at {last}: a new store under an old station id? Give the "
-                    "station a new [station] id"
-                )
-            gap = central.first_gap(conn, self.station, min(self._verified, hw), hw)
-            if gap is not None:
-                with conn.transaction():
-                    conn.execute(
-                        "UPDATE linewatch.sync_state SET high_water = %s, updated_at = now()"
-                        " WHERE station = %s",
-                        (gap - 1, self.station),
-                    )
-                self._event("gap", f"seq {gap}..{hw} incomplete centrally: refilling")
-                hw = gap - 1
-            self._verified = hw
-            # Made once per connection, outside any transaction, so no rollback can drop it.
-            conn.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS lw_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS"
-            )
+            hw = open_session(conn, self.station, self._verified, last, self._event)
         except BaseException:
             conn.close()
             raise
+        self._verified = hw
         self._conn = conn
         if self._hw is not None and hw > self._hw:
             self.unheard_commits += 1  # a push whose answer the cut swallowed had committed
@@ -321,12 +258,6 @@ class PlantSync:
         self.connects += 1
         self._last_error = ""
         self._event("connected", f"{_target(self.settings.url)}, high water {hw}")
-
-    def _central_high_water(self, conn: psycopg.Connection) -> int:
-        row = conn.execute(
-            "SELECT high_water FROM linewatch.sync_state WHERE station = %s", (self.station,)
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
@@ -339,25 +270,17 @@ class PlantSync:
     def _push(self, batch: OutboxBatch) -> None:
         conn = self._conn
         assert conn is not None
-        refused: list[tuple[str, tuple, str]] = []
+        refused: list[Refused] = []
         with conn.transaction():
-            row = conn.execute(
-                "SELECT high_water FROM linewatch.sync_state WHERE station = %s FOR UPDATE",
-                (self.station,),
-            ).fetchone()
-            hw = int(row[0]) if row else 0
+            hw = central_high_water(conn, self.station, lock=True)
             if hw != batch.after:
                 # An earlier push whose outcome we did not hear committed (hw >= last), or
                 # someone else moved the mark: start again from what the plant says.
                 self.unheard_commits += hw >= batch.last
                 self._hw = hw
                 return
-            refused = self._insert(conn, batch)
-            conn.execute(
-                "UPDATE linewatch.sync_state SET high_water = %s, updated_at = now()"
-                " WHERE station = %s",
-                (batch.last, self.station),
-            )
+            refused = insert_batch(conn, self.station, batch, self._event)
+            set_high_water(conn, self.station, batch.last)
         self._hw = batch.last
         self.pushes += 1
         self.pushed_rows += len(batch)
@@ -366,84 +289,11 @@ class PlantSync:
         if refused:
             self._quarantine(refused)
 
-    def _insert(self, conn: psycopg.Connection, batch: OutboxBatch) -> list[tuple[str, tuple, str]]:
-        """Write the batch; rows refused alone (not for connectivity) are listed as refused."""
-        try:
-            with conn.transaction():
-                self._write(conn, batch)
-            return []
-        except CONNECTIVITY:
-            raise
-        except Exception as error:  # noqa: BLE001 - judged below: schema, or one bad row
-            state = getattr(getattr(error, "diag", None), "sqlstate", None)
-            if state in SCHEMA_STATES:
-                raise CentralSchemaError(
-                    f"the plant database refused the rows ({_one_line(error)}): "
-                    "run main.py sync --init, or check the sync user's rights"
-                ) from error
-            items = batch.items()
-            if len(items) == 1:
-                kind, row = items[0]
-                reason = _one_line(error).replace("\x00", "")
-                conn.execute(INSERT_REFUSED, (self.station, row[0], kind, reason))
-                return [(kind, row, reason)]
-            half = len(items) // 2
-            refused = []
-            for part in (items[:half], items[half:]):
-                refused += self._insert(conn, OutboxBatch.of(batch.after, batch.last, part))
-            return refused
-
-    def _write(self, conn: psycopg.Connection, batch: OutboxBatch) -> None:
-        with conn.cursor() as cursor:
-            if batch.records and not self._copy_direct(conn, batch):
-                with cursor.copy(COPY_STAGE) as copy:
-                    copy.set_types(RECORD_TYPES)
-                    for row in batch.records:
-                        copy.write_row(row)
-                cursor.execute(INSERT_RECORDS, (self.station,))
-                cursor.execute("TRUNCATE pg_temp.lw_stage")
-            station = self.station
-            for kind, rows in batch.others.items():
-                if kind == "audit":
-                    values = [(station, r[0], r[1], *r[1:]) for r in rows]
-                    cursor.executemany(INSERT_AUDIT, values)
-                else:
-                    cursor.executemany(INSERT_OTHERS[kind], [(station, *r) for r in rows])
-            if batch.missing:
-                cursor.executemany(
-                    INSERT_REFUSED,
-                    [(station, seq, "missing", MISSING_REASON) for seq in batch.missing],
-                )
-                self._event("error", f"{len(batch.missing)} rows purged locally before syncing")
-
-    def _copy_direct(self, conn: psycopg.Connection, batch: OutboxBatch) -> bool:
-        """The fast path: binary COPY straight into linewatch.records. Under the high-water row
-        lock no row above the mark exists, except after a gap was found; then COPY meets a key
-        it has and the batch goes the staging way (False)."""
-        station = self.station
-        try:
-            with conn.transaction(), conn.cursor() as cursor, cursor.copy(COPY_RECORDS) as copy:
-                copy.set_types(["text", *RECORD_TYPES])
-                for r in batch.records:
-                    copy.write_row((station, *r))
-        except psycopg.errors.UniqueViolation:
-            return False
-        return True
-
-    def _quarantine(self, refused: list[tuple[str, tuple, str]]) -> None:
-        rows = [
-            Rejected(
-                raw=row_json(kind, row),
-                reason="refused by the plant database",
-                detail=f"seq {row[0]} ({kind}): {reason}",
-                source="plant-sync",
-            )
-            for kind, row, reason in refused
-            if kind != "missing"
-        ]
+    def _quarantine(self, refused: list[Refused]) -> None:
         self._quarantined += len(refused)
         for kind, row, reason in refused:
             self._event("quarantine", f"seq {row[0]} ({kind}) refused: {reason}")
+        rows = quarantined(refused)
         if rows:
             self.store.append_rejected(rows)
             self.store.flush()
@@ -454,9 +304,6 @@ class PlantSync:
         if hw > status.last_seq - status.pending_outbox:
             self.store.mark_synced(hw)
 
-    def _pending_locally(self) -> int:
-        return int(self.store.status.pending_outbox)
-
     def _note_oldest(self, batch: OutboxBatch) -> None:
         if batch.last > batch.after and self._oldest_for != batch.after:
             self._oldest_for = batch.after
@@ -466,41 +313,11 @@ class PlantSync:
 
     def _pause(self, seconds: float, *, probe: bool) -> None:
         """Wait `seconds`, or less when the server's port comes back up (probe) or on stop."""
-        address = central.endpoint(self.settings) if probe else None
-        was_up = _reachable(address) if address else True
-        deadline = time.monotonic() + seconds
-        while not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._stop.wait(min(left, 0.25))
-            if address and not was_up and _reachable(address):
-                return  # the database is back: the first retry comes now
-            if address and was_up:
-                was_up = _reachable(address)
-
-    def _keep_tidy(self) -> None:
-        """Purge synced rows past retention, every RETENTION_EVERY seconds (sync thread)."""
-        if time.monotonic() < self._next_retention:
-            return
-        self._next_retention = time.monotonic() + RETENTION_EVERY
-        self.purge_now()
+        pause(seconds, self._stop, central.endpoint(self.settings) if probe else None)
 
     def purge_now(self) -> int:
         """Ask the store to drop synced rows older than the retention; returns how many."""
-        now = self.clock()
-        records_before = now - self.settings.retention_days * 86400.0
-        journal_before = now - max(self.settings.journal_retention_days, 183.0) * 86400.0
-        gone = 0
-        try:
-            while True:
-                n = self.store.purge_synced(records_before, journal_before, PURGE_CHUNK)
-                gone += n
-                if n < PURGE_CHUNK or self._stop.is_set():
-                    break
-        except StoreError as error:
-            self._event("error", f"retention purge failed: {error}")
-        return gone
+        return self._retention.purge_now()
 
     def _fail(self, text: str, event: str = "") -> None:
         """Keep the error for the screen; tell it as an event once, not at every retry."""
@@ -515,6 +332,62 @@ class PlantSync:
                 self._on_event(kind, text)
 
 
+class Retention:
+    """Purges synced rows past `[sync] retention_days` from the local store: records by their
+    time, the journals after `journal_retention_days` (never under the 183 days the EU AI Act
+    asks). The store writer does the deleting; never a row not yet synced (sync thread)."""
+
+    def __init__(
+        self,
+        store: StoreWriter,
+        settings: Sync,
+        clock: Callable[[], float],
+        stop: threading.Event,
+        event: Callable[[str, str], None],
+    ) -> None:
+        self.store, self.settings, self.clock = store, settings, clock
+        self._stop, self._event = stop, event
+        self._next = time.monotonic() + 5.0
+
+    def keep_tidy(self) -> None:
+        """Purge, every RETENTION_EVERY seconds (sync thread, when nothing waits)."""
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + RETENTION_EVERY
+        self.purge_now()
+
+    def purge_now(self) -> int:
+        now = self.clock()
+        records_before = now - self.settings.retention_days * 86400.0
+        journal_before = now - max(self.settings.journal_retention_days, 183.0) * 86400.0
+        gone = 0
+        try:
+            while True:
+                n = self.store.purge_synced(records_before, journal_before, PURGE_CHUNK)
+                gone += n
+                if n < PURGE_CHUNK or self._stop.is_set():
+                    break
+        except StoreError as error:
+            self._event("error", f"retention purge failed: {error}")
+        return gone
+
+
+def pause(seconds: float, stop: threading.Event, address: tuple[str, int] | None) -> None:
+    """Wait `seconds`, or less on `stop` or when the server's port at `address` comes back up
+    (if it was down at first): the first retry then follows soon after the database returns."""
+    was_up = _reachable(address) if address else True
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, 0.25))
+        if address and not was_up and _reachable(address):
+            return  # the database is back: the first retry comes now
+        if address and was_up:
+            was_up = _reachable(address)
+
+
 def _reachable(address: tuple[str, int] | None) -> bool:
     if address is None:
         return True
@@ -523,11 +396,6 @@ def _reachable(address: tuple[str, int] | None) -> bool:
             return True
     except OSError:
         return False
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _target(url: str) -> str:

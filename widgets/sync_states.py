@@ -11,13 +11,11 @@ import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget  # noqa: E402
-
-from data.sync_status import NOT_CONFIGURED, SyncStatus  # noqa: E402
-from widgets import theme  # noqa: E402
-from widgets.header import OverviewHeader  # noqa: E402
+from data.sync_status import NOT_CONFIGURED, SyncStatus
+from widgets import theme
+from widgets.header import OverviewHeader
 
 
 def example_states(now: float) -> list[tuple[str, SyncStatus]]:
@@ -92,6 +90,7 @@ def render(out: Path, width: int = 1600) -> Path:
 
 
 def main() -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the entry function, not the import
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="docs", help="folder for sync-states.png")
     args = parser.parse_args()
