@@ -35,6 +35,7 @@ from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.records import iso
 from console.snapshot import Snapshot, take
+from console.sync_link import SyncLink
 
 if TYPE_CHECKING:
     from data.store import StoreWriter
@@ -67,6 +68,7 @@ class Station:
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
@@ -90,6 +92,7 @@ class Station:
         for source in self.sources:
             source.start()
         self._thread.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -102,6 +105,7 @@ class Station:
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
@@ -118,6 +122,8 @@ class Station:
         except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
+            return
+        self.sync.attach(self.store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -179,6 +185,7 @@ class Station:
                         source_statuses(self.sources),
                         store_text(self.store, self.store_error),
                         self.fallback,
+                        sync=self.sync.status,
                     )
                     last_snapshot = now
             except Exception as error:  # never let the line's monitor die
@@ -198,7 +205,9 @@ class Station:
         engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        self.engine.check_stale(time.time())
+        now = time.time()
+        self.engine.check_stale(now)
+        self.sync.check(now)
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -343,7 +352,7 @@ def store_text(store: StoreWriter | None, error: str) -> str:
         return f"error: {failure}"
     if status.last_error:
         return f"error: {status.last_error}"
-    return f"ok, {status.pending_outbox} to sync"
+    return "ok"  # what waits for the plant database is the sync's to say
 
 
 def route_errors(station: Station) -> None:

@@ -19,3 +19,7 @@ def station(tmp_path):
     station.start()
     yield station
     station.stop()
+
+
+# The plant-sync tests' PostgreSQL server and helpers (fixtures `postgres`, `plant`).
+pytest_plugins = ("tests.sync_helpers",)

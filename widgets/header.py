@@ -3,8 +3,9 @@
 `OverviewHeader` shows station, model version, line state, model health (OK / watch / drift /
 fallback, or "Learning 45 %" while the reference is learnt), parts per minute, reject rate,
 overrides in the last hour, active alarms by priority, alarms to acknowledge, source and store
-status (or "no sync configured"), the current user and the station's clock with its time zone,
-plus the Escalate button. Grey and calm: a tile takes a colour only when what
+status, the plant sync's state ("no sync configured", or connected/offline with what waits), the
+current user and the station's clock with its time zone, plus the Escalate button. Grey and calm:
+a tile takes a colour only when what
 it shows is abnormal. Updated from each new snapshot (UI thread); the clock by its own 1 s timer.
 """
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabe
 
 from console.alarms import PRIORITIES
 from console.snapshot import Snapshot
+from data.sync_status import SyncStatus
 from widgets import theme
 from widgets.clock import StationClock
 from widgets.sheet import big_button
@@ -116,6 +118,7 @@ class OverviewHeader(QFrame):
         self.unack = Tile("To acknowledge")
         self.source = Tile("Source", small=True)
         self.store = Tile("Store", small=True)
+        self.sync = Tile("Plant sync", small=True)
         alarm_box = QFrame()
         alarm_layout = QVBoxLayout(alarm_box)
         alarm_layout.setContentsMargins(8, 2, 8, 2)
@@ -145,8 +148,9 @@ class OverviewHeader(QFrame):
             self.unack,
             self.source,
             self.store,
+            self.sync,
         )
-        stretch = (1, 2, 1, 1, 1, 2, 1, 2, 2)
+        stretch = (1, 2, 1, 1, 1, 2, 1, 2, 1, 3)
         for column, (widget, weight) in enumerate(zip(widgets, stretch, strict=True)):
             tiles.addWidget(widget, 0, column)
             tiles.setColumnStretch(column, weight)
@@ -215,3 +219,20 @@ class OverviewHeader(QFrame):
         self.store.caption.setText(f"Store · {detail}" if detail else "Store")
         self.store.set_value(_short(store, 20), f"color: {theme.ERROR};" if bad_store else "")
         self.store.setToolTip(s.store)
+        self.show_sync(s.sync)
+
+    def show_sync(self, sync: SyncStatus) -> None:
+        """'no sync configured', or connected/offline, waiting rows, oldest, last success."""
+        detail = sync.detail()
+        self.sync.caption.setText(_short(f"Plant sync · {detail}", 48))
+        if sync.stale:
+            style = theme.priority_style("medium")
+        elif sync.abnormal:
+            style = f"border: 2px solid {theme.TEXT};"
+        else:
+            style = ""
+        self.sync.set_value(_short(sync.headline(), 26), style)
+        self.sync.setToolTip(
+            f"{sync.headline()}\n{detail}"
+            + (f"\nlast error: {sync.last_error}" if sync.last_error else "")
+        )
