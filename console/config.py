@@ -12,6 +12,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,17 @@ class Reference:
 
 @dataclass(frozen=True)
 class Sync:
+    """The plant database (`check_sync` below checks the values; the password is never here)."""
+
     url: str = ""
+    password_file: str = ""  # a file readable only by the service user; else PGPASSWORD/.pgpass
+    sslmode: str = ""  # libpq's: require, verify-ca, verify-full, ...
+    sslrootcert: str = ""  # the plant CA's certificate, for verify-ca / verify-full
+    batch_rows: int = 20000  # outbox rows per central transaction
+    stale_seconds: float = 3600.0  # no successful push for this long while rows wait: alarm
+    retention_days: float = 90.0  # synced records older than this are purged locally
+    journal_retention_days: float = 366.0  # overrides, alarms, incidents, audit (>= 183)
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,15 @@ class People:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The console window on the station's screen."""
+
+    fullscreen: bool = False  # kiosk stations: the window takes the whole screen
+    # The station's time zone (IANA name, e.g. "Europe/Berlin"); empty = the machine's own.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -193,6 +213,7 @@ class Config:
     access: Access = field(default_factory=Access)
     playbook: tuple[Escalation, ...] = ()
     notify: Notify = field(default_factory=Notify)
+    console: Console = field(default_factory=Console)
     path: str = ""
 
 
@@ -289,6 +310,40 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
 
 
 def _check(config: Config) -> None:
+    _check_sources(config)
+    if config.reference.size < 100:
+        raise ConfigError(
+            "reference.size",
+            f"{config.reference.size} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if config.window.parts < 100:
+        raise ConfigError(
+            "window.parts",
+            f"{config.window.parts} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if not 1 <= config.window.batch <= config.window.parts:
+        raise ConfigError(
+            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+        )
+    if not 0 < config.detection.false_alarms_per_year < 100:
+        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
+    check_sync(config.sync)
+    if len(config.station.features) > 256:
+        raise ConfigError(
+            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+        )
+    _check_people(config)
+
+
+def _check_sources(config: Config) -> None:
     for i, source in enumerate(config.source, start=1):
         key = f"source[{i}]"
         if source.kind not in SOURCE_KINDS:
@@ -325,29 +380,6 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
             )
-    if config.reference.size < 100:
-        raise ConfigError(
-            "reference.size",
-            f"{config.reference.size} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if config.window.parts < 100:
-        raise ConfigError(
-            "window.parts",
-            f"{config.window.parts} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if not 1 <= config.window.batch <= config.window.parts:
-        raise ConfigError(
-            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
-        )
-    if not 0 < config.detection.false_alarms_per_year < 100:
-        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
-    if len(config.station.features) > 256:
-        raise ConfigError(
-            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
-        )
-    _check_people(config)
 
 
 PLAYBOOK_ROLES = ("product_owner", "data_owner", "model_owner", "control_owner", "operations_lead")
@@ -378,6 +410,61 @@ def _check_people(config: Config) -> None:
         raise ConfigError("notify.timeout_seconds", "must be positive", "use e.g. 10")
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+PASSWORD_FIX = "remove it; give the password in PGPASSWORD, a ~/.pgpass or [sync] password_file"
+
+
+def check_sync(sync: Sync) -> None:
+    """ConfigError naming the [sync] key when a value cannot work (no file system access)."""
+    if not sync.url:
+        return
+    # Imported here, not at the top: config is a leaf that every module imports, and only a
+    # station with a plant database needs libpq's own parser (which keeps a bad URL a config
+    # error naming `sync.url` at load time, not a surprise of the sync thread hours later).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(sync.url)
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(
+            "sync.url",
+            f"not a PostgreSQL URL ({error})",
+            'write e.g. url = "postgresql://linewatch@db.plant.local/linewatch"',
+        ) from error
+    if params.get("password"):
+        raise ConfigError("sync.url", "contains a password", PASSWORD_FIX)
+    if sync.sslmode and sync.sslmode not in SSL_MODES:
+        raise ConfigError(
+            "sync.sslmode", f"unknown mode {sync.sslmode!r}", f"use one of {', '.join(SSL_MODES)}"
+        )
+    if not 1 <= sync.batch_rows <= 1_000_000:
+        raise ConfigError("sync.batch_rows", "must be in 1..1000000", "use e.g. 20000")
+    if sync.stale_seconds <= 0:
+        raise ConfigError("sync.stale_seconds", "must be positive", "use e.g. 3600 (one hour)")
+    if sync.retention_days <= 0:
+        raise ConfigError(
+            "sync.retention_days", "must be positive", "use e.g. 90 (days of synced records)"
+        )
+    if sync.journal_retention_days < 183:
+        raise ConfigError(
+            "sync.journal_retention_days",
+            f"{sync.journal_retention_days:g} days is shorter than the 183 days (six months) "
+            "the EU AI Act asks logs to be kept",
+            "use 183 or more",
+        )
+    if sync.connect_timeout <= 0:
+        raise ConfigError("sync.connect_timeout", "must be positive", "use e.g. 10 (seconds)")
+
+
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Relative paths in the config are relative to the config file's folder."""
 
@@ -387,6 +474,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return dataclasses.replace(
         config,
         store=Store(path=resolve(config.store.path)),
+        sync=dataclasses.replace(
+            config.sync,
+            password_file=resolve(config.sync.password_file),
+            sslrootcert=config.sync.sslrootcert
+            if config.sync.sslrootcert == "system"
+            else resolve(config.sync.sslrootcert),
+        ),
         reference=dataclasses.replace(config.reference, file=resolve(config.reference.file)),
         source=tuple(
             dataclasses.replace(s, url=resolve(s.url)) if s.kind == "folder" else s

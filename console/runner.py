@@ -21,7 +21,15 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from console.actions import OVERRIDE_REASONS, Acknowledge, CommandRefused, Escalate, Override
+from console.actions import (
+    OVERRIDE_REASONS,
+    Acknowledge,
+    CommandRefused,
+    Escalate,
+    Override,
+    good_class,
+    reason_refusal,
+)
 from console.alarms import AlarmEvent
 from console.auth import Session
 from console.config import Config, ConfigError
@@ -31,6 +39,7 @@ from console.intake import Delivery, Intake, SourceEvent
 from console.oversight import Oversight
 from console.records import iso
 from console.snapshot import Snapshot, take
+from console.sync_link import SyncLink
 from data.audit import AuditFacts, Write
 
 if TYPE_CHECKING:
@@ -59,6 +68,7 @@ class Station(Oversight):
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         self._start_oversight(clock)
         if path and self.engine.features:
@@ -83,6 +93,7 @@ class Station(Oversight):
         for source in self.sources:
             source.start()
         self._thread.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -96,6 +107,7 @@ class Station(Oversight):
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
@@ -113,6 +125,8 @@ class Station(Oversight):
         except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
+            return
+        self.sync.attach(self.store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -175,6 +189,7 @@ class Station(Oversight):
                         source_statuses(self.sources),
                         store_text(self.store, self.store_error),
                         self.fallback,
+                        sync=self.sync.status,
                     )
                     last_snapshot = now
             except Exception as error:  # never let the line's monitor die
@@ -194,7 +209,9 @@ class Station(Oversight):
         engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        self.engine.check_stale(time.time())
+        now = time.time()
+        self.engine.check_stale(now)
+        self.sync.check(now)
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -215,6 +232,13 @@ class Station(Oversight):
             raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
         if command.new_class == command.old_class:
             raise CommandRefused("the new class is the same as the model's")
+        misfit = reason_refusal(
+            command.new_class,
+            command.reason,
+            good_class(self.snapshot.classes or self.config.station.classes),
+        )
+        if misfit:
+            raise CommandRefused(misfit)
         if self.store is None:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
         c = command
@@ -229,6 +253,14 @@ class Station(Oversight):
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
         self._snapshot_requested.set()
         return seq
+
+    def stored_overrides(self) -> list[dict]:
+        """Every override in the store, oldest first (any thread: a read connection of its own)."""
+        if self.store is None or not self._store_path:
+            return []
+        from data.reading import overrides
+
+        return overrides(self._store_path)
 
     def acknowledge(self, command: Acknowledge, session: Session | None = None) -> AlarmEvent:
         """Acknowledge an alarm, with an optional comment; journaled and audited together."""
@@ -298,7 +330,7 @@ def store_text(store: StoreWriter | None, error: str) -> str:
         return f"error: {failure}"
     if status.last_error:
         return f"error: {status.last_error}"
-    return f"ok, {status.pending_outbox} to sync"
+    return "ok"  # what waits for the plant database is the sync's to say
 
 
 def route_errors(station: Station) -> None:

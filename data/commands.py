@@ -4,8 +4,8 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
-`MarkSynced`) jump the queue and are committed on their own (`synchronous=FULL`) while their
-caller waits. `Flush`
+`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`)
+while their caller waits. `Flush`
 and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
 """
 
@@ -141,7 +141,18 @@ class MarkSynced:
     at: float
 
 
-Urgent = SaveOverride | SaveIncident | Audit | Audited | SaveReference | MarkSynced
+@dataclass(frozen=True, slots=True)
+class PurgeSynced:
+    """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
+    cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
+
+    name: ClassVar[str] = "purge"
+    records_before: float
+    journal_before: float
+    limit: int
+
+
+Urgent = SaveOverride | SaveIncident | Audit | Audited | SaveReference | MarkSynced | PurgeSynced
 
 
 class Request:
