@@ -45,6 +45,7 @@ from sqlite_utils import Database
 
 from console.actions import Override
 from console.records import RecordBatch, Rejected
+from data.custody import StoreLock, StoreLocked, examine_store, make_private, set_aside
 from data.reading import (
     StoredRecords,
     StoreError,
@@ -89,6 +90,18 @@ CHECKPOINT_PAUSE = 0.5
 MAX_QUEUED_ROWS = 131_072
 QUEUE_FULL_TIMEOUT = 30.0
 
+_INSERT_ALARM = (
+    "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
+    " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Bounds (issue 8): a rejected line keeps at most this many raw bytes (its length and sha256
+# go in `detail`); the quarantine and the event list keep their newest rows only.
+RAW_KEEP_BYTES = 4096
+REJECTED_KEEP_ROWS = 50_000
+EVENTS_KEEP_ROWS = 100_000
+# Reason a record the parser accepted is quarantined with when the store still refuses it.
+STORE_REFUSED = "store_refused"
+
 _INSERT_RECORD = (
     "INSERT INTO records (seq, ts, ts_text, station, part, batch, model, class, conf,"
     " feature_set, features, image, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -107,6 +120,7 @@ class StoreStatus:
     records: int  # records committed since start
     failed: int  # queued items that could not be written (and were dropped)
     running: bool
+    not_stored: int = 0  # accepted records that are not in the store (lost or quarantined)
 
 
 class _Op:
@@ -249,9 +263,17 @@ class StoreWriter:
         self.path = str(path)
         self.station = station
         self.features = tuple(features)
+        self.set_aside = ""  # where a damaged file was moved, when one was
+        try:
+            self._store_lock = StoreLock(self.path)
+        except StoreLocked as error:
+            raise StoreError(str(error)) from None
+        except OSError as error:
+            raise StoreError(f"cannot open store {self.path}: {error}") from error
         try:
             self._db = self._open()
         except (sqlite3.Error, SchemaError, OSError) as error:
+            self._store_lock.release()
             raise StoreError(f"cannot open store {self.path}: {error}") from error
         self._conn = self._db.conn
         self._queue = _WorkQueue(MAX_QUEUED_ROWS)
@@ -260,6 +282,7 @@ class StoreWriter:
         self._last_commit: float | None = None
         self._last_error = ""
         self._failed = 0
+        self._not_stored = 0
         self._records = 0
         self._rows_since_restart = 0
         self._closing = False
@@ -272,6 +295,11 @@ class StoreWriter:
     # ---- start-up (caller's thread, before the writer thread exists) ----
 
     def _open(self) -> Database:
+        damage = examine_store(self.path)
+        if damage:
+            moved = set_aside(self.path)
+            self.set_aside = f"store {self.path} was damaged ({damage}); kept as {moved}"
+        make_private(self.path)
         db = Database(connect(self.path), execute_plugins=False)
         conn = db.conn
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only takes effect on a new file
@@ -323,6 +351,7 @@ class StoreWriter:
             records=self._records,
             failed=self._failed,
             running=self._thread.is_alive(),
+            not_stored=self._not_stored,
         )
 
     def append_records(self, batch: RecordBatch, class_names: Sequence[str]) -> None:
@@ -355,7 +384,12 @@ class StoreWriter:
         user: str = "",
         note: str = "",
         at: float | None = None,
-    ) -> None:
+        *,
+        durable: bool = False,
+        timeout: float = 5.0,
+    ) -> int | None:
+        """Queue an alarm transition; `durable` (an operator's action: acknowledge, shelve)
+        takes the operator lane and returns its seq once committed, StoreError otherwise."""
         row = (
             _now(at),
             alarm,
@@ -367,7 +401,10 @@ class StoreWriter:
             user,
             note,
         )
+        if durable:
+            return self._call("alarm", (row,), timeout)
         self._put(("alarm", row))
+        return None
 
     def save_override(self, override: Override, timeout: float = 5.0) -> int:
         """Durable (synchronous=FULL) before it returns its seq; StoreError otherwise."""
@@ -436,6 +473,7 @@ class StoreWriter:
         self._closed = True
         self._checkpointer.stop()
         self._conn.close()
+        self._store_lock.release()
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -566,6 +604,9 @@ class StoreWriter:
                 " snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, *row),
             )
+        elif op.kind == "alarm":
+            (row,) = op.args
+            conn.execute(_INSERT_ALARM, (seq, *row))
         elif op.kind == "audit":
             at, user, role, action, detail = op.args
             digest = chain_hash(self._audit_hash, audit_entry(seq, at, user, role, action, detail))
@@ -592,6 +633,8 @@ class StoreWriter:
         markers: list[_Op] = []
         stopping = False
         rows = records = taken = 0
+        records_taken = 0
+        not_stored = self._not_stored
         try:
             conn.execute("BEGIN IMMEDIATE")
             start_seq = self._last_seq
@@ -611,6 +654,8 @@ class StoreWriter:
                     rest = batch.take(slice(RECORD_CHUNK, None))
                     pending.appendleft(("records", rest, item[2]))
                     item = ("records", batch.take(slice(0, RECORD_CHUNK)), item[2])
+                if kind == "records":
+                    records_taken += len(item[1])
                 saved = self._last_seq
                 conn.execute("SAVEPOINT item")
                 try:
@@ -618,7 +663,12 @@ class StoreWriter:
                 except Exception as error:
                     conn.execute("ROLLBACK TO item")
                     self._last_seq = saved
-                    self._note_failure(f"{kind} not stored: {type(error).__name__}: {error}")
+                    if kind == "records":
+                        written = self._write_records_one_by_one(item[1], item[2], error)
+                        rows += written
+                        records += written
+                    else:
+                        self._note_failure(f"{kind} not stored: {type(error).__name__}: {error}")
                 else:
                     rows += written
                     if kind == "records":
@@ -637,6 +687,7 @@ class StoreWriter:
                     markers.append(item[1])
                     stopping = stopping or item[0] == "stop"
             self._failed += max(taken - len(markers), 1)
+            self._not_stored = not_stored + records_taken
             self._last_error = f"bulk commit: {type(error).__name__}: {error}"
             self._backoff.wait(0.05)
         else:
@@ -659,22 +710,20 @@ class StoreWriter:
             rejected, at = item[1], item[2]
             conn.executemany(
                 "INSERT INTO rejected (at, source, reason, detail, raw) VALUES (?, ?, ?, ?, ?)",
-                [(at, r.source, r.reason, r.detail, bytes(r.raw)) for r in rejected],
+                [(at, r.source, r.reason, *_kept_raw(r.detail, bytes(r.raw))) for r in rejected],
             )
+            _keep_newest(conn, "rejected", REJECTED_KEEP_ROWS)
             return len(rejected)
         if kind == "event":
             conn.execute(
                 "INSERT INTO events (at, source, kind, detail, count) VALUES (?, ?, ?, ?, ?)",
                 item[1],
             )
+            _keep_newest(conn, "events", EVENTS_KEEP_ROWS)
             return 1
         if kind == "alarm":
             seq = self._next_seq()
-            conn.execute(
-                "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
-                " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, *item[1]),
-            )
+            conn.execute(_INSERT_ALARM, (seq, *item[1]))
             conn.execute("INSERT INTO outbox (seq, kind) VALUES (?, 'alarm')", (seq,))
             return 1
         raise ValueError(f"unknown bulk item {kind!r}")
@@ -705,6 +754,34 @@ class StoreWriter:
         self._conn.executemany(_INSERT_RECORD, rows)
         self._last_seq += n
         return n
+
+    def _write_records_one_by_one(
+        self, batch: RecordBatch, class_names: tuple[str, ...], error: Exception
+    ) -> int:
+        """A chunk the store refused, retried a row at a time: only the rows that still fail
+        are lost to the records table, and they go to the quarantine with the reason."""
+        conn = self._conn
+        written = 0
+        for i in range(len(batch)):
+            row = batch.take(slice(i, i + 1))
+            saved = self._last_seq
+            conn.execute("SAVEPOINT one")
+            try:
+                written += self._write_records(row, class_names)
+            except Exception as row_error:  # noqa: BLE001 - the row goes to the quarantine
+                conn.execute("ROLLBACK TO one")
+                self._last_seq = saved
+                self._not_stored += 1
+                detail = f"{type(row_error).__name__}: {row_error}"
+                conn.execute(
+                    "INSERT INTO rejected (at, source, reason, detail, raw) VALUES (?, ?, ?, ?, ?)",
+                    (time.time(), "store", STORE_REFUSED, *_kept_raw(detail, _row_text(row))),
+                )
+                self._note_failure(f"record {i} of a chunk not stored: {detail}", count=False)
+            conn.execute("RELEASE one")
+        if written < len(batch):
+            self._last_error = f"{len(batch) - written} records quarantined ({error})"
+        return written
 
     def _rollback(self) -> None:
         try:
@@ -740,6 +817,28 @@ class StoreWriter:
 
 def _now(at: float | None) -> float:
     return time.time() if at is None else float(at)
+
+
+def _kept_raw(detail: str, raw: bytes) -> tuple[str, bytes]:
+    """At most RAW_KEEP_BYTES of a rejected line; a longer one keeps its length and hash."""
+    if len(raw) <= RAW_KEEP_BYTES:
+        return detail, raw
+    digest = hashlib.sha256(raw).hexdigest()
+    note = f"raw {len(raw)} bytes, sha256 {digest}, first {RAW_KEEP_BYTES} kept"
+    return (f"{detail}; {note}" if detail else note), raw[:RAW_KEEP_BYTES]
+
+
+def _keep_newest(conn: sqlite3.Connection, table: str, keep: int) -> None:
+    """Drop all but the newest `keep` rows (ids only grow, so this is one range delete)."""
+    conn.execute(f"DELETE FROM {table} WHERE id <= (SELECT max(id) FROM {table}) - ?", (keep,))
+
+
+def _row_text(row: RecordBatch) -> bytes:
+    """What a refused record looked like, for the quarantine (not a wire line: it was parsed)."""
+    text = repr(
+        {"ts": row.ts_text[0], "part": row.part[0], "batch": row.batch[0], "conf": row.conf[0]}
+    )
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _sha256(text: str) -> str:
