@@ -60,6 +60,7 @@ class Engine:
         on_features: Callable[[tuple[str, ...]], None] | None = None,
     ) -> None:
         self.on_features = on_features
+        self.on_system: Callable[[tuple[float, str, str, str]], None] | None = None
         self.config = config
         self.store = store
         self.on_event = on_event
@@ -176,7 +177,7 @@ class Engine:
             if self.on_features is not None:
                 self.on_features(self.features)
         assert self.parser is not None
-        batch, rejected = self.parser.parse(lines)
+        batch, rejected = self.parser.parse(lines, timed=False)
         if len(batch) < 100:
             raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
         self._use_reference(batch, description)
@@ -187,6 +188,7 @@ class Engine:
             self.features,
             fixed=self.config.station.fixed_features,
             classes=self.config.station.classes,
+            future_margin=self.config.detection.future_margin_seconds,
         )
 
     def _use_reference(self, reference: RecordBatch, description: str) -> None:
@@ -598,6 +600,8 @@ class Engine:
     def note_system(self, kind: str, source: str, text: str, at: float | None = None) -> None:
         """A system or data-quality event for the screen's event list (engine thread)."""
         self.system_events.append((time.time() if at is None else at, kind, source, text))
+        if self.on_system is not None:
+            self.on_system(self.system_events[-1])
 
     @property
     def learning(self) -> bool:
@@ -614,14 +618,14 @@ class Engine:
 
 
 class ArrivalRate:
-    """Parts per minute from arrival times (wall clock), over the last minute."""
+    """Parts per minute from arrival times (monotonic clock: a clock step changes nothing)."""
 
     def __init__(self) -> None:
         self._arrivals: deque[tuple[float, int]] = deque()
         self.last_arrival: float | None = None
 
     def note(self, n: int, at: float | None = None) -> None:
-        at = time.time() if at is None else at
+        at = time.monotonic() if at is None else at
         self._arrivals.append((at, n))
         self.last_arrival = at
         while self._arrivals and self._arrivals[0][0] < at - 60.0:

@@ -22,6 +22,13 @@ from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
 from console.engine import Engine, iso
+from console.headless import (
+    STORE_FAILED,
+    contain,
+    print_system_event,
+    report_quarantine,
+    store_summary,
+)
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.snapshot import Snapshot, take
@@ -45,14 +52,21 @@ class Station:
         store_path: str | None = None,
         on_event: Callable[[AlarmEvent], None] | None = None,
         sources: bool = True,
+        on_system: Callable[[tuple[float, str, str, str]], None] | None = None,
     ) -> None:
         self.config = config
         self.intake = Intake()
         self.store = None
         self.store_error = ""
+        # Set once the store could not be opened or written: `headless` then ends (exit 3).
+        self.store_failure = ""
+        self._store_failed_seen = 0
+        self._last_arrival: float | None = None  # monotonic time the last record came in
+        self._accepted_seen = 0
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.engine.on_system = on_system
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
@@ -102,6 +116,44 @@ class Station:
         except Exception as error:  # noqa: BLE001 - the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
+            self.store_failure = self.store_error
+            self._store_alarm(self.store_error)
+            return
+        if self.store.set_aside:
+            self.engine.note_system("store", "store", self.store.set_aside)
+            self._store_alarm(self.store.set_aside)
+
+    def _store_alarm(self, message: str) -> None:
+        """A store that fails is a high-priority alarm, never only a line in a log."""
+        engine = self.engine
+        event = engine.alarms.trip(
+            "store",
+            "store",
+            value=1.0,
+            priority="high",
+            seq=engine.accepted,
+            ts=iso(time.time()),
+            message=message,
+        )
+        if event is not None:
+            engine.emit(event)
+
+    def check_store(self) -> None:
+        """Turn new write failures into a system event, an alarm and `store_failure`."""
+        store = self.store
+        if store is None:
+            return
+        status = store.status
+        if status.failed > self._store_failed_seen or (
+            status.not_stored and not self.store_failure
+        ):
+            self._store_failed_seen = status.failed
+            text = (
+                f"store write failed, {status.not_stored} records not stored: {status.last_error}"
+            )
+            self.engine.note_system("store", "store", text)
+            self._store_alarm(text)
+            self.store_failure = text
 
     def _load_reference(self, path: str) -> None:
         """The validation period as the reference; a file that cannot serve is a config error."""
@@ -142,7 +194,19 @@ class Station:
                 self.sources.append(source)
             except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
-                self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
+                text = f"cannot open {cfg.kind} {cfg.url}: {error}"
+                self.engine.note_system("error", name, text)
+                event = self.engine.alarms.trip(
+                    "source",
+                    name,
+                    value=1.0,
+                    priority="high",
+                    seq=0,
+                    ts=iso(time.time()),
+                    message=text,
+                )
+                if event is not None:
+                    self.engine.emit(event)
 
     # --- the engine thread ------------------------------------------------------------------
 
@@ -163,11 +227,10 @@ class Station:
             try:
                 for item in self.intake.drain(timeout=0.05):
                     if isinstance(item, Delivery):
-                        self.engine.feed_lines(item.lines, item.source)
-                        if item.rejected:
-                            self.engine.note_rejected(item.rejected)
+                        self._deliver(item)
                     else:
                         self._source_event(item)
+                self.check_store()
                 self._check_stale()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
@@ -185,6 +248,16 @@ class Station:
             except Exception as error:  # noqa: BLE001 - never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
+
+    def _deliver(self, item: Delivery) -> None:
+        """One source's delivery; a failure costs the lines that caused it, not the delivery."""
+        engine = self.engine
+        before = dict(engine.rejected)
+        contain(engine, item)
+        if engine.accepted != self._accepted_seen:
+            self._accepted_seen = engine.accepted
+            self._last_arrival = time.monotonic()
+        report_quarantine(engine, item.source, before)
 
     def _event(self, event: AlarmEvent) -> None:
         if self._on_event is not None:
@@ -223,9 +296,9 @@ class Station:
 
     def _check_stale(self) -> None:
         engine = self.engine
-        last = engine.rate.last_arrival
+        last = self._last_arrival
         limit = self.config.detection.stale_seconds
-        now = time.time()
+        now = time.monotonic()  # a step of the wall clock must not make or hide a stale line
         if last is None:
             return
         if now - last > limit:
@@ -235,11 +308,11 @@ class Station:
                 value=now - last,
                 priority="high",
                 seq=engine.accepted,
-                ts=iso(now),
+                ts=iso(time.time()),
                 message=f"no parts for {now - last:.0f} s",
             )
         else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(now))
+            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(time.time()))
         if event is not None:
             engine.emit(event)
 
@@ -297,28 +370,36 @@ class Station:
     def acknowledge(self, command: Acknowledge) -> AlarmEvent:
         if command.role not in ROLES_THAT_ACKNOWLEDGE:
             raise CommandRefused(f"role {command.role!r} may not acknowledge alarms")
+        view = next((v for v in self.engine.alarms.views() if v.id == command.alarm), None)
+        if view is None:
+            raise CommandRefused(f"no alarm {command.alarm!r}")
+        if view.state not in ("unacknowledged", "returned_unacknowledged"):
+            raise CommandRefused(f"alarm {view.id} is {view.state}: nothing to acknowledge")
+        if self.store is None and self._store_path:
+            raise CommandRefused(f"not saved: {self.store_error or 'no store'}")
+        if self.store is not None:
+            try:  # the durable lane: on disk before the screen says "acknowledged"
+                self.store.journal_alarm(
+                    view.id,
+                    view.source,
+                    view.detector,
+                    "acknowledged",
+                    view.priority,
+                    view.value,
+                    command.user,
+                    command.note,
+                    command.at,
+                    durable=True,
+                )
+            except Exception as error:  # noqa: BLE001
+                self.engine.note_system("error", "store", f"acknowledgement not saved: {error}")
+                raise CommandRefused(f"not saved: {error}") from error
         try:
             event = self.engine.alarms.acknowledge(
                 command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at)
             )
         except (KeyError, ValueError) as error:
             raise CommandRefused(str(error).strip("'\"")) from error
-        if self.store is not None:
-            self.store.journal_alarm(
-                event.alarm,
-                event.source,
-                event.detector,
-                "acknowledged",
-                event.priority,
-                event.value,
-                command.user,
-                command.note,
-                command.at,
-            )
-            try:
-                self.store.flush(timeout=2.0)
-            except Exception as error:  # noqa: BLE001
-                self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
         self._snapshot_requested.set()
         return event
 
@@ -386,8 +467,11 @@ def run_headless(config: Config, seconds: float | None) -> int:
             out.write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
             out.flush()
 
-    station = Station(config, on_event=print_event)
+    station = Station(config, on_event=print_event, on_system=print_system_event)
     route_errors(station)
+    if station.store_failure:
+        print(f"main.py: {station.store_failure}", file=sys.stderr)
+        return STORE_FAILED
     done = threading.Event()
 
     def finish(signum: int, frame: object) -> None:  # noqa: ARG001
@@ -397,11 +481,17 @@ def run_headless(config: Config, seconds: float | None) -> int:
     signal.signal(signal.SIGTERM, finish)
     started = time.perf_counter()
     station.start()
-    done.wait(seconds)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not done.wait(0.1) and not station.store_failure:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     station.stop()
-    out.write(
-        json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":"))
-        + "\n"
-    )
+    station.check_store()
+    summary = station.engine.summary(time.perf_counter() - started)
+    summary.update(store_summary(station.store, station.engine.alarms))
+    out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
+    if station.store_failure:
+        print(f"main.py: {station.store_failure}", file=sys.stderr)
+        return STORE_FAILED
     return 0

@@ -167,12 +167,12 @@ def take(
         records=engine.accepted,
         lines=engine.lines,
         rejected=dict(engine.rejected),
-        parts_per_minute=engine.rate.per_minute(now),
+        parts_per_minute=engine.rate.per_minute(time.monotonic()),
         reject_rate=engine.line_quality.fraction if engine.profile else 0.0,
         overrides_last_hour=engine.overrides_since(now - 3600.0),
         override_rate_by_class=engine.override_rates(),
         health=_health(engine, fallback),
-        line_state=_line_state(engine, now),
+        line_state=_line_state(engine, time.monotonic()),
         last_record_ts=engine.last_ts_text,
         recent=tuple(
             reversed(
