@@ -43,7 +43,10 @@ def contain(engine: Engine, delivery: Delivery) -> None:
         engine.feed_lines(delivery.lines, delivery.source)
     except Exception as error:  # noqa: BLE001 - a bad delivery must not stop the line's monitor
         untouched = engine.lines == lines_before and engine.accepted == accepted_before
-        if not untouched or len(delivery.lines) < 2:
+        if not untouched:  # the engine took the lines, then failed: say so, count nothing twice
+            text = f"{type(error).__name__}: {error}"[:300]
+            engine.note_system("error", delivery.source, f"failed while processing: {text}")
+        elif len(delivery.lines) < 2:
             _lost(engine, delivery.source, delivery.lines, error)
         else:
             for line in delivery.lines:

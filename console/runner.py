@@ -36,6 +36,7 @@ from console.snapshot import Snapshot, take
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
 SNAPSHOT_PERIOD = 0.1
+STORE_NOTE_PERIOD = 5.0  # seconds between events about a store that keeps failing
 
 
 class CommandRefused(Exception):
@@ -61,6 +62,7 @@ class Station:
         # Set once the store could not be opened or written: `headless` then ends (exit 3).
         self.store_failure = ""
         self._store_failed_seen = 0
+        self._store_noted_at = 0.0
         self._last_arrival: float | None = None  # monotonic time the last record came in
         self._accepted_seen = 0
         path = config.store.path if store_path is None else store_path
@@ -144,14 +146,16 @@ class Station:
         if store is None:
             return
         status = store.status
-        if status.failed > self._store_failed_seen or (
-            status.not_stored and not self.store_failure
-        ):
+        # A row the store quarantined costs that row (not_stored); a failed write is a failure.
+        if status.failed > self._store_failed_seen:
             self._store_failed_seen = status.failed
             text = (
                 f"store write failed, {status.not_stored} records not stored: {status.last_error}"
             )
-            self.engine.note_system("store", "store", text)
+            now = time.monotonic()
+            if now - self._store_noted_at >= STORE_NOTE_PERIOD or not self.store_failure:
+                self._store_noted_at = now  # a store that keeps failing: one event a period
+                self.engine.note_system("store", "store", text)
             self._store_alarm(text)
             self.store_failure = text
 

@@ -269,7 +269,9 @@ class StoreWriter:
         except StoreLocked as error:
             raise StoreError(str(error)) from None
         except OSError as error:
-            raise StoreError(f"cannot open store {self.path}: {error}") from error
+            folder = Path(self.path).parent
+            why = f"{error.strerror or error} (folder {folder})"
+            raise StoreError(f"cannot open store {self.path}: {why}") from error
         try:
             self._db = self._open()
         except (sqlite3.Error, SchemaError, OSError) as error:

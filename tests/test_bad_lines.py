@@ -271,3 +271,27 @@ def test_analyze_survives_poison_without_a_traceback(tmp_path):
     assert run.returncode == 0 and "Traceback" not in run.stderr
     summary = summary_of(run.stdout)
     assert summary["records"] == 500 and summary["rejected"] == len(POISON)
+
+
+def test_a_delivery_the_engine_fails_on_costs_only_the_failing_line():
+    from dataclasses import replace
+
+    from console.config import default_config
+    from console.engine import Engine
+    from console.headless import contain
+    from console.intake import Delivery
+
+    config = default_config()
+    engine = Engine(replace(config, station=replace(config.station, features=FEATURES)))
+    real = engine.feed_lines
+
+    def feed(lines, source=""):  # an engine bug that one line triggers
+        if any(b"P00000007" in line for line in lines):
+            raise RuntimeError("boom")
+        return real(lines, source)
+
+    engine.feed_lines = feed
+    contain(engine, Delivery("cam", tuple(record_line(i) for i in range(50))))
+    assert engine.accepted == 49
+    assert engine.rejected == {"unprocessable": 1}
+    assert any("1 lines not processed: RuntimeError: boom" in e[3] for e in engine.system_events)
