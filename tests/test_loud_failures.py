@@ -102,3 +102,29 @@ def test_an_acknowledgement_that_cannot_be_saved_is_refused_and_changes_nothing(
         station.acknowledge(Acknowledge(alarm, "ann", "shift_lead"))
     view = next(a for a in station.refresh().alarms if a.id == alarm)
     assert view.state == "unacknowledged"
+
+
+def test_a_wall_clock_step_back_does_not_delay_the_stale_alarm(monkeypatch):
+    from tests.drivers_helpers import record_line
+
+    config = demo_config()
+    config = replace(config, detection=replace(config.detection, stale_seconds=1.0))
+    station = Station(config, sources=False)
+    station.start()
+    try:
+        station.intake.put("cam", [record_line(i) for i in range(10)], ())
+        deadline = time.monotonic() + 30
+        while station.engine.accepted < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() - 3600.0)  # the clock steps back 1 h
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(a.id == "stale:line" and a.active for a in station.refresh().alarms):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("no stale alarm")
+    finally:
+        monkeypatch.undo()
+        station.stop()
