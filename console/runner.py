@@ -63,6 +63,7 @@ class Station:
         self.store_failure = ""
         self._store_failed_seen = 0
         self._store_noted_at = 0.0
+        self._not_stored_seen = 0
         self._last_arrival: float | None = None  # monotonic time the last record came in
         self._accepted_seen = 0
         path = config.store.path if store_path is None else store_path
@@ -147,6 +148,11 @@ class Station:
             return
         status = store.status
         # A row the store quarantined costs that row (not_stored); a failed write is a failure.
+        if status.not_stored > self._not_stored_seen and status.failed == self._store_failed_seen:
+            count = status.not_stored - self._not_stored_seen
+            text = f"{count} records not stored, quarantined: {status.last_error}"
+            self.engine.note_system("quarantine", "store", text)
+        self._not_stored_seen = status.not_stored
         if status.failed > self._store_failed_seen:
             self._store_failed_seen = status.failed
             text = (

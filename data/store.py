@@ -454,7 +454,7 @@ class StoreWriter:
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is committed; StoreError if any of it failed."""
-        op = _Op("flush", (self._failed,))
+        op = _Op("flush", (self._failed, self._not_stored))
         self._put(("flush", op))
         if not op.done.wait(timeout):
             raise StoreError(f"store flush did not finish within {timeout} s")
@@ -698,9 +698,9 @@ class StoreWriter:
             self._rows_since_restart += rows
             self._checkpointer.poke()
         for marker in markers:
-            failed = marker.args[0] if marker.args else self._failed
-            error = StoreError(self._last_error) if self._failed > failed else None
-            marker.finish(error=error)
+            failed, lost = marker.args if marker.args else (self._failed, self._not_stored)
+            worse = self._failed > failed or self._not_stored > lost
+            marker.finish(error=StoreError(self._last_error) if worse else None)
         return stopping
 
     def _write_bulk(self, item: tuple) -> int:
@@ -782,7 +782,10 @@ class StoreWriter:
                 self._note_failure(f"record {i} of a chunk not stored: {detail}", count=False)
             conn.execute("RELEASE one")
         if written < len(batch):
-            self._last_error = f"{len(batch) - written} records quarantined ({error})"
+            self._last_error = (
+                f"{len(batch) - written} records not stored, quarantined as {STORE_REFUSED}:"
+                f" {type(error).__name__}: {error}"
+            )
         return written
 
     def _rollback(self) -> None:

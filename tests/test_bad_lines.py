@@ -14,13 +14,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import data.store as store_module
 from console.records import RecordBatch, RecordParser
 from data.reading import events, load_records, rejected_lines
-from data.store import StoreWriter
+from data.store import StoreError, StoreWriter
 from tests.drivers_helpers import record_line, wait_for
 from tests.store_faults import (
     ROOT,
@@ -156,7 +157,8 @@ def test_a_row_the_store_refuses_costs_that_row_only(tmp_path):
     path = tmp_path / "s.db"
     with StoreWriter(path, "line1-cam1", FEATURES) as writer:
         writer.append_records(batch_with_bad_row(300, 5), ["ok"])
-        writer.flush()
+        with pytest.raises(StoreError, match="1 records not stored"):
+            writer.flush()  # a caller that waits is told
         assert writer.status.not_stored == 1
     assert len(load_records(path)) == 299
     (row,) = rejected_lines(path)
