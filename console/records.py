@@ -326,7 +326,8 @@ class RecordParser:
         if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
             return None
         ids = chain(parts, classes, *(filter(None, text[k]) for k in ("station", "batch", "model")))
-        if _CONTROL.search("".join(ids)):
+        joined = "".join(ids)  # isprintable is a fast C pass; the regex names control chars
+        if not joined.isprintable() and _CONTROL.search(joined):
             return None
         try:
             matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
