@@ -6,9 +6,11 @@ record would carry the time buckets (console/stats.py) off into the future, wher
 each record against it, not against this machine's clock, so `analyze` on last year's logs works.
 A record more than `margin` seconds ahead (plus, live, the time that passed on the monotonic clock
 since the stream's time last moved: a line stopped over a weekend resumes without loss) is
-implausible, unless the stream confirms the jump: `CONFIRM` records in a row within `margin` of
-each other (the next ones in the same batch, or the last ones judged) mean the stream really
-moved on. Implausible records are rejected as `ts_implausible`. Owned by the parser's thread.
+implausible, unless the stream confirms the jump: `CONFIRM` records within `margin` of each other
+(the next ones in the same batch, or ones among the last `RECENT` judged, so that a second source
+whose clock runs ahead, interleaved with the first, confirms itself) mean the stream really moved
+on. A lone wrong time, or wrong times far apart, never confirm. Implausible records are rejected
+as `ts_implausible`. Owned by the parser's thread.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Records in a row, agreeing within the margin, that show the stream really moved on.
+# Records agreeing within the margin that show the stream really moved on, and how many of the
+# last records judged may lie between them.
 CONFIRM = 3
+RECENT = 16
+# Records in a row far behind the clock that reset it (a wrong time that was accepted first).
+BEHIND_RESET = 100
 
 
 class StreamClock:
@@ -30,8 +36,9 @@ class StreamClock:
         self.latest: float | None = None
         self._clock = clock
         self._moved_at = 0.0  # monotonic time `latest` last moved forward
-        self._ahead: list[float] = []  # the last implausible stamps, in a row
-        self._behind: list[float] = []  # the last stamps far behind `latest`, in a row
+        self._judged = 0  # records judged so far: positions for `_ahead`
+        self._ahead: list[tuple[int, float]] = []  # (position, stamp) of recent implausible ones
+        self._behind: list[float] = []  # the stamps far behind `latest`, in a row
 
     def judge(self, stamps: np.ndarray) -> np.ndarray:
         """A mask of the implausible stamps (True = reject); the others move the clock."""
@@ -41,7 +48,8 @@ class StreamClock:
         latest = float(np.median(stamps)) if self.latest is None else self.latest
         allowance = self.margin + (self._clock() - self._moved_at if self.latest is not None else 0)
         before = np.maximum.accumulate(np.concatenate(([latest], stamps[:-1])))
-        if not (stamps - before > allowance).any() and not self._ahead:
+        if not (stamps - before > allowance).any():
+            self._judged += n
             newest = float(stamps.max())
             if newest > latest or self.latest is None:
                 self._move(max(newest, latest))
@@ -53,8 +61,8 @@ class StreamClock:
         bad = np.zeros(stamps.size, bool)
         margin = self.margin
         for i, t in enumerate(stamps.tolist()):
+            self._judged += 1
             if t - latest <= allowance:
-                self._ahead.clear()
                 if t > latest:
                     latest = t
                     self._move(latest)
@@ -63,14 +71,16 @@ class StreamClock:
             confirmed = following.size == CONFIRM - 1 and bool(
                 (np.abs(following - t) <= margin).all()
             )
-            earlier = [a for a in self._ahead if abs(a - t) <= margin]
+            recent = self._judged - RECENT
+            self._ahead = [(at, a) for at, a in self._ahead if at > recent]
+            earlier = [a for _, a in self._ahead if abs(a - t) <= margin]
             if confirmed or len(earlier) >= CONFIRM - 1:
                 self._ahead.clear()
                 latest = t
                 self._move(latest)
                 continue
             bad[i] = True
-            self._ahead = (self._ahead + [t])[-CONFIRM:]
+            self._ahead.append((self._judged, t))
         return bad
 
     def _move(self, latest: float) -> None:
@@ -84,7 +94,7 @@ class StreamClock:
         if not far.all():
             self._behind.clear()
             return
-        self._behind = (self._behind + stamps.tolist())[-CONFIRM:]
-        if len(self._behind) >= CONFIRM:
+        self._behind = (self._behind + stamps.tolist())[-BEHIND_RESET:]
+        if len(self._behind) >= BEHIND_RESET:
             self._move(max(self._behind))
             self._behind.clear()
