@@ -14,11 +14,14 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
+
+if TYPE_CHECKING:
+    from console.alarms import AlarmEvent
+    from console.engine import Engine
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -133,7 +136,7 @@ def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
         yield [carry]
 
 
-def use_reference_file(engine, path: str) -> None:  # noqa: ANN001 - console.engine.Engine
+def use_reference_file(engine: Engine, path: str) -> None:
     """Give the engine a reference file; a bad one is a usage error (exit 2)."""
     with open_stream(path) as handle:
         lines = handle.readlines()
@@ -152,7 +155,7 @@ def analyze(args: argparse.Namespace) -> int:
     out = sys.stdout
     write = out.write
 
-    def on_event(event) -> None:  # noqa: ANN001
+    def on_event(event: AlarmEvent) -> None:
         if event.event in ("alarm_raised", "alarm_cleared"):
             write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
 
@@ -199,6 +202,14 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+class LineSink(Protocol):
+    """Where `simulate` writes its lines (a file here, or a driver's sink)."""
+
+    def write_lines(self, lines: list[bytes]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _FileSink:
     def __init__(self, path: str) -> None:
         self.handle = sys.stdout.buffer if path == "-" else open(path, "wb")  # noqa: SIM115
@@ -212,7 +223,7 @@ class _FileSink:
             self.handle.close()
 
 
-def _open_sink(url: str):  # noqa: ANN202
+def _open_sink(url: str) -> LineSink:
     plain = url == "-" or not ("://" in url or url.startswith("dir:") or url.startswith("/dev/"))
     if plain:
         try:
@@ -244,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
         if args.command == "bench":
-            from console.bench import run_benchmarks
+            from bench.suite import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
@@ -280,6 +291,3 @@ def _open_window(config: Config) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-__all__ = ["main", "build_parser", "UsageError", "Path"]

@@ -162,6 +162,15 @@ class Config:
     path: str = ""
 
 
+# The inputs and classes of the built-in simulated line (drivers/simulator.py models them; a
+# test keeps the two in step, so that config, a leaf, need not import the simulator).
+DEMO_FEATURES = (
+    "brightness", "contrast", "focus", "edge_density", "hue", "saturation", "part_width",
+    "temperature",
+)  # fmt: skip
+DEMO_CLASSES = ("ok", "scratch", "dent", "stain")
+
+
 def default_config() -> Config:
     """Every key at its default (WIRE.md §6): what a station file that sets nothing means."""
     return Config()
@@ -172,13 +181,9 @@ def demo_config() -> Config:
 
     A demo line of 1,000 parts a simulated day, played at 100 parts a second: two days of
     reference in 20 s, then a drift that the console catches about a minute after start."""
-    from drivers.simulator import FEATURES
-
     return Config(
         source=(Source(kind="simulator", scenario="demo"),),
-        station=Station(
-            features=tuple(f.name for f in FEATURES), classes=("ok", "scratch", "dent", "stain")
-        ),
+        station=Station(features=DEMO_FEATURES, classes=DEMO_CLASSES),
         reference=Reference(size=2000),
         window=Window(parts=2000, batch=50),
         store=Store(path=""),
@@ -222,11 +227,11 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 def _convert(hint: Any, value: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, name)
     if origin is tuple:
         (item, *_rest) = typing.get_args(hint)
-        if dataclasses.is_dataclass(item):
+        if isinstance(item, type) and dataclasses.is_dataclass(item):
             if isinstance(value, dict):
                 value = [value]
             if not isinstance(value, list):

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.intake import Delivery
-from console.records import Rejected
+from console.records import Rejected, iso
 
 STORE_FAILED = 3
 UNPROCESSABLE = "unprocessable"
@@ -41,7 +41,7 @@ def contain(engine: Engine, delivery: Delivery) -> None:
     lines_before, accepted_before = engine.lines, engine.accepted
     try:
         engine.feed_lines(delivery.lines, delivery.source)
-    except Exception as error:  # noqa: BLE001 - a bad delivery must not stop the line's monitor
+    except Exception as error:  # a bad delivery must not stop the line's monitor
         untouched = engine.lines == lines_before and engine.accepted == accepted_before
         if not untouched:  # the engine took the lines, then failed: say so, count nothing twice
             text = f"{type(error).__name__}: {error}"[:300]
@@ -52,7 +52,7 @@ def contain(engine: Engine, delivery: Delivery) -> None:
             for line in delivery.lines:
                 try:
                     engine.feed_lines([line], delivery.source)
-                except Exception as line_error:  # noqa: BLE001
+                except Exception as line_error:
                     _lost(engine, delivery.source, [line], line_error)
     if delivery.rejected:
         engine.note_rejected(delivery.rejected)
@@ -93,6 +93,6 @@ def _reference_version(path: str) -> int:
 
     try:
         row = latest_reference(path)
-    except (StoreError, OSError, Exception):  # noqa: BLE001 - a summary field, not a reason to fail
+    except (StoreError, OSError, Exception):  # a summary field, not a reason to fail
         return 0
     return int(row["version"]) if row else 0

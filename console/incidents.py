@@ -16,23 +16,12 @@ from dataclasses import dataclass, field
 
 from console.actions import SEVERITIES, Escalate
 from console.config import People
+from console.detectors import SPECS
 from console.snapshot import Snapshot
 
-ROUTES = {
-    "mean_shift": "model_owner",
-    "jump": "model_owner",
-    "ks": "model_owner",
-    "psi": "model_owner",
-    "class_mix": "model_owner",
-    "missing": "data_owner",
-    "out_of_range": "data_owner",
-    "stuck": "data_owner",
-    "rejected": "data_owner",
-    "missed_parts": "data_owner",
-    "stale": "operations_lead",
-    "source": "operations_lead",
-    "fallback": "control_owner",
-}
+# The playbook role each kind of alarm goes to: a detector's own, or the control owner for the
+# fallback link.
+ROUTES = {name: spec.route for name, spec in SPECS.items()} | {"fallback": "control_owner"}
 
 
 @dataclass(frozen=True)

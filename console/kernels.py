@@ -6,7 +6,7 @@ single loop: the rolling window's add and evict (counts, sums, histogram on the 
 bins, out-of-range, class counts, runs of identical values), the time buckets' aggregates, and
 the two-sided CUSUM with the part at which it crossed. They hold no state of their own: the
 arrays they update belong to `RollingWindow`, `TimeBuckets` and `JumpCusum` (console/stats.py,
-console/drift.py), which the tests check against direct recomputation and plain recursions.
+console/detectors/jump.py), which the tests check against direct recomputation and plain recursions.
 They release the GIL, so the screen stays responsive while the engine thread works. Compiled on
 first use and cached on disk.
 """
@@ -14,11 +14,12 @@ first use and cached on disk.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
-FLAGS = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
 @njit(**FLAGS)

@@ -17,7 +17,7 @@ import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain, repeat
 
 import numpy as np
@@ -207,6 +207,11 @@ class ClassTable:
         return code
 
 
+def iso(ts: float) -> str:
+    """Epoch seconds as records carry them: RFC 3339 UTC with milliseconds and `Z`."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_timestamp(text: str) -> float:
     """RFC 3339 (`Z` or an offset) → UTC epoch seconds; raises RejectedLine."""
     if not isinstance(text, str) or len(text) < 20 or text[10] not in "Tt ":
@@ -225,6 +230,50 @@ _fast_loads = orjson.loads
 
 def _reject_constant(token: str) -> float:
     raise RejectedLine("non_finite", token)
+
+
+# The stdlib decoder, for lines orjson refuses: it names the reason, and rejects NaN/Infinity.
+_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def _decode_line(raw: bytes | str) -> dict | None:
+    """One line as a JSON object; None for a blank line; RejectedLine naming what is wrong."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise RejectedLine("too_long", f"{len(raw)} bytes")
+    try:
+        record = _fast_loads(raw)
+    except orjson.JSONDecodeError:
+        return _decode_slowly(raw)  # blank, or bad: the stdlib names the reason
+    if not isinstance(record, dict):
+        raise RejectedLine("not_object", type(record).__name__)
+    return record
+
+
+def _decode_slowly(raw: bytes | str) -> dict | None:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RejectedLine("not_utf8", str(error)[:80]) from error
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        record = _DECODE(text)
+    except RejectedLine:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise RejectedLine("not_json", str(error)[:80]) from error
+    if not isinstance(record, dict):
+        raise RejectedLine("not_object", type(record).__name__)
+    try:  # the stdlib lets "\\ud800" through; no store or screen can hold it
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise RejectedLine(
+            "bad_text", f"not a Unicode scalar value: {error.object[error.start : error.end]!a}"
+        ) from error
+    record["_slow"] = True
+    return record
 
 
 class RecordParser:
@@ -252,7 +301,6 @@ class RecordParser:
         self.source = source
         self._feature_set = frozenset(self.features)
         self._row_of = operator.itemgetter(*self.features) if self.features else None
-        self._decode = json.JSONDecoder(parse_constant=_reject_constant).decode
         self.clock = StreamClock(future_margin)
 
     def parse(
@@ -304,7 +352,9 @@ class RecordParser:
         feats = [r["features"] for r in good]
         try:  # every feature present: one C-level getter per record
             rows = (
-                list(map(self._row_of, feats)) if len(names) > 1 else [[f[names[0]]] for f in feats]
+                list(map(self._row_of, feats))
+                if self._row_of is not None and len(names) > 1
+                else [[f[names[0]]] for f in feats]
             )
         except KeyError:
             rows = [[f.get(name) for name in names] for f in feats]
@@ -377,7 +427,7 @@ class RecordParser:
                 raws.append(raw)
                 continue
             try:  # an unusual line: judged on its own
-                record = self._decode_line(raw)
+                record = _decode_line(raw)
                 if record is None:
                     continue
                 self._check(record)
@@ -394,7 +444,7 @@ class RecordParser:
         rows: list[list[float | None]] = []
         rejected: list[Rejected] = []
         check = self._check
-        decode = self._decode_line
+        decode = _decode_line
         for raw in lines:
             try:
                 record = decode(raw)
@@ -418,8 +468,10 @@ class RecordParser:
         )
         if matrix.ndim != 2:
             matrix = matrix.reshape(len(rows), len(names))
-        columns = ([r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part"))
-        return _assemble(matrix, *columns, text), rejected, raws
+        codes, conf, stamps, texts, parts = (
+            [r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part")
+        )
+        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected, raws
 
     def _drop_bad_text(
         self, good: list[dict], raws: list, rows: list, rejected: list[Rejected]
@@ -437,43 +489,6 @@ class RecordParser:
                 rejected.append(Rejected(_kept(raw), "bad_type", detail, self.source))
         text = {key: [r.get(key) for r in keep_good] for key in _OPTIONAL_TEXT}
         return keep_good, keep_rows, text, keep_raws
-
-    def _decode_line(self, raw: bytes | str) -> dict | None:
-        if len(raw) > MAX_LINE_BYTES:
-            raise RejectedLine("too_long", f"{len(raw)} bytes")
-        try:
-            record = _fast_loads(raw)
-        except orjson.JSONDecodeError:
-            return self._decode_slowly(raw)  # blank, or bad: the stdlib names the reason
-        if not isinstance(record, dict):
-            raise RejectedLine("not_object", type(record).__name__)
-        return record
-
-    def _decode_slowly(self, raw: bytes | str) -> dict | None:
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise RejectedLine("not_utf8", str(error)[:80]) from error
-        text = raw.strip()
-        if not text:
-            return None
-        try:
-            record = self._decode(text)
-        except RejectedLine:
-            raise
-        except (ValueError, RecursionError) as error:
-            raise RejectedLine("not_json", str(error)[:80]) from error
-        if not isinstance(record, dict):
-            raise RejectedLine("not_object", type(record).__name__)
-        try:  # the stdlib lets "\\ud800" through; no store or screen can hold it
-            json.dumps(record, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise RejectedLine(
-                "bad_text", f"not a Unicode scalar value: {error.object[error.start : error.end]!a}"
-            ) from error
-        record["_slow"] = True
-        return record
 
     def _check(self, record: dict) -> list[float | None]:
         """Validate one decoded record (adds `_ts`); returns its feature row."""
@@ -534,7 +549,7 @@ def _kept(raw: bytes | str) -> bytes:
 
 def _assemble(
     matrix: np.ndarray, codes: list, conf, stamps: list, texts: list, parts: list, text: dict
-) -> RecordBatch:  # noqa: ANN001
+) -> RecordBatch:
     """A RecordBatch from checked columns (both parse paths end here)."""
     return RecordBatch(
         features=matrix,

@@ -104,8 +104,33 @@ def build_profile(
     if len(batch) < 100:
         raise ValueError(f"a reference needs at least 100 records, got {len(batch)}")
     matrix = np.column_stack([batch.features, batch.conf])
-    columns = (*features, CONF)
-    n, width = matrix.shape
+    n = matrix.shape[0]
+    described = _describe_columns(matrix)
+    mean, sd, count = described["mean"], described["sd"], described["count"]
+    spread = np.where(sd > 0, sd, np.maximum(np.abs(mean), 1.0))
+    phase_mean, phase_sd, phase_count, phased = _phase_profile(matrix, batch.ts, mean, sd)
+    class_counts = np.bincount(batch.class_codes, minlength=len(classes)).astype(float)
+    return ReferenceProfile(
+        columns=(*features, CONF),
+        classes=tuple(classes),
+        n=n,
+        span_seconds=float(batch.ts.max() - batch.ts.min()) if n else 0.0,
+        **described,
+        valid_low=described["low"] - 4 * spread,
+        valid_high=described["high"] + 4 * spread,
+        missing_rate=1.0 - count / n,
+        phase_mean=phase_mean,
+        phase_sd=phase_sd,
+        phase_count=phase_count,
+        phased=phased,
+        class_props=class_counts / max(class_counts.sum(), 1.0),
+        description=description,
+    )
+
+
+def _describe_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Bins, quantiles, moments, extremes and longest runs of each column (NaN = missing)."""
+    width = matrix.shape[1]
     edges = np.full((width, FINE_BINS - 1), np.inf)
     edge_count = np.zeros(width, np.int64)
     fine_props = np.zeros((width, FINE_BINS))
@@ -118,70 +143,57 @@ def build_profile(
     high = np.full(width, np.nan)
     count = np.zeros(width, np.int64)
     longest = np.zeros(width, np.int64)
-    probs = np.arange(1, FINE_BINS) / FINE_BINS
     for j in range(width):
         column = matrix[:, j]
         values = column[~np.isnan(column)]
         count[j] = values.size
         if values.size == 0:
             continue
-        inner = np.unique(np.quantile(values, probs, method="inverted_cdf"))
-        # Bins are [edge_k, edge_k+1); the first and last are open. A value equal to the
-        # minimum must share its bin with its neighbours, so drop an edge at the minimum.
-        inner = inner[inner > values.min()] if inner.size > 1 else inner
-        k = inner.size
-        edges[j, :k] = inner
-        edge_count[j] = k
-        bins = np.searchsorted(inner, values, side="right")
-        fine_props[j, : k + 1] = np.bincount(bins, minlength=k + 1) / values.size
-        deciles = np.quantile(
-            values, np.arange(1, COARSE_BINS) / COARSE_BINS, method="inverted_cdf"
-        )
-        lower = np.concatenate([[-np.inf], inner])
-        coarse = np.searchsorted(deciles, lower, side="right")
-        coarse_of_fine[j, : k + 1] = coarse
-        coarse_of_fine[j, k + 1 :] = coarse[-1]
+        edge_count[j] = _bin_column(values, edges[j], fine_props[j], coarse_of_fine[j])
         coarse_props[j] = np.bincount(
-            coarse, weights=fine_props[j, : k + 1], minlength=COARSE_BINS
+            coarse_of_fine[j], weights=fine_props[j], minlength=COARSE_BINS
         )[:COARSE_BINS]
         stats[j] = np.quantile(values, [0.01, 0.05, 0.5, 0.95, 0.99])
         mean[j] = values.mean()
         sd[j] = values.std(ddof=1) if values.size > 1 else 0.0
         low[j], high[j] = values.min(), values.max()
         longest[j] = _longest_run(column)
-    spread = np.where(sd > 0, sd, np.maximum(np.abs(mean), 1.0))
-    valid_low = low - 4 * spread
-    valid_high = high + 4 * spread
-    phase_mean, phase_sd, phase_count, phased = _phase_profile(matrix, batch.ts, mean, sd)
-    class_counts = np.bincount(batch.class_codes, minlength=len(classes)).astype(float)
-    span = float(batch.ts.max() - batch.ts.min()) if n else 0.0
-    return ReferenceProfile(
-        columns=columns,
-        classes=tuple(classes),
-        n=n,
-        span_seconds=span,
-        edges=edges,
-        edge_count=edge_count,
-        fine_props=fine_props,
-        coarse_of_fine=coarse_of_fine,
-        coarse_props=coarse_props,
-        mean=mean,
-        sd=sd,
-        quantiles=stats,
-        low=low,
-        high=high,
-        valid_low=valid_low,
-        valid_high=valid_high,
-        missing_rate=1.0 - count / n,
-        longest_run=longest,
-        count=count,
-        phase_mean=phase_mean,
-        phase_sd=phase_sd,
-        phase_count=phase_count,
-        phased=phased,
-        class_props=class_counts / max(class_counts.sum(), 1.0),
-        description=description,
-    )
+    return {
+        "edges": edges,
+        "edge_count": edge_count,
+        "fine_props": fine_props,
+        "coarse_of_fine": coarse_of_fine,
+        "coarse_props": coarse_props,
+        "mean": mean,
+        "sd": sd,
+        "quantiles": stats,
+        "low": low,
+        "high": high,
+        "longest_run": longest,
+        "count": count,
+    }
+
+
+def _bin_column(
+    values: np.ndarray, edges: np.ndarray, fine_props: np.ndarray, coarse_of_fine: np.ndarray
+) -> int:
+    """Fine bins at the quantiles of one column's values, and the coarse (decile) bin of each;
+    fills the given rows, returns the number of edges."""
+    probs = np.arange(1, FINE_BINS) / FINE_BINS
+    inner = np.unique(np.quantile(values, probs, method="inverted_cdf"))
+    # Bins are [edge_k, edge_k+1); the first and last are open. A value equal to the
+    # minimum must share its bin with its neighbours, so drop an edge at the minimum.
+    inner = inner[inner > values.min()] if inner.size > 1 else inner
+    k = inner.size
+    edges[:k] = inner
+    bins = np.searchsorted(inner, values, side="right")
+    fine_props[: k + 1] = np.bincount(bins, minlength=k + 1) / values.size
+    deciles = np.quantile(values, np.arange(1, COARSE_BINS) / COARSE_BINS, method="inverted_cdf")
+    lower = np.concatenate([[-np.inf], inner])
+    coarse = np.searchsorted(deciles, lower, side="right")
+    coarse_of_fine[: k + 1] = coarse
+    coarse_of_fine[k + 1 :] = coarse[-1]
+    return k
 
 
 def phase_of(ts: np.ndarray) -> np.ndarray:

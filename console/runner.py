@@ -17,11 +17,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
-from console.engine import Engine, iso
+from console.engine import Engine
 from console.headless import (
     STORE_FAILED,
     contain,
@@ -31,12 +33,17 @@ from console.headless import (
 )
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.records import iso
 from console.snapshot import Snapshot, take
+from console.store_health import StoreHealth
+
+if TYPE_CHECKING:
+    from data.store import StoreWriter
+    from drivers.base import RunningSource
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
 SNAPSHOT_PERIOD = 0.1
-STORE_NOTE_PERIOD = 5.0  # seconds between events about a store that keeps failing
 
 
 class CommandRefused(Exception):
@@ -57,28 +64,22 @@ class Station:
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store = None
-        self.store_error = ""
-        # Set once the store could not be opened or written: `headless` then ends (exit 3).
-        self.store_failure = ""
-        self._store_failed_seen = 0
-        self._store_noted_at = 0.0
-        self._not_stored_seen = 0
-        self._last_arrival: float | None = None  # monotonic time the last record came in
-        self._accepted_seen = 0
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
         self.engine.on_system = on_system
+        self.health = StoreHealth(self.engine, config.station.id)
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
-            self._load_reference(config.reference.file)
-        self.sources = []
+            load_reference(self.engine, config.reference.file)
+        self.sources: list[RunningSource] = []
         if sources:
             self._open_sources()
-        self.snapshot: Snapshot = take(self.engine, self._source_status(), self._store_status())
+        self.snapshot: Snapshot = take(
+            self.engine, source_statuses(self.sources), store_text(self.store, self.health.error)
+        )
         self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
@@ -97,7 +98,7 @@ class Station:
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
-            except Exception as error:  # noqa: BLE001 - a failing source must not block shutdown
+            except Exception as error:  # a failing source must not block shutdown
                 self.engine.note_system(
                     "error", getattr(source, "name", "source"), f"stop failed: {error}"
                 )
@@ -106,84 +107,15 @@ class Station:
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
+    @property
+    def store(self) -> StoreWriter | None:
+        return self.health.store
+
     def _open_store(self, path: str) -> None:
-        try:
-            from data.store import StoreWriter
-
-            features = self.engine.features or ()
-            self.store = StoreWriter(path, self.config.station.id, features)
-            self.engine.store = self.store
-        except Exception as error:  # noqa: BLE001 - the line keeps running without a store
-            self.store_error = f"store unavailable: {error}"
-            self.engine.note_system("system", "store", self.store_error)
-            self.store_failure = self.store_error
-            self._store_alarm(self.store_error)
-            return
-        if self.store.set_aside:
-            self.engine.note_system("store", "store", self.store.set_aside)
-            self._store_alarm(self.store.set_aside)
-
-    def _store_alarm(self, message: str) -> None:
-        """A store that fails is a high-priority alarm, never only a line in a log."""
-        engine = self.engine
-        event = engine.alarms.trip(
-            "store",
-            "store",
-            value=1.0,
-            priority="high",
-            seq=engine.accepted,
-            ts=iso(time.time()),
-            message=message,
-        )
-        if event is not None:
-            engine.emit(event)
-
-    def check_store(self) -> None:
-        """Turn new write failures into a system event, an alarm and `store_failure`."""
-        store = self.store
-        if store is None:
-            return
-        status = store.status
-        # A row the store quarantined costs that row (not_stored); a failed write is a failure.
-        if status.not_stored > self._not_stored_seen and status.failed == self._store_failed_seen:
-            count = status.not_stored - self._not_stored_seen
-            text = f"{count} records not stored, quarantined: {status.last_error}"
-            self.engine.note_system("quarantine", "store", text)
-        self._not_stored_seen = status.not_stored
-        if status.failed > self._store_failed_seen:
-            self._store_failed_seen = status.failed
-            text = (
-                f"store write failed, {status.not_stored} records not stored: {status.last_error}"
-            )
-            now = time.monotonic()
-            if now - self._store_noted_at >= STORE_NOTE_PERIOD or not self.store_failure:
-                self._store_noted_at = now  # a store that keeps failing: one event a period
-                self.engine.note_system("store", "store", text)
-            self._store_alarm(text)
-            self.store_failure = text
-
-    def _load_reference(self, path: str) -> None:
-        """The validation period as the reference; a file that cannot serve is a config error."""
-        fix = (
-            "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
-        )
-        try:
-            with open(path, "rb") as handle:
-                lines = handle.readlines()
-            skipped = self.engine.use_reference_lines(lines, f"reference file {path}")
-        except OSError as error:
-            raise ConfigError(
-                "reference.file", f"cannot read {path} ({error.strerror or error})", fix
-            ) from error
-        except ValueError as error:
-            raise ConfigError("reference.file", f"{path}: {error}", fix) from error
-        if skipped:
-            self.engine.note_system(
-                "data", "reference", f"{skipped} malformed lines skipped in {path}"
-            )
+        self.health.open(path)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -196,27 +128,17 @@ class Station:
                 if cfg.kind == "simulator":
                     from drivers.simulator import SimulatedSource
 
-                    source = SimulatedSource(cfg, self.intake)
+                    source: RunningSource = SimulatedSource(cfg, self.intake)
                 else:
                     from drivers import open_source
 
                     source = open_source(cfg, self.intake, self.engine.features)
                 self.sources.append(source)
-            except Exception as error:  # noqa: BLE001 - one bad source must not stop the others
+            except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
                 text = f"cannot open {cfg.kind} {cfg.url}: {error}"
                 self.engine.note_system("error", name, text)
-                event = self.engine.alarms.trip(
-                    "source",
-                    name,
-                    value=1.0,
-                    priority="high",
-                    seq=0,
-                    ts=iso(time.time()),
-                    message=text,
-                )
-                if event is not None:
-                    self.engine.emit(event)
+                self.engine.line_alarms.source_unopened(name, self.engine.accepted, text)
 
     # --- the engine thread ------------------------------------------------------------------
 
@@ -240,7 +162,7 @@ class Station:
                         self._deliver(item)
                     else:
                         self._source_event(item)
-                self.check_store()
+                self.health.check()
                 self._check_stale()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
@@ -252,22 +174,21 @@ class Station:
                     self._snapshot_requested.clear()
                     shown = self._changes()
                     self.snapshot = take(
-                        self.engine, self._source_status(), self._store_status(), self.fallback
+                        self.engine,
+                        source_statuses(self.sources),
+                        store_text(self.store, self.health.error),
+                        self.fallback,
                     )
                     last_snapshot = now
-            except Exception as error:  # noqa: BLE001 - never let the line's monitor die
+            except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
 
     def _deliver(self, item: Delivery) -> None:
         """One source's delivery; a failure costs the lines that caused it, not the delivery."""
-        engine = self.engine
-        before = dict(engine.rejected)
-        contain(engine, item)
-        if engine.accepted != self._accepted_seen:
-            self._accepted_seen = engine.accepted
-            self._last_arrival = time.monotonic()
-        report_quarantine(engine, item.source, before)
+        before = dict(self.engine.rejected)
+        contain(self.engine, item)
+        report_quarantine(self.engine, item.source, before)
 
     def _event(self, event: AlarmEvent) -> None:
         if self._on_event is not None:
@@ -279,73 +200,10 @@ class Station:
         engine.note_system(event.kind, event.source, text, event.at)
         if self.store is not None:
             self.store.append_event(event.source, event.kind, event.detail, event.count, event.at)
-        seq, ts = engine.accepted, iso(event.at)
-        results = []
-        if event.kind in ("disconnected", "error", "timeout", "missed_parts"):
-            detector = "missed_parts" if event.kind == "missed_parts" else "source"
-            results.append(
-                engine.alarms.trip(
-                    detector,
-                    event.source,
-                    value=float(event.count),
-                    priority="medium",
-                    seq=seq,
-                    ts=ts,
-                    message=text,
-                )
-            )
-            if detector == "missed_parts":
-                # Parts already missed cannot come back: the alarm returns to normal at once
-                # and waits, unacknowledged, for someone to take note.
-                results.append(engine.alarms.reset(detector, event.source, seq=seq, ts=ts))
-        elif event.kind in ("connected", "reconnected"):
-            results.append(engine.alarms.reset("source", event.source, seq=seq, ts=ts))
-        for result in results:
-            if result is not None:
-                engine.emit(result)
+        engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        engine = self.engine
-        last = self._last_arrival
-        limit = self.config.detection.stale_seconds
-        now = time.monotonic()  # a step of the wall clock must not make or hide a stale line
-        if last is None:
-            return
-        if now - last > limit:
-            event = engine.alarms.trip(
-                "stale",
-                "line",
-                value=now - last,
-                priority="high",
-                seq=engine.accepted,
-                ts=iso(time.time()),
-                message=f"no parts for {now - last:.0f} s",
-            )
-        else:
-            event = engine.alarms.reset("stale", "line", seq=engine.accepted, ts=iso(time.time()))
-        if event is not None:
-            engine.emit(event)
-
-    def _source_status(self) -> tuple:
-        statuses = []
-        for source in self.sources:
-            try:
-                statuses.append(source.status())
-            except Exception:  # noqa: BLE001, S112
-                continue
-        return tuple(statuses)
-
-    def _store_status(self) -> str:
-        if self.store is None:
-            return self.store_error or "not used"
-        try:
-            status = self.store.status
-            status = status() if callable(status) else status
-        except Exception as error:  # noqa: BLE001
-            return f"error: {error}"
-        if getattr(status, "last_error", None):
-            return f"error: {status.last_error}"
-        return f"ok, {getattr(status, 'pending_outbox', 0)} to sync"
+        self.engine.check_stale(time.monotonic())  # a step of the wall clock changes nothing
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -367,10 +225,10 @@ class Station:
         if command.new_class == command.old_class:
             raise CommandRefused("the new class is the same as the model's")
         if self.store is None:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
+            raise CommandRefused(f"not saved: {self.health.error or 'no store configured'}")
         try:
             seq = self.store.save_override(command)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.engine.note_system("error", "store", f"override not saved: {error}")
             raise CommandRefused(f"not saved: {error}") from error
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
@@ -386,7 +244,7 @@ class Station:
         if view.state not in ("unacknowledged", "returned_unacknowledged"):
             raise CommandRefused(f"alarm {view.id} is {view.state}: nothing to acknowledge")
         if self.store is None and self._store_path:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store'}")
+            raise CommandRefused(f"not saved: {self.health.error or 'no store'}")
         if self.store is not None:
             try:  # the durable lane: on disk before the screen says "acknowledged"
                 self.store.journal_alarm(
@@ -401,7 +259,7 @@ class Station:
                     command.at,
                     durable=True,
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self.engine.note_system("error", "store", f"acknowledgement not saved: {error}")
                 raise CommandRefused(f"not saved: {error}") from error
         try:
@@ -436,7 +294,7 @@ class Station:
                     },
                     at=incident.opened_at,
                 )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
         self.engine.note_system(
@@ -445,6 +303,45 @@ class Station:
             f"{incident.id} ({incident.severity}) to {incident.owner}: {incident.summary}",
         )
         return incident
+
+
+def load_reference(engine: Engine, path: str) -> None:
+    """The validation period as the reference; a file that cannot serve is a config error."""
+    fix = "give the path of a JSON Lines file of at least 100 reference records, or omit the key"
+    try:
+        skipped = engine.use_reference_file(path)
+    except OSError as error:
+        raise ConfigError(
+            "reference.file", f"cannot read {path} ({error.strerror or error})", fix
+        ) from error
+    except ValueError as error:
+        raise ConfigError("reference.file", f"{path}: {error}", fix) from error
+    if skipped:
+        engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def source_statuses(sources: list) -> tuple:
+    """Each source's status; a source that cannot say is left out."""
+    statuses = []
+    for source in sources:
+        try:
+            statuses.append(source.status())
+        except Exception:  # a failing driver must not stop the snapshot
+            continue
+    return tuple(statuses)
+
+
+def store_text(store: StoreWriter | None, error: str) -> str:
+    """The store's health in a few words, for the header."""
+    if store is None:
+        return error or "not used"
+    try:
+        status = store.status
+    except Exception as failure:  # a broken store shows, it does not crash
+        return f"error: {failure}"
+    if status.last_error:
+        return f"error: {status.last_error}"
+    return f"ok, {status.pending_outbox} to sync"
 
 
 def route_errors(station: Station) -> None:
@@ -457,7 +354,9 @@ def route_errors(station: Station) -> None:
         station.engine.note_system("error", where, text)
         print(f"linewatch: error in {where}: {text}", file=sys.stderr)
 
-    def main_hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def main_hook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
@@ -479,12 +378,12 @@ def run_headless(config: Config, seconds: float | None) -> int:
 
     station = Station(config, on_event=print_event, on_system=print_system_event)
     route_errors(station)
-    if station.store_failure:
-        print(f"main.py: {station.store_failure}", file=sys.stderr)
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
         return STORE_FAILED
     done = threading.Event()
 
-    def finish(signum: int, frame: object) -> None:  # noqa: ARG001
+    def finish(signum: int, frame: object) -> None:
         done.set()
 
     signal.signal(signal.SIGINT, finish)
@@ -492,16 +391,16 @@ def run_headless(config: Config, seconds: float | None) -> int:
     started = time.perf_counter()
     station.start()
     deadline = None if seconds is None else time.monotonic() + seconds
-    while not done.wait(0.1) and not station.store_failure:
+    while not done.wait(0.1) and not station.health.failure:
         if deadline is not None and time.monotonic() >= deadline:
             break
     station.stop()
-    station.check_store()
+    station.health.check()
     summary = station.engine.summary(time.perf_counter() - started)
     summary.update(store_summary(station.store, station.engine.alarms))
     out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
-    if station.store_failure:
-        print(f"main.py: {station.store_failure}", file=sys.stderr)
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
         return STORE_FAILED
     return 0

@@ -1,37 +1,28 @@
 """Immutable snapshots of the engine's state, for the screens.
 
-The engine thread builds a `Snapshot` at most ten times a second (`take`); the UI thread only
-ever reads the latest one, so no widget touches an array the engine is still writing. Every
-array in a snapshot is a fresh copy. Display histograms are on equal-width bins spanning the
+The engine thread builds a `Snapshot` at most ten times a second (`take`, from the engine's
+typed read model, console/state.py); the UI thread only ever reads the latest one, so no widget
+touches an array the engine is still writing. Every array in a snapshot is a fresh copy. Display histograms are on equal-width bins spanning the
 reference's p1–p99 with a margin, so an operator sees a familiar shape, live over reference.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
 from console.alarms import AlarmView
+from console.detectors import SPECS
+from console.detectors.mean_shift import MEAN_SHIFT
 from console.intake import SourceStatus
-from console.reference import FINE_BINS, ReferenceProfile
-from console.stats import BUCKET_COUNT, BUCKET_SECONDS
+from console.reference import CONF, FINE_BINS, ReferenceProfile
+from console.state import EngineState, Part, WatchState
 
 DISPLAY_BINS = 30
 HEALTH = ("ok", "watch", "drift", "fallback")
-
-
-@dataclass(frozen=True)
-class Part:
-    part: str
-    cls: str
-    conf: float
-    ts: str
-    image: str | None
-    model: str | None
-    overridden_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,167 +140,132 @@ class DisplayBins:
         return np.einsum("jb,jbd->jd", proportions, self.map)
 
 
+class Publishes(Protocol):
+    """An engine: it publishes its typed state."""
+
+    def state(self) -> EngineState: ...
+
+
 def take(
-    engine, sources: tuple[SourceStatus, ...] = (), store: str = "not used", fallback: bool = False
-) -> Snapshot:  # noqa: ANN001
-    """Build a snapshot of `engine` (call on the engine thread)."""
-    now = time.time()
-    cfg = engine.config
-    base = dict(
-        taken=now,
-        station=cfg.station.id,
-        model=engine.model_name or cfg.station.model,
-        learning=engine.learning,
-        reference_progress=1.0
-        if not engine.learning
-        else engine._learned / max(engine.reference_size, 1),  # noqa: SLF001
-        reference_description=engine.profile.description if engine.profile else "",
-        records=engine.accepted,
-        lines=engine.lines,
-        rejected=dict(engine.rejected),
-        parts_per_minute=engine.rate.per_minute(time.monotonic()),
-        reject_rate=engine.line_quality.fraction if engine.profile else 0.0,
-        overrides_last_hour=engine.overrides_since(now - 3600.0),
-        override_rate_by_class=engine.override_rates(),
-        health=_health(engine, fallback),
-        line_state=_line_state(engine, time.monotonic()),
-        last_record_ts=engine.last_ts_text,
-        recent=tuple(
-            reversed(
-                [Part(*p, overridden_to=engine.overridden.get(p[0])) for p in engine.recent_parts]
-            )
-        ),
-        alarms=engine.alarms.views(),
-        events=tuple(engine.system_events),
+    published: EngineState | Publishes,
+    sources: tuple[SourceStatus, ...] = (),
+    store: str = "not used",
+    fallback: bool = False,
+) -> Snapshot:
+    """Build a snapshot from the engine's published state (`Engine.state`; given an engine,
+    asks it for its state: call on the engine thread)."""
+    state = published if isinstance(published, EngineState) else published.state()
+    watch = state.watch
+    base = Snapshot(
+        taken=state.at,
+        station=state.station,
+        model=state.model,
+        learning=state.learning,
+        reference_progress=state.reference_progress,
+        reference_description=watch.profile.description if watch else "",
+        records=state.records,
+        lines=state.lines,
+        rejected=state.rejected,
+        parts_per_minute=state.parts_per_minute,
+        reject_rate=watch.reject_rate if watch else 0.0,
+        overrides_last_hour=state.overrides_last_hour,
+        override_rate_by_class=state.override_rate_by_class,
+        health=_health(state, fallback),
+        line_state=_line_state(state),
+        last_record_ts=state.last_record_ts,
+        recent=state.recent,
+        alarms=state.alarms,
+        events=state.events,
         sources=sources,
         store=store,
         fallback=fallback,
     )
-    if engine.profile is None:
-        return Snapshot(**base)
-    engine.record_bands()
-    profile = engine.profile
-    window = engine.window
-    display = engine.display
-    quantiles = window.quantiles()
-    low, high = window.extremes()
-    live = display.live(window.proportions())
-    cal = engine.calibration
-    readings = engine.shape_readings
-    z = engine.mean_shift.z
-    jump = engine.cusum.score
-    stuck = window.run / engine.quality.stuck_limit
-    mean, sd = window.mean, window.sd
-    columns = []
-    for j, name in enumerate(profile.columns):
-        scores = {
-            "mean_shift": abs(float(z[j])) / cal.z_mean,
-            "jump": float(jump[j]),
-            "ks": float(readings["ks"][j] / cal.ks[j]),
-            "psi": float(readings["psi"][j] / cal.psi[j]),
-            "stuck": float(stuck[j]) if np.isfinite(stuck[j]) else 0.0,
-            "missing": float(engine.quality.missing[j] / engine.quality.missing_limit[j]),
-        }
-        values = {
-            "mean_shift": float(z[j]),
-            "ks": float(readings["ks"][j]),
-            "psi": float(readings["psi"][j]),
-            "wasserstein_sd": float(readings["wasserstein"][j] / profile.sd[j])
-            if profile.sd[j] > 0
-            else 0.0,
-        }
-        thresholds = {"mean_shift": cal.z_mean, "ks": float(cal.ks[j]), "psi": float(cal.psi[j])}
-        columns.append(
-            ColumnView(
-                name=name,
-                mean=float(mean[j]),
-                sd=float(sd[j]),
-                p5=float(quantiles[j, 0]),
-                p50=float(quantiles[j, 1]),
-                p95=float(quantiles[j, 2]),
-                low=float(low[j]),
-                high=float(high[j]),
-                missing=int(window.missing[j]),
-                out_of_range=int(window.out_of_range[j]),
-                ref_mean=float(profile.mean[j]),
-                ref_sd=float(profile.sd[j]),
-                edges=display.edges[j].copy(),
-                live=live[j].copy(),
-                reference=display.reference[j].copy(),
-                scores=scores,
-                values=values,
-                thresholds=thresholds,
-                worst=max(scores, key=scores.get),
-            )
-        )
-    classes = tuple(engine.parser.classes.names) if engine.parser else ()
-    counts = window.class_counts[: len(classes)].astype(float)
-    class_live = counts / max(counts.sum(), 1.0)
-    class_ref = np.zeros(len(classes))
-    class_ref[: profile.class_props.size] = profile.class_props[: len(classes)]
-    return Snapshot(
-        **base,
-        columns=tuple(columns),
-        classes=classes,
-        class_live=class_live,
+    if watch is None:
+        return base
+    counts = watch.class_counts.astype(float)
+    class_ref = np.zeros(len(watch.classes))
+    class_ref[: watch.profile.class_props.size] = watch.profile.class_props[: len(watch.classes)]
+    return replace(
+        base,
+        columns=tuple(_column(watch, j) for j in range(len(watch.profile.columns))),
+        classes=watch.classes,
+        class_live=counts / max(counts.sum(), 1.0),
         class_reference=class_ref,
-        series=_series(engine),
+        series=_series(watch),
     )
 
 
-def _series(engine) -> dict[str, Series]:  # noqa: ANN001
-    buckets = engine.buckets
-    if buckets.current is None:
+def _column(watch: WatchState, j: int) -> ColumnView:
+    readings = watch.readings
+    scores = {n: float(r.score[j]) for n, r in readings.items() if r.score is not None}
+    values = {n: float(r.value[j]) for n, r in readings.items() if r.value is not None}
+    limits = {n: float(r.threshold[j]) for n, r in readings.items() if r.threshold is not None}
+    profile = watch.profile
+    return ColumnView(
+        name=profile.columns[j],
+        mean=float(watch.mean[j]),
+        sd=float(watch.sd[j]),
+        p5=float(watch.quantiles[j, 0]),
+        p50=float(watch.quantiles[j, 1]),
+        p95=float(watch.quantiles[j, 2]),
+        low=float(watch.low[j]),
+        high=float(watch.high[j]),
+        missing=int(watch.missing[j]),
+        out_of_range=int(watch.out_of_range[j]),
+        ref_mean=float(profile.mean[j]),
+        ref_sd=float(profile.sd[j]),
+        edges=watch.edges[j].copy(),
+        live=watch.live[j].copy(),
+        reference=watch.reference[j].copy(),
+        scores=scores,
+        values=values,
+        thresholds=limits,
+        worst=max(scores, key=lambda name: scores[name]),
+    )
+
+
+def _series(watch: WatchState) -> dict[str, Series]:
+    series = watch.series
+    if series is None:
         return {}
-    slots = buckets.slots(48.0)
-    numbers = buckets.current - slots.size + 1 + np.arange(slots.size)
-    ts = numbers * BUCKET_SECONDS
-    n = buckets.n[slots]
-    with np.errstate(all="ignore"):
-        means = buckets.center + buckets.sum[slots] / n
-    out = {}
-    band = engine.band_history[slots]
-    z = engine.z_history[slots]
-    hours = ((ts % 86400.0) // 3600.0).astype(np.intp) % 24
-    for j, name in enumerate(engine.profile.columns):
-        out[name] = Series(
-            ts=ts.astype(float),
-            mean=np.where(n[:, j] > 0, means[:, j], np.nan),
-            p5=band[:, j, 0].copy(),
-            p50=band[:, j, 1].copy(),
-            p95=band[:, j, 2].copy(),
-            z=z[:, j].copy(),
-            z_limit=engine.calibration.z_mean,
-            expected=engine.profile.phase_mean[hours, j].copy(),
+    return {
+        name: Series(
+            ts=series.ts,
+            mean=series.mean[:, j].copy(),
+            p5=series.p5[:, j].copy(),
+            p50=series.p50[:, j].copy(),
+            p95=series.p95[:, j].copy(),
+            z=series.z[:, j].copy(),
+            z_limit=series.z_limit,
+            expected=series.expected[:, j].copy(),
         )
-    return out
+        for j, name in enumerate(watch.profile.columns)
+    }
 
 
-def _health(engine, fallback: bool) -> str:  # noqa: ANN001
+def _health(state: EngineState, fallback: bool) -> str:
     if fallback:
         return "fallback"
-    active = [a for a in engine.alarms.views() if a.active]
-    if any(
-        a.detector in ("mean_shift", "jump", "ks", "psi", "class_mix")
-        and a.source != "conf"
-        or a.detector == "class_mix"
-        for a in active
-    ):
+    active = [a for a in state.alarms if a.active]
+    if any(_is_drift(a.detector) and a.source != CONF for a in active):
         return "drift"
     if active:
         return "watch"
-    if engine.profile is not None:
-        z = np.abs(engine.mean_shift.z) / engine.calibration.z_mean
-        if z.size and z.max() >= 0.6:
+    if state.watch is not None:
+        shift = state.watch.readings.get(MEAN_SHIFT.name)
+        score = shift.score if shift is not None else None
+        if score is not None and score.size and score.max() >= 0.6:
             return "watch"
     return "ok"
 
 
-def _line_state(engine, now: float) -> str:  # noqa: ANN001
-    last = engine.rate.last_arrival
+def _is_drift(detector: str) -> bool:
+    spec = SPECS.get(detector)
+    return spec is not None and spec.drift
+
+
+def _line_state(state: EngineState) -> str:
+    last = state.last_arrival
     if last is None:
         return "no data"
-    return "running" if now - last < max(engine.config.detection.stale_seconds, 5.0) else "stopped"
-
-
-assert BUCKET_COUNT > 0
+    return "running" if state.at - last < max(state.stale_seconds, 5.0) else "stopped"

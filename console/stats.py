@@ -1,11 +1,12 @@
-"""Rolling statistics of the model's inputs, updated per batch in O(batch) numpy work.
+"""Rolling statistics of the model's inputs, updated per batch in O(batch) compiled work.
 
 `RollingWindow` keeps the last W parts in ring buffers and maintains, per column (the features
 plus the model's confidence), running count/sum/sum of squares (re-summed exactly once every W
-parts, so rounding never accumulates), histogram counts on the reference's fine bins (added and
-evicted with `np.bincount`; the last slot counts missing values), out-of-range counts, the class
-counts and the run of identical values. Quantiles come from the histogram, min/max from the
-buffer, both only when someone asks (a snapshot), never per batch.
+parts, so rounding never accumulates), histogram counts on the reference's fine bins (the last
+slot counts missing values), out-of-range counts, the class counts and the run of identical
+values, all added and evicted in one compiled pass per batch (console/kernels.py). Quantiles come
+from the histogram, min/max from the buffer, both only when someone asks (a snapshot), never per
+batch.
 
 `TimeBuckets` aggregates the same columns in 15-minute buckets of production time (the records'
 own timestamps) over the last four days: counts, sums, min/max and the sums of residuals against
@@ -14,6 +15,8 @@ detector read. Both are owned by the engine thread.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -117,6 +120,8 @@ class RollingWindow:
         self.longest_run = 0
         self.last_value = np.full(width, np.nan)
         self.run = np.zeros(width, np.int64)
+        self.new_missing = np.zeros(width, np.int64)  # of the last batch added
+        self.new_outside = np.zeros(width, np.int64)
 
     def add(self, matrix: np.ndarray, class_codes: np.ndarray, ts: np.ndarray) -> None:
         """Add a batch (rows × columns, NaN = missing) and evict what falls out of the window;
@@ -219,7 +224,7 @@ class _quiet:
         self._catch.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._catch.__exit__(*exc)
 
 
@@ -258,8 +263,12 @@ class TimeBuckets:
 
         A batch wholly older than the ring means the newest bucket came from a record with a
         wrong time: the ring starts again from this batch instead of ignoring the stream."""
-        wrong = self.current is not None and ts.size
-        if wrong and np.floor(ts.max() / BUCKET_SECONDS) <= self.current - BUCKET_COUNT:
+        newest = self.current
+        if (
+            newest is not None
+            and ts.size
+            and np.floor(ts.max() / BUCKET_SECONDS) <= newest - BUCKET_COUNT
+        ):
             self._restart()
         current, closed = bucket_step(
             np.ascontiguousarray(matrix, dtype=np.float64),

@@ -49,13 +49,13 @@ class StoreLock:
             os.close(fd)
             raise
         self._fd: int | None = fd
-        holder = {
+        owner = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        os.pwrite(fd, (json.dumps(owner) + "\n").encode(), 0)
 
     def release(self) -> None:
         """Let the next process in (the file stays: removing it would race a new holder)."""

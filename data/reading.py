@@ -89,7 +89,7 @@ def load_records(path: str | Path, since_seq: int = 0, limit: int | None = None)
         blobs = np.asarray(columns[10], dtype=object)
         for set_id in used:
             where = np.flatnonzero(ids == set_id)
-            cols = [names.index(n) for n in sets[set_id]]
+            cols = np.array([names.index(n) for n in sets[set_id]], dtype=np.intp)
             features[np.ix_(where, cols)] = unpack_rows(list(blobs[where]), len(cols))
     table: dict[str, int] = {}
     codes = np.array([table.setdefault(c, len(table)) for c in columns[7]], dtype=np.int32)

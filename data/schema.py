@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlite_utils import Database
@@ -33,9 +33,15 @@ class SchemaError(RuntimeError):
 
 def _v1_core(db: Database) -> None:
     """Records, quarantine, events, the shared sequence, outbox, overrides, alarm journal."""
-    db["meta"].create({"key": str, "value": str}, pk="key", not_null=["value"])
-    db["feature_sets"].create({"id": int, "names": str}, pk="id", not_null=["names"])
-    db["records"].create(
+    _v1_line(db)
+    _v1_outbox(db)
+
+
+def _v1_line(db: Database) -> None:
+    """What the line sends: records, quarantined lines, source events."""
+    db.table("meta").create({"key": str, "value": str}, pk="key", not_null=["value"])
+    db.table("feature_sets").create({"id": int, "names": str}, pk="id", not_null=["names"])
+    db.table("records").create(
         {
             "seq": int,
             "ts": float,
@@ -54,25 +60,29 @@ def _v1_core(db: Database) -> None:
         pk="seq",
         not_null=["ts", "part", "class", "conf", "feature_set", "features"],
     )
-    db["rejected"].create(
+    db.table("rejected").create(
         {"id": int, "at": float, "source": str, "reason": str, "detail": str, "raw": bytes},
         pk="id",
         not_null=["at", "reason", "raw"],
     )
-    db["events"].create(
+    db.table("events").create(
         {"id": int, "at": float, "source": str, "kind": str, "detail": str, "count": int},
         pk="id",
         not_null=["at", "kind"],
     )
-    db["seq_counter"].create({"id": int, "last_seq": int}, pk="id", not_null=["last_seq"])
+
+
+def _v1_outbox(db: Database) -> None:
+    """The shared sequence, the outbox and what travels in it first: overrides, alarms."""
+    db.table("seq_counter").create({"id": int, "last_seq": int}, pk="id", not_null=["last_seq"])
     db.execute("INSERT INTO seq_counter (id, last_seq) VALUES (1, 0)")
-    db["outbox"].create({"seq": int, "kind": str}, pk="seq", not_null=["kind"])
-    db["sync_state"].create(
+    db.table("outbox").create({"seq": int, "kind": str}, pk="seq", not_null=["kind"])
+    db.table("sync_state").create(
         {"station": str, "high_water": int, "synced_at": float},
         pk="station",
         not_null=["high_water"],
     )
-    db["overrides"].create(
+    db.table("overrides").create(
         {
             "seq": int,
             "at": float,
@@ -89,7 +99,7 @@ def _v1_core(db: Database) -> None:
         pk="seq",
         not_null=["at", "part", "new_class", "reason", "user_name"],
     )
-    db["alarm_journal"].create(
+    db.table("alarm_journal").create(
         {
             "seq": int,
             "at": float,
@@ -109,7 +119,7 @@ def _v1_core(db: Database) -> None:
 
 def _v2_governance(db: Database) -> None:
     """Incidents, the audit chain and versioned reference profiles."""
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "seq": int,
             "at": float,
@@ -123,7 +133,7 @@ def _v2_governance(db: Database) -> None:
         pk="seq",
         not_null=["at", "incident", "status"],
     )
-    db["audit"].create(
+    db.table("audit").create(
         {
             "seq": int,
             "at": float,
@@ -137,7 +147,7 @@ def _v2_governance(db: Database) -> None:
         pk="seq",
         not_null=["at", "user_name", "action", "detail", "prev_hash", "hash"],
     )
-    db["reference_profiles"].create(
+    db.table("reference_profiles").create(
         {"version": int, "created": float, "description": str, "profile": str, "sha256": str},
         pk="version",
         not_null=["created", "profile", "sha256"],
@@ -146,11 +156,11 @@ def _v2_governance(db: Database) -> None:
 
 def _v3_indexes(db: Database) -> None:
     """Look-ups by time (replay), by part (overrides) and by incident id."""
-    db["records"].create_index(["ts"], index_name="records_ts")
-    db["overrides"].create_index(["part"], index_name="overrides_part")
-    db["alarm_journal"].create_index(["at"], index_name="alarm_journal_at")
-    db["incidents"].create_index(["incident"], index_name="incidents_incident")
-    db["events"].create_index(["at"], index_name="events_at")
+    db.table("records").create_index(["ts"], index_name="records_ts")
+    db.table("overrides").create_index(["part"], index_name="overrides_part")
+    db.table("alarm_journal").create_index(["at"], index_name="alarm_journal_at")
+    db.table("incidents").create_index(["incident"], index_name="incidents_incident")
+    db.table("events").create_index(["at"], index_name="events_at")
 
 
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
@@ -187,7 +197,8 @@ def pack_rows(matrix: np.ndarray) -> list[bytes]:
     n, width = rows.shape
     if width == 0:
         return [b""] * n
-    return rows.view(np.dtype((np.void, width * FEATURE_DTYPE.itemsize))).ravel().tolist()
+    blobs = rows.view(np.dtype((np.void, width * FEATURE_DTYPE.itemsize))).ravel().tolist()
+    return cast(list[bytes], blobs)  # a void array's items are bytes (the stubs allow tuples)
 
 
 def unpack_rows(blobs: list[bytes], width: int) -> np.ndarray:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from console.records import MAX_LINE_BYTES, Rejected
+from console.records import MAX_LINE_BYTES, Rejected, iso
 
 # A rejected over-long line keeps this much of its start: enough to recognise it, bounded.
 KEEP_OF_LONG_LINE = 1024
@@ -118,9 +117,8 @@ def with_checksum(payload: bytes) -> bytes:
 
 
 def utc_now_text(now: float | None = None) -> str:
-    """RFC 3339 UTC with milliseconds and `Z`, as records carry it."""
-    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Now (or `now`) as records carry it."""
+    return iso(time.time() if now is None else now)
 
 
 def _number_or_text(text: str) -> float | int | str | None:

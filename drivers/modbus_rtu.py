@@ -176,7 +176,7 @@ def parts_missed(last: int, counter: int) -> int | None:
 class RtuLink:
     """One request/response at a time over an open pyserial port, framed by pymodbus."""
 
-    def __init__(self, port: serial.SerialBase, unit: int, timeout: float) -> None:
+    def __init__(self, port: serial.Serial, unit: int, timeout: float) -> None:
         self.port = port
         self.unit = unit
         self.timeout = timeout

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any
 
 import serial
 
@@ -32,12 +33,12 @@ def resolve_port(url: str) -> str:
     return os.path.realpath(url) if is_device_path(url) else url
 
 
-def open_port(source: Source, timeout: float, **extra: float) -> serial.SerialBase:
+def open_port(source: Source, timeout: float, **extra: float) -> serial.Serial:
     """Open the source's port (any pyserial URL) with its line settings from the config.
 
     A real device is opened exclusively: a second reader would steal half the lines.
     """
-    options = {
+    options: dict[str, Any] = {
         "baudrate": source.baudrate,
         "bytesize": source.bytesize,
         "parity": source.parity,
@@ -68,7 +69,7 @@ class SerialLineDriver(Driver):
             else None
         )
         self.device = ""
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._framer = LineFramer(monitor.name)
 
     def open(self) -> str:

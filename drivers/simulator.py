@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from console.intake import Intake, SourceEvent, SourceStatus
+from console.records import iso
 
 SCENARIOS = ("stable", "drift", "jump", "frozen", "noisy", "demo")
 START = datetime(2026, 3, 2, 6, 0, 0, tzinfo=UTC).timestamp()
@@ -205,14 +206,14 @@ class LineSimulator:
         conf_list = conf.tolist()
         for i in range(n):
             number = first + i
-            stamp = datetime.fromtimestamp(ts[i], UTC).isoformat(timespec="milliseconds")
+            stamp = iso(ts[i])
             feats = ",".join(
                 f'"{name}":{value!r}' for name, value in zip(names, matrix[i].tolist(), strict=True)
             )
             label = f',"label":"{CLASSES[true_class[i]]}"' if labelled[i] else ""
             out.append(
                 (
-                    f'{{"ts":"{stamp[:-6]}Z","station":"{self.station}","part":"P{number:08d}",'
+                    f'{{"ts":"{stamp}","station":"{self.station}","part":"P{number:08d}",'
                     f'"batch":"B{number // 500:04d}","model":"{self.model}",'
                     f'"class":"{CLASSES[predicted[i]]}","conf":{conf_list[i]!r}{label},'
                     f'"features":{{{feats}}}}}'
@@ -300,7 +301,7 @@ class Malformer:
 class SimulatedSource:
     """Plays a LineSimulator into the engine's intake at `rate` parts per second (own thread)."""
 
-    def __init__(self, source_cfg, intake: Intake, station_features=None) -> None:  # noqa: ANN001
+    def __init__(self, source_cfg, intake: Intake, station_features=None) -> None:
         self.name = source_cfg.name or "simulator"
         self.cfg = source_cfg
         self.intake = intake

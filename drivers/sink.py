@@ -132,4 +132,4 @@ def open_sink(url: str, *, baudrate: int = 115200) -> Sink:
         return FolderSink(url.removeprefix("dir:"))
     if _is_serial(url):
         return SerialSink(url, baudrate)
-    return StreamSink(open(url, "wb"), owned=True)  # noqa: SIM115 - the sink owns the handle
+    return StreamSink(open(url, "wb"), owned=True)  # the sink owns the handle

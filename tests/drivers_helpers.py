@@ -13,16 +13,18 @@ from console.records import Rejected
 
 
 def wait_for(
-    condition: Callable[[], object], timeout: float = 5.0, what: str = "condition"
-) -> None:
-    """Poll `condition` until true; fail the test after `timeout` seconds."""
+    condition: Callable[[], object], timeout: float = 20.0, what: str = "condition"
+) -> object:
+    """Poll `condition` until it gives something true, and return that; fail the test after
+    `timeout` seconds (the one polling helper of the tests)."""
     deadline = time.monotonic() + timeout
     delay = 0.0005
-    while not condition():
+    while not (result := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.01)
+    return result
 
 
 def record_line(i: int, *, part_prefix: str = "P", features: dict | None = None) -> bytes:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import data.store as store_module
+import data.rows as store_module
 from console.records import RecordBatch, RecordParser
 from data.reading import events, load_records, rejected_lines
 from data.store import StoreError, StoreWriter

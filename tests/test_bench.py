@@ -1,6 +1,6 @@
 """`main.py bench` runs end to end on a cheap subset (figures are never asserted in tests)."""
 
-from console.bench import run_benchmarks
+from bench.suite import run_benchmarks
 
 
 def test_bench_quick_subset_returns_zero_and_prints_its_headings(capsys):

@@ -90,7 +90,7 @@ def test_every_sub_command_is_documented_in_the_readme():
 
     readme = (ROOT / "README.md").read_text()
     parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    commands = next(a for a in parser._actions if a.dest == "command").choices
     assert commands
     for name in commands:
         assert f"main.py {name}" in readme, name

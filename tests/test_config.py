@@ -69,3 +69,11 @@ def test_nothing_is_needed_to_start():
     demo = demo_config()
     assert demo.source[0].kind == "simulator"
     assert demo.station.features
+
+
+def test_the_demo_line_names_the_simulator_s_inputs_and_classes():
+    from console.config import DEMO_CLASSES, DEMO_FEATURES
+    from drivers.simulator import CLASSES, FEATURES
+
+    assert tuple(f.name for f in FEATURES) == DEMO_FEATURES
+    assert DEMO_CLASSES == CLASSES

@@ -14,7 +14,7 @@ QT = ("PySide6", "pyqtgraph", "PyQt5", "PyQt6", "shiboken6")
 
 def core_modules():
     for package in CORE:
-        yield from sorted((ROOT / package).glob("*.py"))
+        yield from sorted((ROOT / package).rglob("*.py"))
 
 
 def test_no_core_module_names_qt_in_an_import():
@@ -32,7 +32,11 @@ def test_no_core_module_names_qt_in_an_import():
 
 
 def test_importing_the_whole_core_loads_no_qt():
-    modules = [f"{p.parent.name}.{p.stem}" for p in core_modules() if p.stem != "__init__"]
+    modules = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in core_modules()
+        if p.stem != "__init__"
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from console.detection_study import run
+from bench.detection_study import run
 from drivers.simulator import LineSimulator
 
 INPUTS = set(LineSimulator("stable").feature_names)
@@ -80,7 +80,7 @@ def test_every_kind_of_malformed_line_is_counted_by_its_reason():
     engine = Engine(default_config(), reference_features=simulator.feature_names)
     for chunk in simulator.chunks(30000, 5000):
         engine.feed_lines(chunk)
-    inserted = simulator._malformed.inserted  # noqa: SLF001
+    inserted = simulator._malformed.inserted
     assert all(count > 0 for count in inserted.values())
     assert sum(engine.rejected.values()) == sum(inserted.values())
     assert engine.accepted == 30000

@@ -5,7 +5,9 @@ import pytest
 from scipy import stats
 
 from console.config import Detection
-from console.drift import JumpCusum, ShapeDrift, calibrate, scan_threshold
+from console.detectors.jump import JumpCusum
+from console.detectors.shape import ShapeDrift
+from console.drift import calibrate, scan_threshold
 from console.reference import build_profile
 from console.stats import RollingWindow
 from tests.test_stats import make_batch

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,18 +16,9 @@ from console.config import demo_config
 from console.intake import SourceEvent
 from console.runner import CommandRefused, Station
 from data import store
+from tests.drivers_helpers import wait_for as wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

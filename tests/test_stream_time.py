@@ -93,7 +93,8 @@ def test_a_wrong_first_record_cannot_hold_the_buckets():
     engine.feed_lines([first])
     for begin in range(1, len(lines), 1000):
         engine.feed_lines(lines[begin : begin + 1000])
-    hours = engine.buckets.summary(1.0)
+    assert engine.watch is not None
+    hours = engine.watch.buckets.summary(1.0)
     assert int(hours["parts"]) > 0  # the last hour of the real stream is counted
 
 

@@ -75,7 +75,7 @@ def _alarm_colours(alarm: AlarmView | None, column: int) -> tuple[str, str] | No
     return theme.PRIORITY_COLOURS[alarm.priority], theme.PRIORITY_TEXT[alarm.priority]
 
 
-def _table(model: RowsModel, stretch: int) -> QTableView:
+def table_view(model: RowsModel, stretch: int) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -112,7 +112,7 @@ class AlarmsView(QWidget):
             colours=_alarm_colours,
             bold=lambda alarm: bool(alarm and needs_ack(alarm)),
         )
-        self.table = _table(self.model, 6)
+        self.table = table_view(self.model, 6)
         layout.addWidget(self.table, 3)
         incidents_title = QLabel("Incidents")
         incidents_title.setObjectName("title")
@@ -120,7 +120,7 @@ class AlarmsView(QWidget):
         self.incidents = RowsModel(
             ("incident", "severity", "goes to", "status", "response", "what is wrong")
         )
-        self.incident_table = _table(self.incidents, 5)
+        self.incident_table = table_view(self.incidents, 5)
         layout.addWidget(self.incident_table, 1)
         self.busy = False
 

@@ -61,7 +61,7 @@ def install_error_hooks(station: Station) -> Callable[[], None]:
     """Route uncaught exceptions of every thread into `station`'s events; returns an undo."""
     previous_sys, previous_thread = sys.excepthook, threading.excepthook
 
-    def on_exception(kind, value, tb) -> None:  # noqa: ANN001
+    def on_exception(kind, value, tb) -> None:
         traceback.print_exception(kind, value, tb, file=sys.stderr)
         note_error(station, "ui", f"{kind.__name__}: {value}")
 

@@ -42,7 +42,7 @@ class CommandCall(QObject):
             result = self._work()
         except CommandRefused as error:
             self.finished.emit(False, str(error))
-        except Exception as error:  # noqa: BLE001 - shown to the operator, never a crash
+        except Exception as error:  # shown to the operator, never a crash
             if self._on_error is not None:
                 self._on_error(f"{type(error).__name__}: {error}")
             self.finished.emit(False, f"not done: {error}")

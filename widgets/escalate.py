@@ -50,7 +50,7 @@ class EscalateSheet(Sheet):
 
     escalated = Signal(object)  # Incident
 
-    def __init__(self, host, station: Station, user: Callable[[], tuple[str, str]]) -> None:  # noqa: ANN001
+    def __init__(self, host, station: Station, user: Callable[[], tuple[str, str]]) -> None:
         super().__init__(host, "Escalate", decision_protocol(station.config))
         self.station = station
         self.user = user

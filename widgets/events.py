@@ -12,7 +12,7 @@ import time
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from console.snapshot import Snapshot
-from widgets.alarms import _table
+from widgets.alarms import table_view
 from widgets.table import RowsModel
 
 LOUD_KINDS = (
@@ -52,7 +52,7 @@ class EventList(QWidget):
             ("time", "kind", "source", "what happened"),
             bold=lambda e: bool(e and e[1] in LOUD_KINDS),
         )
-        self.table = _table(self.model, 3)
+        self.table = table_view(self.model, 3)
         layout.addWidget(self.table, 1)
         self._events: tuple = ()
 

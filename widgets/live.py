@@ -19,17 +19,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.detectors import LIVE_VIEW, SPECS
 from console.snapshot import ColumnView, Snapshot
 from widgets import theme
 
-DETECTOR_LABELS = {
-    "mean_shift": "mean z",
-    "jump": "step",
-    "ks": "KS",
-    "psi": "PSI",
-    "stuck": "stuck",
-    "missing": "missing",
-}
+DETECTOR_LABELS = {spec.name: spec.label for spec in LIVE_VIEW}
 TITLES = {"conf": "confidence"}
 
 pg.setConfigOptions(antialias=False, background=theme.PLOT, foreground=theme.MUTED)
@@ -42,7 +36,7 @@ def badge_text(column: ColumnView) -> str:
     score = column.scores.get(worst, 0.0)
     if worst in column.values and worst in column.thresholds:
         value, limit = column.values[worst], column.thresholds[worst]
-        if worst == "mean_shift":
+        if SPECS[worst].signed:
             return f"{label} {value:+.1f} / ±{limit:.1f} · {score:.1f}×"
         return f"{label} {value:.2g} / {limit:.2g} · {score:.1f}×"
     return f"{label} {score:.2f} × limit"
@@ -98,7 +92,7 @@ class ChartFrame(QFrame):
     def _on_plot_click(self, _event: object) -> None:
         self.clicked.emit(self.name)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
+    def mouseReleaseEvent(self, event) -> None:
         self.clicked.emit(self.name)
         super().mouseReleaseEvent(event)
 

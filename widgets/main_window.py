@@ -231,10 +231,10 @@ class MainWindow(QMainWindow):
     def _status_note(self, text: str) -> None:
         self.status.setText(text)
 
-    def _guarded(self, what: str, draw, snapshot: Snapshot) -> None:  # noqa: ANN001
+    def _guarded(self, what: str, draw, snapshot: Snapshot) -> None:
         try:
             draw(snapshot)
-        except Exception as error:  # noqa: BLE001 - a drawing error must not stop the display
+        except Exception as error:  # a drawing error must not stop the display
             message = f"drawing {what}: {type(error).__name__}: {error}"
             last, at = self._last_error
             if message != last or time.monotonic() - at > 10.0:
@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
                 traceback.print_exc(file=sys.stderr)
                 note_error(self.station, "ui", message)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event) -> None:
         self.pump.stop()
         super().closeEvent(event)
 

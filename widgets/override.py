@@ -37,7 +37,7 @@ class OverrideSheet(Sheet):
 
     def __init__(
         self, host, station: Station, user: Callable[[], tuple[str, str]], thumbnails: Thumbnails
-    ) -> None:  # noqa: ANN001
+    ) -> None:
         super().__init__(host, "Override", decision_protocol(station.config))
         self.station = station
         self.user = user

@@ -18,13 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from console.config import Source, demo_config  # noqa: E402
-from console.runner import Station  # noqa: E402
-from widgets.main_window import MainWindow  # noqa: E402
+from console.config import Source, demo_config
+from console.detectors.mean_shift import MEAN_SHIFT
+from console.runner import Station
+from widgets.main_window import MainWindow
 
 SIZES = ((1920, 1080, ""), (1280, 800, "-1280x800"))
 
@@ -49,11 +48,12 @@ def demo_station(store_path: str, rate: float = 300.0) -> Station:
 
 def drifted(station: Station) -> bool:
     return (
-        sum(a.detector == "mean_shift" and a.source != "conf" for a in station.snapshot.alarms) >= 2
+        sum(a.detector == MEAN_SHIFT.name and a.source != "conf" for a in station.snapshot.alarms)
+        >= 2
     )
 
 
-def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:  # noqa: ANN001
+def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:
     """Render the screens into `out_dir`; returns the files written."""
     app = QApplication.instance() or QApplication(sys.argv)
     out = Path(out_dir)
@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the console's screens to PNG.")
     parser.add_argument("--out", default="docs")
     args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     for path in render(args.out):
         print(path)
     return 0

@@ -89,7 +89,7 @@ class Sheet(QFrame):
     def _show_protocol(self, shown: bool) -> None:
         self.protocol.setVisible(shown)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.host and event.type() == QEvent.Type.Resize:
             self.setGeometry(self.host.rect())
         return False

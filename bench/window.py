@@ -1,4 +1,4 @@
-"""Benchmark of the console window under load: `uv run python -m widgets.bench_window [SECONDS]`.
+"""Benchmark of the console window under load: `uv run python -m bench.window [SECONDS]`.
 
 `bench_window` runs a real station (engine thread, store) with 32 inputs (f00..f31), a feeder
 thread putting 200 parts a second into its intake, and the real main window offscreen at
@@ -18,16 +18,14 @@ import threading
 import time
 from datetime import UTC, datetime
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import numpy as np
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from console.config import Config, Reference, Store  # noqa: E402
-from console.config import Station as StationConfig  # noqa: E402
-from console.runner import Station  # noqa: E402
-from widgets.main_window import MainWindow  # noqa: E402
+from console.config import Config, Reference, Store
+from console.config import Station as StationConfig
+from console.runner import Station
+from widgets.main_window import MainWindow
 
 FEATURES = tuple(f"f{k:02d}" for k in range(32))
 CLASSES = ("ok", "scratch", "dent", "stain")
@@ -74,6 +72,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def bench_window(seconds: float = 20.0, rate: float = 200.0) -> dict:
     """Run the window under a 200 parts/s, 32-input load for `seconds`; returns the numbers."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as tmp:
         station = Station(bench_config(os.path.join(tmp, "bench.db")), sources=False)

@@ -4,7 +4,7 @@ Each benchmark runs the project's code next to the best-known alternative on the
 the same process, times it with `time.perf_counter`, and prints the median of a few repeats (the
 reference machine has two noisy cores). Nothing here is asserted: `BENCHMARKS.md` records the
 figures of one run beside the targets. The engine and drift benchmarks live in
-`console/bench_engine.py`, the detection study in `console/bench_detection.py`. Main thread only.
+`bench/engine.py`, the detection study in `bench/detection.py`. Main thread only.
 """
 
 from __future__ import annotations
@@ -115,19 +115,19 @@ def print_machine(quick: bool) -> None:
 
 
 def _engine(quick: bool) -> None:
-    from console.bench_engine import bench_engine
+    from bench.engine import bench_engine
 
     bench_engine(quick)
 
 
 def _drift(quick: bool) -> None:
-    from console.bench_engine import bench_drift
+    from bench.engine import bench_drift
 
     bench_drift(quick)
 
 
 def _detection(quick: bool) -> None:
-    from console.bench_detection import bench_detection
+    from bench.detection import bench_detection
 
     bench_detection(quick)
 
@@ -136,7 +136,7 @@ def _detection(quick: bool) -> None:
 
 
 def bench_store(quick: bool) -> None:
-    from data.bench_store import bench_store_write
+    from bench.store import bench_store_write
 
     n = 50_000 if quick else 200_000
     repeats = 3
@@ -150,7 +150,7 @@ def bench_store(quick: bool) -> None:
 
 
 def bench_override(quick: bool) -> None:
-    from data.bench_store import bench_override_latency
+    from bench.store import bench_override_latency
 
     n = 100 if quick else 300
     repeats = 3
@@ -225,11 +225,13 @@ def bench_analyze(quick: bool) -> None:
 
 
 def bench_memory(quick: bool) -> None:
-    from console.bench_engine import FEATURES, make_engine, synthetic
+    from bench.engine import FEATURES, make_engine, synthetic
 
     total = 1_000_000 if quick else 10_000_000
     step = 100_000 if quick else 1_000_000
-    heading("memory", f"RSS while {total:,} records go through engine._watch in batches of 100")
+    heading(
+        "memory", f"RSS while {total:,} records go through engine.watch_batch in batches of 100"
+    )
     engine, reference = make_engine(FEATURES)
     pool_records = 20_000
     values, codes, conf, ts = synthetic(
@@ -248,7 +250,7 @@ def bench_memory(quick: bool) -> None:
     while done < total:
         shift = lap * span
         for batch in pool:
-            events = engine._watch(replace(batch, ts=batch.ts + shift))  # noqa: SLF001
+            events = engine.watch_batch(replace(batch, ts=batch.ts + shift))
             raised += sum(e.event == "alarm_raised" for e in events)
         done += pool_records
         lap += 1
@@ -268,8 +270,8 @@ def bench_memory(quick: bool) -> None:
     line("alarms raised on this stable stream", f"{raised}")
 
 
-def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarray):  # noqa: ANN202
-    from console.bench_engine import as_batch
+def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarray):
+    from bench.engine import as_batch
 
     return as_batch(values, codes, conf, ts)
 
@@ -280,9 +282,9 @@ def _batch(values: np.ndarray, codes: np.ndarray, conf: np.ndarray, ts: np.ndarr
 def bench_drivers(quick: bool) -> None:
     heading("drivers", "serial (pty) and TCP driver throughput (drivers.bench_drivers)")
     try:
-        from drivers.bench_drivers import bench_serial, bench_tcp, bench_tcp_engine
+        from bench.drivers import bench_serial, bench_tcp, bench_tcp_engine
     except ImportError as error:
-        line("skipped", f"drivers.bench_drivers is not importable ({error})")
+        line("skipped", f"bench.drivers is not importable ({error})")
         return
     for name, call in (
         ("serial", bench_serial),
@@ -292,15 +294,15 @@ def bench_drivers(quick: bool) -> None:
         kwargs = {"records": 10_000 if name == "serial" else 100_000} if quick else {}
         try:
             result = call(**kwargs)
-        except Exception as error:  # noqa: BLE001 - another owner's code: report, go on
+        except Exception as error:  # another owner's code: report, go on
             line(f"{name} failed", f"{type(error).__name__}: {error}")
             continue
         line(name, json.dumps(result))
 
 
 def bench_window(quick: bool) -> None:
-    heading("window", "console window redraw (widgets.bench_window, offscreen Qt, in a subprocess)")
-    code = "import json; from widgets.bench_window import bench_window; print(json.dumps(bench_window()))"
+    heading("window", "console window redraw (bench.window, offscreen Qt, in a subprocess)")
+    code = "import json; from bench.window import bench_window; print(json.dumps(bench_window()))"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     try:
         done = subprocess.run(
@@ -311,7 +313,7 @@ def bench_window(quick: bool) -> None:
         return
     err = done.stderr.decode(errors="replace").strip()
     if done.returncode != 0 and ("ImportError" in err or "ModuleNotFoundError" in err):
-        line("skipped", "widgets.bench_window is not importable: " + err.splitlines()[-1])
+        line("skipped", "bench.window is not importable: " + err.splitlines()[-1])
         return
     if done.returncode != 0:
         line(

@@ -13,8 +13,8 @@ import statistics
 
 import numpy as np
 
-from console.bench import heading, line
-from console.detection_study import run
+from bench.detection_study import run
+from bench.suite import heading, line
 from drivers.simulator import LineSimulator, Scenario
 
 DRIFTING = ("brightness", "focus")
@@ -33,7 +33,7 @@ def _summary(values: list[float | None], unit: str, digits: int = 2) -> str:
     )
 
 
-def _false(result, faulty: tuple[str, ...] = ()) -> int:  # noqa: ANN001
+def _false(result, faulty: tuple[str, ...] = ()) -> int:
     """Alarms raised on inputs that have nothing wrong with them."""
     quiet = ("rejected",)
     return sum(
@@ -129,7 +129,7 @@ def _noisy(seeds: list[int]) -> None:
         engine = Engine(default_config(), reference_features=simulator.feature_names)
         for chunk in simulator.chunks(int(6.5 * PER_DAY), 5000):
             engine.feed_lines(chunk)
-        inserted += sum(simulator._malformed.inserted.values())  # noqa: SLF001
+        inserted += sum(simulator._malformed.inserted.values())
         counted += sum(engine.rejected.values())
     line("drift+noisy: malformed lines inserted / rejected", f"{inserted:,} / {counted:,}")
 

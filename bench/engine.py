@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from console.bench import heading, line, median_seconds, verdict
+from bench.suite import heading, line, median_seconds, verdict
 from console.config import Reference, Window, default_config
 from console.engine import Engine
-from console.records import RecordBatch, RecordParser
+from console.records import RecordBatch
 
 FEATURES = tuple(f"f{k:02d}" for k in range(32))
 CLASSES = ("ok", "bad")
@@ -27,7 +27,7 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 def synthetic(
     n: int, features: tuple[str, ...], *, seed: int, start: float = START, shift: float = 0.0
-):  # noqa: ANN201
+):
     """(values, class codes, conf, ts) of n plausible parts."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=(n, len(features))) * (1.0 + 0.5 * shift) + shift
@@ -70,9 +70,8 @@ def make_engine(
         reference=Reference(size=W),
     )
     engine = Engine(cfg)
-    engine.parser = RecordParser(features, classes=CLASSES)
     reference = as_batch(*synthetic(reference_size, features, seed=1))
-    engine._use_reference(reference, "bench")  # noqa: SLF001
+    engine.use_reference(reference, "bench")
     return engine, reference
 
 
@@ -107,14 +106,14 @@ def bench_engine(quick: bool) -> None:
         shifted = [replace(b, ts=b.ts + shift) for b in batches]
         t0 = time.perf_counter()
         for batch in shifted:
-            engine._watch(batch)  # noqa: SLF001
+            engine.watch_batch(batch)
         return time.perf_counter() - t0
 
     engine_pass()  # warm-up: the first pass pays for first-touch page faults
     seconds, runs = median_seconds(engine_pass, repeats)
     engine_rate = n / seconds
     line(
-        "engine._watch records/s",
+        "engine.watch_batch records/s",
         f"{engine_rate:,.0f}",
         f"target >= 500,000: {verdict(engine_rate >= 500_000)}",
     )
@@ -126,10 +125,11 @@ def bench_engine(quick: bool) -> None:
     def engine_with_views() -> float:
         shift = next(laps) * span
         shifted = [replace(b, ts=b.ts + shift) for b in batches[:k]]
-        window = engine.window
+        assert engine.watch is not None
+        window = engine.watch.window
         t0 = time.perf_counter()
         for batch in shifted:
-            engine._watch(batch)  # noqa: SLF001
+            engine.watch_batch(batch)
             window.quantiles(QUANTILES), window.extremes(), window.mean, window.sd, window.missing
         return time.perf_counter() - t0
 
@@ -296,7 +296,8 @@ def bench_river(reference: RecordBatch, batches: list[RecordBatch], quick: bool)
 def bench_drift(quick: bool) -> None:
     from scipy.stats import ks_2samp, wasserstein_distance
 
-    from console.drift import ShapeDrift, calibrate
+    from console.detectors.shape import ShapeDrift
+    from console.drift import calibrate
     from console.reference import build_profile
     from console.stats import RollingWindow
 

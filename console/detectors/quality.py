@@ -1,0 +1,152 @@
+"""Data quality of the inputs: `missing` and `out_of_range` values (short EWMAs per part),
+`stuck` values (a run of identical values longer than the reference ever had) and `rejected`
+lines (malformed, per line over every source). All assessed every batch, since a sensor that
+stops answering must show within minutes; all cheap. Engine thread.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from console.config import Detection
+from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
+from console.reference import CONF, ReferenceProfile
+
+if TYPE_CHECKING:
+    from console.annunciator import InputAlarms
+
+MISSING = DetectorSpec("missing", "missing", "fraction", "medium", "data_owner")
+OUT_OF_RANGE = DetectorSpec("out_of_range", "out of range", "fraction", "medium", "data_owner")
+STUCK = DetectorSpec("stuck", "stuck", "parts", "high", "data_owner")
+REJECTED = DetectorSpec("rejected", "rejected", "fraction", "low", "data_owner")
+
+
+class QualityLevels:
+    """Short per-part EWMAs of missing and out-of-range values, and their limits."""
+
+    HALF_LIFE = 140.0  # parts: about 40 minutes of production at 5,000 a day
+
+    def __init__(self, profile: ReferenceProfile, cfg: Detection) -> None:
+        width = len(profile.columns)
+        self.keep = 0.5 ** (1.0 / self.HALF_LIFE)
+        self.missing = np.asarray(profile.missing_rate, dtype=float).copy()
+        self.out_of_range = np.zeros(width)
+        self.missing_limit = np.maximum(cfg.missing_fraction, 3.0 * profile.missing_rate)
+        self.range_limit = cfg.out_of_range_fraction
+
+    def update(self, parts: int, missing: np.ndarray, outside: np.ndarray) -> None:
+        """Fold in a batch of `parts` with these counts of missing and out-of-range values."""
+        decay = self.keep**parts
+        self.missing = decay * self.missing + (1 - decay) * missing / parts
+        self.out_of_range = decay * self.out_of_range + (1 - decay) * outside / parts
+
+
+class LineQuality:
+    """EWMA of the fraction of rejected lines (per line, over every source)."""
+
+    HALF_LIFE = 700.0
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.keep = 0.5 ** (1.0 / self.HALF_LIFE)
+        self.fraction = 0.0
+
+    def update(self, accepted: int, rejected: int) -> None:
+        total = accepted + rejected
+        if total:
+            decay = self.keep**total
+            self.fraction = decay * self.fraction + (1 - decay) * rejected / total
+
+
+class StuckValues:
+    """Runs of identical values beyond what the reference ever had, every batch."""
+
+    specs = (STUCK,)
+    cadence = Cadence.BATCH
+
+    def __init__(self, basis: Basis) -> None:
+        self.window = basis.window
+        self.limit = basis.calibration.stuck.astype(float)
+        self.limit[basis.profile.columns.index(CONF)] = np.inf  # the model's confidence may repeat
+        self.shortest = float(self.limit.min())
+
+    def observe(self, step: Step) -> None:
+        pass  # the window counts the runs
+
+    def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
+        window = self.window
+        if not alarms.active(STUCK) and window.longest_run < alarms.near * self.shortest:
+            return
+        stuck = window.run / self.limit
+        for j in alarms.candidates(STUCK, stuck):
+            alarms.column(
+                STUCK,
+                j,
+                score=stuck[j],
+                value=float(window.run[j]),
+                threshold=float(self.limit[j]),
+                seq=step.last_seq,
+                ts=step.ts,
+                parts=due.parts,
+                off_delay=1,
+                message=f"same value {window.last_value[j]:g} for {window.run[j]} parts",
+            )
+
+    def readings(self) -> dict[str, ColumnReading]:
+        stuck = self.window.run / self.limit
+        return {"stuck": ColumnReading(score=np.where(np.isfinite(stuck), stuck, 0.0))}
+
+
+class DataQuality:
+    """Missing and out-of-range values per input, rejected lines of the whole line."""
+
+    specs = (MISSING, OUT_OF_RANGE, REJECTED)
+    cadence = Cadence.BATCH
+
+    def __init__(self, basis: Basis) -> None:
+        self.window = basis.window
+        self.levels = QualityLevels(basis.profile, basis.config.detection)
+        self.lines = basis.lines
+
+    def observe(self, step: Step) -> None:
+        self.levels.update(step.parts, self.window.new_missing, self.window.new_outside)
+
+    def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
+        q, lq = self.levels, self.lines
+        quiet = (
+            not (alarms.active(MISSING) or alarms.active(OUT_OF_RANGE) or alarms.active(REJECTED))
+            and (q.missing / q.missing_limit).max() < 0.8
+            and q.out_of_range.max() < 0.8 * q.range_limit
+            and lq.fraction < 0.8 * lq.limit
+        )
+        if quiet:
+            return
+        width = len(q.missing)
+        for spec, level, limit in (
+            (MISSING, q.missing, q.missing_limit),
+            (OUT_OF_RANGE, q.out_of_range, np.full(width, q.range_limit)),
+        ):
+            score = level / limit
+            for j in alarms.candidates(spec, score):
+                alarms.column(
+                    spec,
+                    j,
+                    score=score[j],
+                    value=float(level[j]),
+                    threshold=float(limit[j]),
+                    seq=step.last_seq,
+                    ts=step.ts,
+                    parts=due.parts,
+                    message=f"{spec.label} {100 * level[j]:.1f} % of parts",
+                )
+        alarms.line(
+            REJECTED, "lines", score=lq.fraction / lq.limit, value=lq.fraction,
+            threshold=lq.limit, seq=step.last_seq, ts=step.ts, parts=due.parts,
+            message=f"{100 * lq.fraction:.2f} % of lines rejected",
+        )  # fmt: skip
+
+    def readings(self) -> dict[str, ColumnReading]:
+        q = self.levels
+        return {"missing": ColumnReading(score=q.missing / q.missing_limit)}
