@@ -20,6 +20,24 @@ OVERRIDE_REASONS = (
     "other",
 )
 SEVERITIES = ("low", "medium", "high", "urgent")
+# Reasons that only make sense for one side: a part that is no defect, or a defect the model missed.
+GOOD_REASONS = ("not_a_defect",)
+DEFECT_REASONS = ("missed_defect",)
+
+
+def good_class(classes: tuple[str, ...]) -> str:
+    """The class meaning "no defect": `ok` when the station has it, else its first class."""
+    return "ok" if "ok" in classes or not classes else classes[0]
+
+
+def reason_refusal(new_class: str, reason: str, good: str) -> str | None:
+    """Why this reason cannot go with this new class, in the operator's words; None if it fits."""
+    words = reason.replace("_", " ")
+    if reason in GOOD_REASONS and new_class != good:
+        return f"'{words}' does not fit {new_class}: {new_class} is a defect. Pick another reason, or class {good}."
+    if reason in DEFECT_REASONS and new_class == good:
+        return f"'{words}' does not fit {good}: {good} is no defect. Pick another reason, or a defect class."
+    return None
 
 
 @dataclass(frozen=True, slots=True)

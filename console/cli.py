@@ -9,6 +9,7 @@ exits 0, whatever it contained.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -76,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
+    sync = commands.add_parser(
+        "sync", help="push the outbox to the plant database once (--init: create its schema)"
+    )
+    sync.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    sync.add_argument(
+        "--init", action="store_true", help="create or migrate the central schema and exit"
+    )
+    sync.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
+    )
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
@@ -197,8 +208,14 @@ def simulate(args: argparse.Namespace) -> int:
                     time.sleep(ahead)
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a serial port unplugged, a peer gone: one line, no traceback
+        print(
+            f"main.py simulate: {args.to} went away after {done} records: {error}", file=sys.stderr
+        )
+        return 1
     finally:
-        sink.close()
+        with contextlib.suppress(OSError):  # closing a vanished port fails too
+            sink.close()
     return 0
 
 
@@ -254,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
+        if args.command == "sync":
+            from console.sync_command import run_sync
+
+            return run_sync(read_config(args.sub_config or args.config), args.init, args.timeout)
         if args.command == "bench":
             from bench.suite import run_benchmarks
 
@@ -277,6 +298,12 @@ def _reader_went_away() -> int:
 
 
 def _open_window(config: Config) -> int:
+    from widgets.display import display_problem  # standard library only: safe before Qt loads
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         from widgets.main_window import run_console
     except ImportError:

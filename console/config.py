@@ -14,6 +14,7 @@ import re
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,17 @@ class Reference:
 
 @dataclass(frozen=True)
 class Sync:
+    """The plant database (`check_sync` below checks the values; the password is never here)."""
+
     url: str = ""
+    password_file: str = ""  # a file readable only by the service user; else PGPASSWORD/.pgpass
+    sslmode: str = ""  # libpq's: require, verify-ca, verify-full, ...
+    sslrootcert: str = ""  # the plant CA's certificate, for verify-ca / verify-full
+    batch_rows: int = 20000  # outbox rows per central transaction
+    stale_seconds: float = 3600.0  # no successful push for this long while rows wait: alarm
+    retention_days: float = 90.0  # synced records older than this are purged locally
+    journal_retention_days: float = 366.0  # overrides, alarms, incidents, audit (>= 183)
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,15 @@ class People:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The console window on the station's screen."""
+
+    fullscreen: bool = False  # kiosk stations: the window takes the whole screen
+    # The station's time zone (IANA name, e.g. "Europe/Berlin"); empty = the machine's own.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -159,6 +179,7 @@ class Config:
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
     people: People = field(default_factory=People)
+    console: Console = field(default_factory=Console)
     path: str = ""
 
 
@@ -291,6 +312,13 @@ def _check(config: Config) -> None:
             )
         _check_source_numbers(source, key)
     _check_numbers(config)
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
+    check_sync(config.sync)
     if len(config.station.features) > 256:
         raise ConfigError(
             "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
@@ -404,6 +432,61 @@ def _check_numbers(config: Config) -> None:
         )
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+PASSWORD_FIX = "remove it; give the password in PGPASSWORD, a ~/.pgpass or [sync] password_file"
+
+
+def check_sync(sync: Sync) -> None:
+    """ConfigError naming the [sync] key when a value cannot work (no file system access)."""
+    if not sync.url:
+        return
+    # Imported here, not at the top: config is a leaf that every module imports, and only a
+    # station with a plant database needs libpq's own parser (which keeps a bad URL a config
+    # error naming `sync.url` at load time, not a surprise of the sync thread hours later).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(sync.url)
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(
+            "sync.url",
+            f"not a PostgreSQL URL ({error})",
+            'write e.g. url = "postgresql://linewatch@db.plant.local/linewatch"',
+        ) from error
+    if params.get("password"):
+        raise ConfigError("sync.url", "contains a password", PASSWORD_FIX)
+    if sync.sslmode and sync.sslmode not in SSL_MODES:
+        raise ConfigError(
+            "sync.sslmode", f"unknown mode {sync.sslmode!r}", f"use one of {', '.join(SSL_MODES)}"
+        )
+    if not 1 <= sync.batch_rows <= 1_000_000:
+        raise ConfigError("sync.batch_rows", "must be in 1..1000000", "use e.g. 20000")
+    if sync.stale_seconds <= 0:
+        raise ConfigError("sync.stale_seconds", "must be positive", "use e.g. 3600 (one hour)")
+    if sync.retention_days <= 0:
+        raise ConfigError(
+            "sync.retention_days", "must be positive", "use e.g. 90 (days of synced records)"
+        )
+    if sync.journal_retention_days < 183:
+        raise ConfigError(
+            "sync.journal_retention_days",
+            f"{sync.journal_retention_days:g} days is shorter than the 183 days (six months) "
+            "the EU AI Act asks logs to be kept",
+            "use 183 or more",
+        )
+    if sync.connect_timeout <= 0:
+        raise ConfigError("sync.connect_timeout", "must be positive", "use e.g. 10 (seconds)")
+
+
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Relative paths in the config are relative to the config file's folder."""
 
@@ -413,6 +496,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return dataclasses.replace(
         config,
         store=Store(path=resolve(config.store.path)),
+        sync=dataclasses.replace(
+            config.sync,
+            password_file=resolve(config.sync.password_file),
+            sslrootcert=config.sync.sslrootcert
+            if config.sync.sslrootcert == "system"
+            else resolve(config.sync.sslrootcert),
+        ),
         reference=dataclasses.replace(config.reference, file=resolve(config.reference.file)),
         source=tuple(
             dataclasses.replace(s, url=resolve(s.url)) if s.kind == "folder" else s

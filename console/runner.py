@@ -20,7 +20,15 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
+from console.action_rows import journal_acknowledgement, save_incident
+from console.actions import (
+    OVERRIDE_REASONS,
+    Acknowledge,
+    Escalate,
+    Override,
+    good_class,
+    reason_refusal,
+)
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
 from console.engine import Engine
@@ -36,6 +44,7 @@ from console.intake import Delivery, Intake, SourceEvent
 from console.records import iso
 from console.snapshot import Snapshot, take
 from console.store_health import StoreHealth
+from console.sync_link import SyncLink
 
 if TYPE_CHECKING:
     from data.store import StoreWriter
@@ -69,6 +78,7 @@ class Station:
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
         self.engine.on_system = on_system
         self.health = StoreHealth(self.engine, config.station.id)
+        self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         if path and self.engine.features:
             self._open_store(path)
@@ -92,6 +102,7 @@ class Station:
         for source in self.sources:
             source.start()
         self._thread.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -104,6 +115,7 @@ class Station:
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
@@ -115,7 +127,9 @@ class Station:
         return self.health.store
 
     def _open_store(self, path: str) -> None:
-        self.health.open(path)
+        store = self.health.open(path)
+        if store is not None:
+            self.sync.attach(store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -178,6 +192,7 @@ class Station:
                         source_statuses(self.sources),
                         store_text(self.store, self.health.error),
                         self.fallback,
+                        sync=self.sync.status,
                     )
                     last_snapshot = now
             except Exception as error:  # never let the line's monitor die
@@ -204,6 +219,7 @@ class Station:
 
     def _check_stale(self) -> None:
         self.engine.check_stale(time.monotonic())  # a step of the wall clock changes nothing
+        self.sync.check(time.time())  # the alarm's timestamp
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -224,6 +240,13 @@ class Station:
             raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
         if command.new_class == command.old_class:
             raise CommandRefused("the new class is the same as the model's")
+        misfit = reason_refusal(
+            command.new_class,
+            command.reason,
+            good_class(self.snapshot.classes or self.config.station.classes),
+        )
+        if misfit:
+            raise CommandRefused(misfit)
         if self.store is None:
             raise CommandRefused(f"not saved: {self.health.error or 'no store configured'}")
         try:
@@ -234,6 +257,14 @@ class Station:
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
         self._snapshot_requested.set()
         return seq
+
+    def stored_overrides(self) -> list[dict]:
+        """Every override in the store, oldest first (any thread: a read connection of its own)."""
+        if self.store is None or not self._store_path:
+            return []
+        from data.reading import overrides
+
+        return overrides(self._store_path)
 
     def acknowledge(self, command: Acknowledge) -> AlarmEvent:
         if command.role not in ROLES_THAT_ACKNOWLEDGE:
@@ -247,18 +278,7 @@ class Station:
             raise CommandRefused(f"not saved: {self.health.error or 'no store'}")
         if self.store is not None:
             try:  # the durable lane: on disk before the screen says "acknowledged"
-                self.store.journal_alarm(
-                    view.id,
-                    view.source,
-                    view.detector,
-                    "acknowledged",
-                    view.priority,
-                    view.value,
-                    command.user,
-                    command.note,
-                    command.at,
-                    durable=True,
-                )
+                journal_acknowledgement(self.store, view, command)
             except Exception as error:
                 self.engine.note_system("error", "store", f"acknowledgement not saved: {error}")
                 raise CommandRefused(f"not saved: {error}") from error
@@ -278,22 +298,7 @@ class Station:
             raise CommandRefused(str(error)) from error
         if self.store is not None:
             try:
-                self.store.save_incident(
-                    incident.id,
-                    incident.status,
-                    incident.severity,
-                    incident.owner,
-                    incident.summary,
-                    {
-                        "role": incident.role,
-                        "opened_by": incident.opened_by,
-                        "due_at": incident.due_at,
-                        "alarms": list(incident.alarms),
-                        "parts": list(incident.parts),
-                        "snapshot": incident.snapshot,
-                    },
-                    at=incident.opened_at,
-                )
+                save_incident(self.store, incident)
             except Exception as error:
                 raise CommandRefused(f"incident not saved: {error}") from error
         self.incidents.append(incident)
@@ -341,7 +346,7 @@ def store_text(store: StoreWriter | None, error: str) -> str:
         return f"error: {failure}"
     if status.last_error:
         return f"error: {status.last_error}"
-    return f"ok, {status.pending_outbox} to sync"
+    return "ok"  # what waits for the plant database is the sync's to say
 
 
 def route_errors(station: Station) -> None:

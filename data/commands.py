@@ -4,8 +4,9 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `SaveReference`, `MarkSynced`,
-`JournalAlarmDurably`) jump the queue and are committed on their own (`synchronous=FULL`) while
-their caller waits. `Flush` and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
+`PurgeSynced`, `JournalAlarmDurably`) jump the queue and are committed on their own
+(`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
+Built on the caller's thread, read on the writer's.
 """
 
 from __future__ import annotations
@@ -140,7 +141,26 @@ class JournalAlarmDurably:
     transition: JournalAlarm
 
 
-Urgent = SaveOverride | SaveIncident | Audit | SaveReference | MarkSynced | JournalAlarmDurably
+@dataclass(frozen=True, slots=True)
+class PurgeSynced:
+    """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
+    cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
+
+    name: ClassVar[str] = "purge"
+    records_before: float
+    journal_before: float
+    limit: int
+
+
+Urgent = (
+    SaveOverride
+    | SaveIncident
+    | Audit
+    | SaveReference
+    | MarkSynced
+    | PurgeSynced
+    | JournalAlarmDurably
+)
 
 
 class Request:

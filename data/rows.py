@@ -26,6 +26,7 @@ from data.commands import (
     JournalAlarm,
     JournalAlarmDurably,
     MarkSynced,
+    PurgeSynced,
     SaveIncident,
     SaveOverride,
     SaveReference,
@@ -224,6 +225,24 @@ class RowWriter:
         )
         self.high_water = max(self.high_water, command.high_water)
         return None
+
+    @write.register
+    def _(self, command: PurgeSynced) -> int:
+        conn, high, limit = self.conn, self.high_water, command.limit
+        gone = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE seq <= ? AND ts < ?"
+            " ORDER BY seq LIMIT ?)",
+            (high, command.records_before, limit),
+        ).rowcount
+        for table in ("overrides", "alarm_journal", "incidents"):
+            seqs = conn.execute(
+                f"SELECT seq FROM {table} WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?",
+                (high, command.journal_before, max(limit - gone, 0)),
+            ).fetchall()
+            conn.executemany(f"DELETE FROM {table} WHERE seq = ?", seqs)
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", seqs)
+            gone += len(seqs)
+        return gone
 
     @write.register
     def _(self, command: SaveOverride) -> int:

@@ -50,6 +50,7 @@ from data.commands import (
     JournalAlarm,
     JournalAlarmDurably,
     MarkSynced,
+    PurgeSynced,
     Request,
     SaveIncident,
     SaveOverride,
@@ -232,6 +233,20 @@ class StoreWriter:
     def mark_synced(self, high_water: int, timeout: float = 5.0) -> None:
         """The sync thread says every seq <= high_water reached the plant database."""
         self._call(MarkSynced(int(high_water), time.time()), timeout)
+
+    def purge_synced(
+        self,
+        records_before: float,
+        journal_before: float,
+        limit: int = 20000,
+        timeout: float = 30.0,
+    ) -> int:
+        """Delete at most `limit` rows the plant database has (seq <= high water) and that are
+        older than the cut-offs: records by `ts`, overrides, alarm journal and incidents by `at`.
+        The audit chain stays whole (`audit verify` starts from its genesis). Returns how many
+        went; never touches a row not yet synced."""
+        command = PurgeSynced(float(records_before), float(journal_before), int(limit))
+        return int(self._call(command, timeout))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is committed; StoreError if any of it failed."""

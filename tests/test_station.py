@@ -13,6 +13,7 @@ import pytest
 
 from console.actions import Acknowledge, Escalate, Override
 from console.config import demo_config
+from console.detectors.line import SOURCE
 from console.intake import SourceEvent
 from console.runner import CommandRefused, Station
 from data import store
@@ -72,22 +73,37 @@ def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
         station.override(replace(command, role="visitor"))
 
 
+def trip_alarm(station, source: str) -> str:
+    """An instantaneous condition (a lost link): active until reset, whatever the line does."""
+    station.engine.alarms.trip(
+        SOURCE.name, source, value=1.0, priority="high", seq=0, ts="2026-03-02T06:00:00Z",
+        message=f"{source} link lost",
+    )  # fmt: skip
+    return f"{SOURCE.name}:{source}"
+
+
 def test_acknowledge_changes_the_state_and_is_journaled(station, tmp_path):
-    alarm = wait_until(
-        lambda: next((a for a in station.snapshot.alarms if a.state == "unacknowledged"), None),
-        timeout=60,
-        what="an alarm",
-    )
-    event = station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
-    assert event.state in ("acknowledged", "normal")
-    assert next(a for a in station.refresh().alarms if a.id == alarm.id).state != "unacknowledged"
+    alarm_id = trip_alarm(station, "plc")
+    event = station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+    assert event.state == "acknowledged"  # still active: acknowledged, not gone
+    assert next(a for a in station.refresh().alarms if a.id == alarm_id).state == "acknowledged"
     journal = store.alarm_journal(tmp_path / "line.db")
     assert any(
-        j["alarm"] == alarm.id and j["state"] == "acknowledged" and j["user_name"] == "lead"
+        j["alarm"] == alarm_id and j["state"] == "acknowledged" and j["user_name"] == "lead"
         for j in journal
     )
     with pytest.raises(CommandRefused):
-        station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
+        station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+
+
+def test_acknowledging_a_cleared_alarm_returns_it_to_normal(station):
+    alarm_id = trip_alarm(station, "lamp")
+    station.engine.alarms.reset("source", "lamp", seq=1, ts="2026-03-02T06:01:00Z")
+    assert next(a for a in station.refresh().alarms if a.id == alarm_id).state == (
+        "returned_unacknowledged"
+    )
+    event = station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+    assert event.state == "normal"
 
 
 def test_escalate_opens_an_incident_with_a_frozen_snapshot(station, tmp_path):

@@ -47,14 +47,6 @@ def shows_records(window: MainWindow, n: int) -> bool:
 
 
 @pytest.fixture
-def station(tmp_path):
-    station = Station(demo_config(), store_path=str(tmp_path / "s.db"), sources=False)
-    station.start()
-    yield station
-    station.stop()
-
-
-@pytest.fixture
 def window(qtbot, station):
     window = MainWindow(station, beep=False)
     qtbot.addWidget(window)
@@ -130,9 +122,11 @@ def test_a_refused_override_shows_its_reason_inline_and_nothing_blocks(qtbot, tm
         qtbot.waitUntil(
             lambda: shows_records(window, 400) and bool(window.parts.shown_parts()), timeout=WAIT
         )
+        window.parts.hold.click()
+        window.parts.view.selectRow(0)
         qtbot.keyClick(window, Qt.Key.Key_F2)
         sheet = window.override_sheet
-        assert sheet.isVisible()
+        assert sheet.isVisible() and sheet.part == window.parts.shown_parts()[0]
         other = next(c for c in sheet.class_buttons if c != sheet.part.cls)
         sheet.class_buttons[other].click()
         sheet.reason_buttons["misclassified"].click()
@@ -217,7 +211,7 @@ def test_the_live_charts_show_the_engines_data(qtbot, window, station):
 def test_learning_shows_progress_in_the_header(qtbot, window, station):
     feed(station, 1000)
     qtbot.waitUntil(lambda: shows_records(window, 1000), timeout=WAIT)
-    assert window.header.health.value.text() == "Learning reference 50 %"
+    assert window.header.health.value.text() == "Learning 50 %"
     assert "Learning reference 50 %" in window.grid.learning.text()
 
 

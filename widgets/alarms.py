@@ -3,8 +3,9 @@ response timers, and the banner that announces a new high or urgent alarm (UI th
 
 The table shows `snapshot.alarms` (most urgent first): priority (in its colour, the only colour
 on the screen), state, time raised, source, detector, value against limit, message.
-Acknowledge (button or F4) acknowledges the selected alarm, or the most urgent unacknowledged
-one when none is selected, off the UI thread; the result shows inline. The banner never blocks:
+Acknowledge (button or F4) acknowledges the selected alarm when this view is on screen, else the
+most urgent one waiting, off the UI thread; what it is doing and its result show inline and are
+sent to the window's status line (`acknowledged`). Times are in the station's zone. The banner never blocks:
 it stays until dismissed or until the alarms view is opened.
 """
 
@@ -31,6 +32,7 @@ from console.runner import Station
 from console.snapshot import Snapshot
 from widgets import theme
 from widgets.bridge import note_error
+from widgets.clock import StationClock
 from widgets.commands import run_command
 from widgets.escalate import due_text, role_label
 from widgets.sheet import big_button
@@ -48,16 +50,12 @@ STATE_TEXT = {
 BANNER_PRIORITIES = ("high", "urgent")
 
 
-def short_time(iso_text: str) -> str:
-    return iso_text[5:19].replace("T", " ") if len(iso_text) >= 19 else iso_text
-
-
-def alarm_row(alarm: AlarmView) -> tuple[str, ...]:
+def alarm_row(alarm: AlarmView, clock: StationClock) -> tuple[str, ...]:
     limit = f" / {alarm.threshold:.3g}" if alarm.threshold else ""
     return (
         alarm.priority.upper(),
         STATE_TEXT.get(alarm.state, alarm.state),
-        short_time(alarm.raised_ts),
+        clock.record_time(alarm.raised_ts, with_date=True),
         alarm.source,
         alarm.detector.replace("_", " "),
         f"{alarm.value:.3g}{limit}",
@@ -93,10 +91,18 @@ def table_view(model: RowsModel, stretch: int) -> QTableView:
 class AlarmsView(QWidget):
     """The alarm table with Acknowledge and the incident list (UI thread)."""
 
-    def __init__(self, station: Station, user: Callable[[], tuple[str, str]]) -> None:
+    acknowledged = Signal(str)  # the result, in words
+
+    def __init__(
+        self,
+        station: Station,
+        user: Callable[[], tuple[str, str]],
+        clock: StationClock | None = None,
+    ) -> None:
         super().__init__()
         self.station = station
         self.user = user
+        self.clock = clock or StationClock()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -108,7 +114,15 @@ class AlarmsView(QWidget):
         top.addWidget(self.result, 2)
         layout.addLayout(top)
         self.model = RowsModel(
-            ("priority", "state", "raised (UTC)", "source", "detector", "value / limit", "message"),
+            (
+                "priority",
+                "state",
+                f"raised ({self.clock.record_label})",
+                "source",
+                "detector",
+                "value / limit",
+                "message",
+            ),
             colours=_alarm_colours,
             bold=lambda alarm: bool(alarm and needs_ack(alarm)),
         )
@@ -123,11 +137,14 @@ class AlarmsView(QWidget):
         self.incident_table = table_view(self.incidents, 5)
         layout.addWidget(self.incident_table, 1)
         self.busy = False
+        self._done_ids: set[str] = set()
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         selected = self.selected_alarm()
         alarms = snapshot.alarms
-        self.model.set_rows(alarms, [a.id for a in alarms], [alarm_row(a) for a in alarms])
+        self.model.set_rows(
+            alarms, [a.id for a in alarms], [alarm_row(a, self.clock) for a in alarms]
+        )
         if selected is not None:
             row = self.model.row_of(selected)
             if row >= 0:
@@ -161,30 +178,42 @@ class AlarmsView(QWidget):
             return self.model.keys[rows[0].row()]
         return None
 
-    def acknowledge_selected(self) -> None:
-        """F4: the selected alarm, or the most urgent one still to acknowledge."""
+    def acknowledge_selected(self) -> str:
+        """The Acknowledge button on this view: the selected alarm, else the most urgent."""
+        return self.acknowledge(use_selection=True)
+
+    def acknowledge(self, *, use_selection: bool) -> str:
+        """Acknowledge the selected alarm (when `use_selection` and one is selected), else the
+        most urgent one waiting; returns what it is doing, in words."""
         if self.busy:
-            return
-        alarm_id = self.selected_alarm()
-        if alarm_id is None:
-            waiting = [a for a in self.model.items if needs_ack(a)]
+            return "Acknowledge: the previous one is still being saved."
+        alarm = self.selected_alarm() if use_selection else None
+        if alarm is None:
+            waiting = [a for a in self.model.items if needs_ack(a) and a.id not in self._done_ids]
             if not waiting:
-                self._result("Nothing to acknowledge.", False)
-                return
-            alarm_id = waiting[0].id
+                text = "Nothing to acknowledge: no alarm is waiting."
+                self._result(text, False)
+                return text
+            alarm = waiting[0].id
         user, role = self.user()
-        command = Acknowledge(alarm=alarm_id, user=user, role=role)
+        command = Acknowledge(alarm=alarm, user=user, role=role)
         self.busy = True
         run_command(
             lambda: self.station.acknowledge(command),
-            lambda event: self._done(f"Acknowledged {event.alarm} ({user})."),
-            lambda reason: self._done(f"Not acknowledged: {reason}", error=True),
+            lambda event: self._done(f"Acknowledged {event.alarm} ({user}).", alarm=alarm),
+            lambda reason: self._done(f"Not acknowledged {alarm}: {reason}", error=True),
             lambda text: note_error(self.station, "acknowledge", text),
         )
+        text = f"Acknowledging {alarm}…"
+        self._result(text, False)
+        return text
 
-    def _done(self, text: str, error: bool = False) -> None:
+    def _done(self, text: str, error: bool = False, alarm: str = "") -> None:
         self.busy = False
+        if alarm:
+            self._done_ids.add(alarm)  # until the next snapshot shows it acknowledged
         self._result(text, error)
+        self.acknowledged.emit(text)
 
     def _result(self, text: str, error: bool) -> None:
         self.result.setText(text)
