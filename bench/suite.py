@@ -36,6 +36,7 @@ NAMES = (
     "detection",
     "drivers",
     "window",
+    "replay",
 )
 
 
@@ -60,6 +61,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "detection": _detection,
         "drivers": bench_drivers,
         "window": bench_window,
+        "replay": _replay,
     }
     for name in chosen:
         started = time.perf_counter()
@@ -124,6 +126,12 @@ def _drift(quick: bool) -> None:
     from bench.engine import bench_drift
 
     bench_drift(quick)
+
+
+def _replay(quick: bool) -> None:
+    from bench.replay import bench_replay
+
+    bench_replay(quick)
 
 
 def _detection(quick: bool) -> None:

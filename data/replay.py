@@ -116,8 +116,8 @@ def batches(
     for span in spans:
         if start is not None and span["t1"] < start or end is not None and span["t0"] > end:
             continue
-        t_first = _at_of(deliveries, span["first_seq"], before=True)
-        t_last = _at_of(deliveries, span["last_seq"], before=False) + 1e-3
+        t_first = at_of(deliveries, span["first_seq"], before=True)
+        t_last = at_of(deliveries, span["last_seq"], before=False) + 1e-3
         summary = _summary(
             span,
             by_batch.get(span["batch"], {}),
@@ -190,7 +190,7 @@ def delivery_times(path: str | Path) -> np.ndarray:
     return table.T
 
 
-def _at_of(deliveries: np.ndarray, seq: int, *, before: bool) -> float:
+def at_of(deliveries: np.ndarray, seq: int, *, before: bool) -> float:
     """When the delivery holding record `seq` reached the store (the previous one's time when
     `before`: an alarm journalled before the batch's first delivery belongs to the one before)."""
     if deliveries.size == 0:

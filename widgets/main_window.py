@@ -46,9 +46,11 @@ from widgets.header import OverviewHeader
 from widgets.live import FeatureGrid
 from widgets.override import OverrideSheet
 from widgets.parts import RecentParts, Thumbnails
+from widgets.replay import ReplayView
 from widgets.sheet import big_button
 
 VIEWS = ("Live", "Detail", "Alarms", "Events")
+REPLAY = "Replay"
 DEMO_STORE = "linewatch-demo.db"
 
 
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
             lambda seq, part: self._status_note(f"Override of {part} saved (#{seq}).")
         )
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
+        self._add_replay_tab()
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
@@ -126,6 +129,7 @@ class MainWindow(QMainWindow):
 
     def _nav(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        self.nav_row = row
         row.setContentsMargins(8, 6, 8, 0)
         self.view_buttons = QButtonGroup(self)
         self.view_buttons.setExclusive(True)
@@ -154,10 +158,27 @@ class MainWindow(QMainWindow):
         }
         for i, name in enumerate(VIEWS):
             keys[getattr(Qt.Key, f"Key_F{5 + i}")] = lambda n=name: self.show_view(n)
+        if REPLAY in self.pages:
+            keys[Qt.Key.Key_F9] = lambda: self.show_view(REPLAY)
         for key, action in keys.items():
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
+
+    def _add_replay_tab(self) -> None:
+        """Replay (F9): the station's own store, read-only, beside the live views."""
+        store = self.station.store
+        if store is None:
+            return
+        self.replay_view = ReplayView(store.path, self.station.config)
+        self.pages[REPLAY] = self.replay_view
+        self.stack.addWidget(self.replay_view)
+        button = big_button(f"{REPLAY} (F9)", checkable=True)
+        button.setMinimumWidth(130)
+        button.clicked.connect(lambda: self.show_view(REPLAY))
+        self.view_buttons.addButton(button)
+        self.nav_row.insertWidget(len(VIEWS), button)
+        self.nav[REPLAY] = button
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -171,6 +192,8 @@ class MainWindow(QMainWindow):
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
         if name == "Alarms":
             self.banner.hide()
+        if name == REPLAY:
+            self.replay_view.reload()
         if self.snapshot is not None:
             self._draw_page(self.snapshot)
 
