@@ -125,7 +125,14 @@ def _fresh_locks(engine: Engine) -> dict[int, Any]:
 class Replayer:
     """One station run of a store, re-run through the engine (see the module docstring)."""
 
-    def __init__(self, path: str | Path, config: Config, settings: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        config: Config,
+        settings: dict[str, str] | None = None,
+        *,
+        checkpoints: bool = False,
+    ) -> None:
         self.path = str(path)
         if not Path(self.path).exists():
             raise ReplayError(f"no store at {self.path}: give the station config's [store] path")
@@ -141,6 +148,7 @@ class Replayer:
         self.warnings: list[str] = []
         self.reference_row: dict | None = None
         self.checkpoints: list[Checkpoint] = []
+        self.keep_checkpoints = checkpoints  # for scrubbing back (the view), not a single pass
         self.mapping = np.zeros(0, np.int32)
 
     # --- loading ----------------------------------------------------------------------------
@@ -217,7 +225,8 @@ class Replayer:
             if end == int(self.bounds[self.delivered]):
                 self.delivered += 1
                 last = self.checkpoints[-1].position if self.checkpoints else 0
-                if end - last >= every and self.engine is not None and self.engine.watch:
+                due = self.keep_checkpoints and end - last >= every
+                if due and self.engine is not None and self.engine.watch:
                     self._checkpoint()
             self.position = end
         self._check_reference()

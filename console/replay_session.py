@@ -79,7 +79,7 @@ class ReplaySession:
             or loaded is None
             or (int(loaded.seq[-1]) < summary.last_seq)
         ):
-            replayer = Replayer(self.path, self.config)
+            replayer = Replayer(self.path, self.config, checkpoints=True)
             replayer.open_run(run, upto_seq=summary.last_seq)
             self.replayer = replayer
         records = replayer.records

@@ -161,10 +161,12 @@ def test_the_command_line_replay_prints_the_live_events(live):
     assert lines[-1]["event"] == "summary" and lines[-1]["records"] == TOTAL
 
 
-def test_the_charts_at_a_cursor_are_what_the_live_engine_showed(live):
-    replayer = Replayer(live.config.store.path, live.config)
+def test_the_charts_at_a_cursor_are_what_the_live_engine_showed(live, monkeypatch):
+    monkeypatch.setattr("console.replay.CHECKPOINT_PARTS", 1000)
+    replayer = Replayer(live.config.store.path, live.config, checkpoints=True)
     replayer.open_run(1)
-    replayer.state_at(TOTAL)  # go past the cursor first: scrubbing back re-runs
+    replayer.state_at(TOTAL)  # go past the cursor first: scrubbing back starts from a copy
+    assert replayer.checkpoints
     replayer.state_at(CURSOR)
     assert replayer.engine is not None
     shown = take(replayer.engine, ())
