@@ -106,14 +106,15 @@ class ReplaySession:
     def snapshot(self) -> Snapshot:
         """What the live view showed after the part before the cursor."""
         replayer = self.replayer
-        assert replayer is not None
-        state_at = replayer.state_at(self.cursor)
+        assert replayer is not None and replayer.records is not None
+        replayer.advance(self.cursor)
         engine = replayer.engine
         assert engine is not None
         shown = take(engine, (), "read-only (replay)")
+        ts = replayer.records.batch.ts
         return dataclasses.replace(
             shown,
-            taken=state_at.at,
+            taken=float(ts[self.cursor - 1]) if self.cursor else shown.taken,
             parts_per_minute=0.0,
             line_state="replay",
             recent=self.parts_at(self.cursor),
