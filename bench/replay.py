@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -61,6 +62,10 @@ def bench_config(path: str) -> Config:
     )
 
 
+def _classes() -> str:
+    return "[" + ", ".join(f'"{c}"' for c in CLASSES) + "]"
+
+
 def make_store(config: Config, records: RecordBatch) -> float:
     """The line's way: engine + store, deliveries of 1,000; returns records/s."""
     writer = StoreWriter(config.store.path, config.station.id, config.station.features)
@@ -93,7 +98,10 @@ def bench_replay(quick: bool) -> None:
             f"{seconds:.2f} s, {n / seconds:,.0f} records/s",
             f"target <= 5 s (aim 2 s) for 1M: {verdict(seconds * 1_000_000 / n <= 5.0)}",
         )
-        line("  analyze of the same records (export, then analyze)", _analyze(config, path, tmp, n))
+        line(
+            "  analyze of the same records (export, then analyze)",
+            _analyze(config, path, tmp, n, [e.wire() for e in done.events]),
+        )
         started = time.perf_counter()
         engine = Engine(config)
         for begin in range(0, n, DELIVERY):
@@ -104,7 +112,7 @@ def bench_replay(quick: bool) -> None:
         _ingest_beside_replay(config, tmp)
 
 
-def _analyze(config: Config, path: str, tmp: str, n: int) -> str:
+def _analyze(config: Config, path: str, tmp: str, n: int, expected: list[dict]) -> str:
     from console.cli import main as cli_main
 
     stream = str(Path(tmp) / "run.jsonl")
@@ -113,14 +121,18 @@ def _analyze(config: Config, path: str, tmp: str, n: int) -> str:
     toml = Path(tmp) / "bench.toml"
     names = ", ".join(f'"{f}"' for f in config.station.features)
     toml.write_text(
-        f'[station]\nid = "bench"\nfeatures = [{names}]\n[reference]\nsize = 10000\n'
+        f'[station]\nid = "bench"\nfeatures = [{names}]\nclasses = {_classes()}\n'
+        "[reference]\nsize = 10000\n"
         "[window]\nparts = 10000\nbatch = 100\n"
     )
     started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
         cli_main(["analyze", stream, "--config", str(toml)])
     seconds = time.perf_counter() - started
-    return f"{seconds:.2f} s, {n / seconds:,.0f} records/s"
+    alarms = [json.loads(x) for x in printed.getvalue().splitlines()[:-1]]
+    same = "same alarms as replay" if alarms == expected else "ALARMS DIFFER from replay"
+    return f"{seconds:.2f} s, {n / seconds:,.0f} records/s; {same}"
 
 
 def _view(config: Config, n: int) -> None:
@@ -194,7 +206,8 @@ def _ingest_beside_replay(config: Config, tmp: str) -> None:
     toml = Path(tmp) / "replay.toml"
     names = ", ".join(f'"{f}"' for f in config.station.features)
     toml.write_text(
-        f'[station]\nid = "bench"\nfeatures = [{names}]\n[store]\npath = "{config.store.path}"\n'
+        f'[station]\nid = "bench"\nfeatures = [{names}]\nclasses = {_classes()}\n'
+        f'[store]\npath = "{config.store.path}"\n'
         "[reference]\nsize = 10000\n[window]\nparts = 10000\nbatch = 100\n"
     )
     command = [sys.executable, str(ROOT / "main.py"), "replay", "--config", str(toml)]

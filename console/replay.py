@@ -169,7 +169,8 @@ class Replayer:
         if not deliveries:
             raise ReplayError(f"station run {run} stored no records")
         self.run = run
-        self.records = stored.records(self.path, deliveries[0].first_seq, deliveries[-1].last_seq)
+        first, last = deliveries[0].first_seq, deliveries[-1].last_seq
+        self.records = stored.engine_records(self.path, first, last)
         self.bounds = np.cumsum([d.parts for d in deliveries])
         if int(self.bounds[-1]) != len(self.records):
             raise ReplayError(
