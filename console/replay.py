@@ -155,7 +155,20 @@ class Replayer:
     # --- loading ----------------------------------------------------------------------------
 
     def open_run(self, run: int, upto_seq: int | None = None) -> None:
-        """Load the run's deliveries and records (up to the delivery holding `upto_seq`)."""
+        """Load the run's deliveries and records (up to the delivery holding `upto_seq`), and
+        start a fresh engine at the run's start."""
+        self._load(run, upto_seq)
+        refs = stored.references(self.path, run)
+        self.reference_row = refs[0] if refs else None
+        self.rewind()
+
+    def extend(self, upto_seq: int) -> None:
+        """Load more of the open run (up to `upto_seq`), keeping the engine where it is: the
+        records already fed come back the same, in the same order."""
+        assert self.run is not None
+        self._load(self.run, upto_seq)
+
+    def _load(self, run: int, upto_seq: int | None) -> None:
         deliveries = stored.deliveries(self.path, run)
         if upto_seq is not None:
             keep = next((i for i, d in enumerate(deliveries) if d.last_seq >= upto_seq), None)
@@ -177,9 +190,6 @@ class Replayer:
                 f"run {run}: the deliveries hold {int(self.bounds[-1])} records, the store "
                 f"{len(self.records)} (records missing: run `integrity` checks on the store)"
             )
-        refs = stored.references(self.path, run)
-        self.reference_row = refs[0] if refs else None
-        self.rewind()
 
     def rewind(self) -> None:
         """A fresh engine at the run's start, as the station started."""

@@ -72,16 +72,12 @@ class ReplaySession:
             raise ReplayError(f"no batch {name!r} in the store")
         run = stored.run_of(self.path, summary.first_seq)
         replayer = self.replayer
-        loaded = replayer.records if replayer is not None else None
-        if (
-            replayer is None
-            or replayer.run != run
-            or loaded is None
-            or (int(loaded.seq[-1]) < summary.last_seq)
-        ):
+        if replayer is None or replayer.run != run or replayer.records is None:
             replayer = Replayer(self.path, self.config, checkpoints=True)
             replayer.open_run(run, upto_seq=summary.last_seq)
             self.replayer = replayer
+        elif int(replayer.records.seq[-1]) < summary.last_seq:
+            replayer.extend(summary.last_seq)  # a later batch of the same run: go on from here
         records = replayer.records
         assert records is not None
         self.batch = summary

@@ -273,3 +273,20 @@ def test_the_pdf_report_of_a_batch_is_written(live, tmp_path):
                  "pdf", "--out", str(out))  # fmt: skip
     assert json.loads(line)["records"] == 500
     assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 10_000
+
+
+def test_opening_a_later_batch_goes_on_from_the_open_one(live):
+    from console.replay_session import ReplaySession
+
+    path = live.config.store.path
+    walked = ReplaySession(path, live.config)
+    walked.open_batch("B0003")
+    walked.open_batch("B0008")
+    direct = ReplaySession(path, live.config)
+    direct.open_batch("B0008")
+    assert walked.markers == direct.markers
+    cursor = direct.start + 123
+    mine, theirs = walked.move_to(cursor), direct.move_to(cursor)
+    assert [(c.name, c.mean, c.sd) for c in mine.columns] == [
+        (c.name, c.mean, c.sd) for c in theirs.columns
+    ]
