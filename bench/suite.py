@@ -37,6 +37,7 @@ NAMES = (
     "drivers",
     "window",
     "replay",
+    "sync",
 )
 
 
@@ -62,6 +63,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "drivers": bench_drivers,
         "window": bench_window,
         "replay": _replay,
+        "sync": bench_sync,
     }
     for name in chosen:
         started = time.perf_counter()
@@ -306,6 +308,20 @@ def bench_drivers(quick: bool) -> None:
             line(f"{name} failed", f"{type(error).__name__}: {error}")
             continue
         line(name, json.dumps(result))
+
+
+def bench_sync(quick: bool) -> None:
+    """The plant sync into its own PostgreSQL beside a plain COPY (bench/bench_sync.py)."""
+    try:
+        from bench.bench_sync import run
+    except ImportError as error:
+        heading("sync", "plant sync into PostgreSQL (bench.bench_sync)")
+        line("skipped", f"bench.bench_sync is not importable ({error})")
+        return
+    try:
+        run(quick)
+    except Exception as error:  # no PostgreSQL on this machine, say: report, go on
+        line("failed", f"{type(error).__name__}: {error}")
 
 
 def bench_window(quick: bool) -> None:

@@ -9,12 +9,15 @@ exits 0, whatever it contained.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from console.cli_people import PeopleUsageError, add_parsers
+from console.cli_people import run as run_people
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
 from console.replay import ReplayError
@@ -81,9 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
     add_replay_commands(commands)
+    sync = commands.add_parser(
+        "sync", help="push the outbox to the plant database once (--init: create its schema)"
+    )
+    sync.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    sync.add_argument(
+        "--init", action="store_true", help="create or migrate the central schema and exit"
+    )
+    sync.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
+    )
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
+    add_parsers(commands)
     return parser
 
 
@@ -193,8 +207,14 @@ def simulate(args: argparse.Namespace) -> int:
                     time.sleep(ahead)
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a serial port unplugged, a peer gone: one line, no traceback
+        print(
+            f"main.py simulate: {args.to} went away after {done} records: {error}", file=sys.stderr
+        )
+        return 1
     finally:
-        sink.close()
+        with contextlib.suppress(OSError):  # closing a vanished port fails too
+            sink.close()
     return 0
 
 
@@ -252,14 +272,20 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command in ("replay", "export"):
             return _replay_or_export(args)
-        if args.replay:
-            return _open_replay_window(read_config(args.config, demo=True))
+        if args.command in ("user", "audit"):
+            return run_people(args, read_config(args.sub_config))
+        if args.command == "sync":
+            from console.sync_command import run_sync
+
+            return run_sync(read_config(args.sub_config or args.config), args.init, args.timeout)
         if args.command == "bench":
             from bench.suite import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
+        if args.replay:
+            return _open_replay_window(read_config(args.config, demo=True))
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError, ReplayError) as error:
+    except (UsageError, ConfigError, PeopleUsageError, ReplayError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
 
@@ -276,12 +302,24 @@ def _replay_or_export(args: argparse.Namespace) -> int:
 
 
 def _open_replay_window(config: Config) -> int:
+    from widgets.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from widgets.replay_window import run_replay_console
 
     return run_replay_console(config)
 
 
 def _open_window(config: Config) -> int:
+    from widgets.display import display_problem  # standard library only: safe before Qt loads
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         from widgets.main_window import run_console
     except ImportError:

@@ -12,6 +12,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,17 @@ class Reference:
 
 @dataclass(frozen=True)
 class Sync:
+    """The plant database (`check_sync` below checks the values; the password is never here)."""
+
     url: str = ""
+    password_file: str = ""  # a file readable only by the service user; else PGPASSWORD/.pgpass
+    sslmode: str = ""  # libpq's: require, verify-ca, verify-full, ...
+    sslrootcert: str = ""  # the plant CA's certificate, for verify-ca / verify-full
+    batch_rows: int = 20000  # outbox rows per central transaction
+    stale_seconds: float = 3600.0  # no successful push for this long while rows wait: alarm
+    retention_days: float = 90.0  # synced records older than this are purged locally
+    journal_retention_days: float = 366.0  # overrides, alarms, incidents, audit (>= 183)
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -114,10 +125,55 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class AlarmClass:
+    """On-delay, off-delay and deadband of one detector's alarms (negative: the station's)."""
+
+    detector: str = ""
+    on_delay_parts: int = -1
+    off_delay_parts: int = -1
+    deadband: float = -1.0
+
+
+@dataclass(frozen=True)
 class Alarms:
     on_delay_parts: int = 0
     off_delay_parts: int = 500
     deadband: float = 0.2  # clear below (1 - deadband) × threshold
+    classes: tuple[AlarmClass, ...] = ()
+    # Chattering (ISA-18.2): this many raises within the window hold the alarm raised until its
+    # condition has been gone for min_active_seconds.
+    chatter_cycles: int = 3
+    chatter_window_seconds: float = 60.0
+    min_active_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Access:
+    idle_lock_seconds: float = 300.0  # auto-lock after this long without a touch
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    role: str = "operations_lead"  # product_owner | data_owner | model_owner | control_owner | operations_lead
+    people: tuple[str, ...] = ()  # named people; empty: the [people] entry of the role
+    response_minutes: float = 0.0  # 0: the severity's people.sla_minutes
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One playbook entry: the alarm kinds (detectors) it covers and its levels in order."""
+
+    kinds: tuple[str, ...] = ("*",)
+    level: tuple[EscalationLevel, ...] = (EscalationLevel(),)
+    renotify_minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A local command that delivers notifications (argv, run without a shell)."""
+
+    command: tuple[str, ...] = ()
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +191,15 @@ class People:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The console window on the station's screen."""
+
+    fullscreen: bool = False  # kiosk stations: the window takes the whole screen
+    # The station's time zone (IANA name, e.g. "Europe/Berlin"); empty = the machine's own.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -145,6 +210,10 @@ class Config:
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
     people: People = field(default_factory=People)
+    access: Access = field(default_factory=Access)
+    playbook: tuple[Escalation, ...] = ()
+    notify: Notify = field(default_factory=Notify)
+    console: Console = field(default_factory=Console)
     path: str = ""
 
 
@@ -241,6 +310,40 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
 
 
 def _check(config: Config) -> None:
+    _check_sources(config)
+    if config.reference.size < 100:
+        raise ConfigError(
+            "reference.size",
+            f"{config.reference.size} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if config.window.parts < 100:
+        raise ConfigError(
+            "window.parts",
+            f"{config.window.parts} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if not 1 <= config.window.batch <= config.window.parts:
+        raise ConfigError(
+            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+        )
+    if not 0 < config.detection.false_alarms_per_year < 100:
+        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
+    check_sync(config.sync)
+    if len(config.station.features) > 256:
+        raise ConfigError(
+            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+        )
+    _check_people(config)
+
+
+def _check_sources(config: Config) -> None:
     for i, source in enumerate(config.source, start=1):
         key = f"source[{i}]"
         if source.kind not in SOURCE_KINDS:
@@ -277,28 +380,89 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
             )
-    if config.reference.size < 100:
+
+
+PLAYBOOK_ROLES = ("product_owner", "data_owner", "model_owner", "control_owner", "operations_lead")
+
+
+def _check_people(config: Config) -> None:
+    if config.access.idle_lock_seconds < 10:
         raise ConfigError(
-            "reference.size",
-            f"{config.reference.size} is too small",
-            "use at least 1000 parts (default 10000)",
+            "access.idle_lock_seconds", "is below 10 s", "use e.g. 300 (five minutes)"
         )
-    if config.window.parts < 100:
+    for i, entry in enumerate(config.playbook, start=1):
+        if not entry.level:
+            raise ConfigError(
+                f"playbook[{i}].level", "is empty", "add at least one [[playbook.level]]"
+            )
+        for k, level in enumerate(entry.level, start=1):
+            if level.role not in PLAYBOOK_ROLES:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].role",
+                    f"unknown role {level.role!r}",
+                    f"use one of {', '.join(PLAYBOOK_ROLES)}",
+                )
+            if level.response_minutes < 0:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].response_minutes", "is negative", "use e.g. 15"
+                )
+    if config.notify.command and config.notify.timeout_seconds <= 0:
+        raise ConfigError("notify.timeout_seconds", "must be positive", "use e.g. 10")
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+PASSWORD_FIX = "remove it; give the password in PGPASSWORD, a ~/.pgpass or [sync] password_file"
+
+
+def check_sync(sync: Sync) -> None:
+    """ConfigError naming the [sync] key when a value cannot work (no file system access)."""
+    if not sync.url:
+        return
+    # Imported here, not at the top: config is a leaf that every module imports, and only a
+    # station with a plant database needs libpq's own parser (which keeps a bad URL a config
+    # error naming `sync.url` at load time, not a surprise of the sync thread hours later).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(sync.url)
+    except psycopg.ProgrammingError as error:
         raise ConfigError(
-            "window.parts",
-            f"{config.window.parts} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if not 1 <= config.window.batch <= config.window.parts:
+            "sync.url",
+            f"not a PostgreSQL URL ({error})",
+            'write e.g. url = "postgresql://linewatch@db.plant.local/linewatch"',
+        ) from error
+    if params.get("password"):
+        raise ConfigError("sync.url", "contains a password", PASSWORD_FIX)
+    if sync.sslmode and sync.sslmode not in SSL_MODES:
         raise ConfigError(
-            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+            "sync.sslmode", f"unknown mode {sync.sslmode!r}", f"use one of {', '.join(SSL_MODES)}"
         )
-    if not 0 < config.detection.false_alarms_per_year < 100:
-        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
-    if len(config.station.features) > 256:
+    if not 1 <= sync.batch_rows <= 1_000_000:
+        raise ConfigError("sync.batch_rows", "must be in 1..1000000", "use e.g. 20000")
+    if sync.stale_seconds <= 0:
+        raise ConfigError("sync.stale_seconds", "must be positive", "use e.g. 3600 (one hour)")
+    if sync.retention_days <= 0:
         raise ConfigError(
-            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+            "sync.retention_days", "must be positive", "use e.g. 90 (days of synced records)"
         )
+    if sync.journal_retention_days < 183:
+        raise ConfigError(
+            "sync.journal_retention_days",
+            f"{sync.journal_retention_days:g} days is shorter than the 183 days (six months) "
+            "the EU AI Act asks logs to be kept",
+            "use 183 or more",
+        )
+    if sync.connect_timeout <= 0:
+        raise ConfigError("sync.connect_timeout", "must be positive", "use e.g. 10 (seconds)")
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -310,6 +474,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return dataclasses.replace(
         config,
         store=Store(path=resolve(config.store.path)),
+        sync=dataclasses.replace(
+            config.sync,
+            password_file=resolve(config.sync.password_file),
+            sslrootcert=config.sync.sslrootcert
+            if config.sync.sslrootcert == "system"
+            else resolve(config.sync.sslrootcert),
+        ),
         reference=dataclasses.replace(config.reference, file=resolve(config.reference.file)),
         source=tuple(
             dataclasses.replace(s, url=resolve(s.url)) if s.kind == "folder" else s

@@ -24,6 +24,7 @@ from console.alarms import AlarmEvent
 from console.annunciator import Annunciator, Journal
 from console.config import Config
 from console.detectors.line import LineAlarms
+from console.detectors.plant_sync import SyncAlarms
 from console.intake import SourceEvent
 from console.learning import ReferenceLearning
 from console.production import ArrivalRate, Overrides, RecentParts
@@ -64,6 +65,7 @@ class Engine:
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
         self.line_alarms = LineAlarms(self.annunciator, config.detection.stale_seconds)
+        self.sync_alarms = SyncAlarms(self.annunciator)
         self.rate = ArrivalRate()
         self.recent = RecentParts()
         self.overrides = Overrides()
@@ -230,6 +232,10 @@ class Engine:
     def check_stale(self, now: float) -> None:
         """Raise or clear `stale:line` from the last arrival (engine thread)."""
         self.line_alarms.check_stale(self.rate.last_arrival, now, self.accepted)
+
+    def check_sync(self, stale: bool, pending: int, detail: str, now: float) -> None:
+        """Raise or clear `sync_stale:plant sync` from the plant sync's status (engine thread)."""
+        self.sync_alarms.check(stale, pending, detail, now, self.accepted)
 
     def note_override(self, part: str, old_class: str, new_class: str, at: float) -> None:
         """Count a saved override (any thread): labels for per-class override rates."""

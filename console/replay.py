@@ -27,6 +27,7 @@ import numpy as np
 from console.alarms import AlarmEvent
 from console.config import Config
 from console.detectors.line import LineAlarms
+from console.detectors.plant_sync import SyncAlarms
 from console.engine import Engine
 from console.records import RecordBatch, iso
 from console.state import EngineState
@@ -365,9 +366,10 @@ def replay(
 
 
 def line_alarms(path: str, run: int, bounds: np.ndarray) -> list[AlarmEvent]:
-    """The line's own alarms (a lost source, a stale line, missed parts) as journalled live:
-    they come from the sources and the clock, not from the records, so replay reads them
-    back; `seq` is the number of the run's records delivered before them, `ts` the journal's."""
+    """The line's own alarms (a lost source, a stale line, missed parts, a stale plant sync) as
+    journalled live: they come from the sources and the clock, not from the records, so replay
+    reads them back; `seq` is the number of the run's records delivered before them, `ts` the
+    journal's."""
     deliveries = stored.deliveries(path, run)
     if not deliveries:
         return []
@@ -375,7 +377,7 @@ def line_alarms(path: str, run: int, bounds: np.ndarray) -> list[AlarmEvent]:
     after = stored.deliveries(path, run + 1)
     marks = stored.markers(path, deliveries[0].at, after[0].at if after else np.inf)
     found = []
-    names = {spec.name for spec in LineAlarms.specs}
+    names = {spec.name for spec in (*LineAlarms.specs, *SyncAlarms.specs)}
     for row in marks.alarms:
         if row["detector"] not in names or row["state"] not in ("raised", "cleared"):
             continue

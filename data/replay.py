@@ -344,7 +344,7 @@ def run_of(path: str | Path, seq: int) -> int:
     )  # fmt: skip
     if not rows:
         raise StoreError(
-            f"record {seq} has no delivery: this store predates replay (schema v4), or the "
+            f"record {seq} has no delivery: this store predates replay (schema v5), or the "
             "record is still being written"
         )
     return int(rows[0]["run"])

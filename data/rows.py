@@ -17,13 +17,17 @@ from itertools import repeat
 import numpy as np
 from sqlite_utils import Database
 
+from data.audit import write_audited
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     Audit,
+    Audited,
+    Bulk,
     JournalAlarm,
     MarkSynced,
+    PurgeSynced,
     SaveIncident,
     SaveOverride,
     SaveReference,
@@ -128,10 +132,16 @@ class RowWriter:
     def _outbox(self, seq: int, kind: str) -> None:
         self.conn.execute("INSERT INTO outbox (seq, kind) VALUES (?, ?)", (seq, kind))
 
+    def append(self, item: Bulk) -> int:
+        """Write one bulk command's rows; returns how many."""
+        written = self.write(item)
+        return written if isinstance(written, int) else 0
+
     @singledispatchmethod
-    def write(self, command: object) -> int | None:
+    def write(self, command: object) -> int | list[int] | None:
         """Write one command's rows (inside the caller's transaction). Bulk commands return the
-        rows written, operator actions their seq (a reference: its version)."""
+        rows written, operator actions their seq (a reference: its version; an audited action: the
+        seqs it gave, the audit entry's last)."""
         raise ValueError(f"unknown store command {type(command).__name__}")
 
     @write.register
@@ -231,6 +241,24 @@ class RowWriter:
         return None
 
     @write.register
+    def _(self, command: PurgeSynced) -> int:
+        conn, high, limit = self.conn, self.high_water, command.limit
+        gone = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE seq <= ? AND ts < ?"
+            " ORDER BY seq LIMIT ?)",
+            (high, command.records_before, limit),
+        ).rowcount
+        for table in ("overrides", "alarm_journal", "incidents"):
+            seqs = conn.execute(
+                f"SELECT seq FROM {table} WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?",
+                (high, command.journal_before, max(limit - gone, 0)),
+            ).fetchall()
+            conn.executemany(f"DELETE FROM {table} WHERE seq = ?", seqs)
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", seqs)
+            gone += len(seqs)
+        return gone
+
+    @write.register
     def _(self, command: SaveOverride) -> int:
         c = command
         seq = self.next_seq()
@@ -271,6 +299,13 @@ class RowWriter:
         self.audit_hash = digest
         self._outbox(seq, c.name)
         return seq
+
+    @write.register
+    def _(self, command: Audited) -> list[int]:
+        seqs, self.audit_hash = write_audited(
+            self.conn, command.writes, command.facts, self.next_seq, self.audit_hash
+        )
+        return seqs
 
 
 def _sha256(text: str) -> str:

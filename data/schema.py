@@ -163,7 +163,24 @@ def _v3_indexes(db: Database) -> None:
     db.table("events").create_index(["at"], index_name="events_at")
 
 
-def _v4_replay(db: Database) -> None:
+def _v4_people(db: Database) -> None:
+    """The people who may act at this console: role, hashed PIN and badge, enabled or not."""
+    db.table("users").create(
+        {
+            "name": str,
+            "role": str,
+            "pin_hash": str,
+            "badge_hash": str,
+            "disabled": int,
+            "created": float,
+            "changed": float,
+        },
+        pk="name",
+        not_null=["role", "pin_hash", "disabled", "created", "changed"],
+    )
+
+
+def _v5_replay(db: Database) -> None:
     """What replay needs to run the engine again exactly as it ran live: the deliveries the
     records came in (the engine's micro-batches follow them), when each was handed to the store
     (markers of operator actions find their part by it), and the station run (one opening of
@@ -182,7 +199,8 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
     _v2_governance,
     _v3_indexes,
-    _v4_replay,
+    _v4_people,
+    _v5_replay,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -40,15 +40,18 @@ from typing import Any
 
 from console.actions import Override
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     Audit,
+    Audited,
     Bulk,
     Flush,
     JournalAlarm,
     MarkSynced,
+    PurgeSynced,
     Request,
     SaveIncident,
     SaveOverride,
@@ -202,6 +205,13 @@ class StoreWriter:
         detail = json.loads(canonical_json(detail))  # fail here on what JSON cannot hold
         return self._call(Audit(_now(at), user, role, action, dict(detail)), timeout)
 
+    def audited(
+        self, writes: Sequence[Write], facts: AuditFacts, timeout: float = 5.0
+    ) -> list[int]:
+        """An action's rows and its chained audit entry in ONE durable transaction; returns the
+        seqs given (the audit entry's last). See data/audit.py."""
+        return self._call(Audited(tuple(writes), facts), timeout)
+
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int:
         """Store a new reference profile version (durable); returns the version number."""
         return self._call(SaveReference(time.time(), description, profile_json), timeout)
@@ -209,6 +219,20 @@ class StoreWriter:
     def mark_synced(self, high_water: int, timeout: float = 5.0) -> None:
         """The sync thread says every seq <= high_water reached the plant database."""
         self._call(MarkSynced(int(high_water), time.time()), timeout)
+
+    def purge_synced(
+        self,
+        records_before: float,
+        journal_before: float,
+        limit: int = 20000,
+        timeout: float = 30.0,
+    ) -> int:
+        """Delete at most `limit` rows the plant database has (seq <= high water) and that are
+        older than the cut-offs: records by `ts`, overrides, alarm journal and incidents by `at`.
+        The audit chain stays whole (`audit verify` starts from its genesis). Returns how many
+        went; never touches a row not yet synced."""
+        command = PurgeSynced(float(records_before), float(journal_before), int(limit))
+        return int(self._call(command, timeout))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is committed; StoreError if any of it failed."""

@@ -89,6 +89,9 @@ def live(tmp_path_factory) -> LiveRun:
             run.events.append(e.wire()) if e.event in ("alarm_raised", "alarm_cleared") else None
         ),
     )
+    sink = None
+    station.first_admin("admin", "9999")
+    station.add_user("qe1", "quality_engineer", "3333")
     station.start()
     try:
         wait_for(lambda: any(s.state == "connected" for s in station.snapshot.sources))
@@ -112,6 +115,7 @@ def live(tmp_path_factory) -> LiveRun:
             if sent > OVERRIDDEN and not run.override_part:
                 wait_for(lambda n=sent: station.engine.accepted == n, what="parts to override")
                 run.override_part = f"P{OVERRIDDEN:08d}"
+                station.login("qe1", "3333")
                 station.override(
                     Override(run.override_part, "ok", "scratch", "misclassified", user="qe1",
                              role="quality_engineer")
@@ -120,7 +124,8 @@ def live(tmp_path_factory) -> LiveRun:
         station.store.flush()
     finally:
         station.stop()  # before the camera hangs up: no `source` alarm to compare
-    sink.close()
+        if sink is not None:
+            sink.close()
     return run
 
 
@@ -131,7 +136,7 @@ def test_the_live_run_caught_the_drift_after_its_onset(live):
     assert all(e["seq"] > onset for e in raised if e["detector"] == "mean_shift")
 
 
-LINE_ALARMS = ("source", "stale", "missed_parts")
+LINE_ALARMS = ("source", "stale", "missed_parts", "sync_stale")
 
 
 def _same(events: list[dict]) -> list[dict]:

@@ -43,6 +43,8 @@ def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tu
     station = Station(
         config, on_event=lambda e: raised.append(e.seq) if e.event == "alarm_raised" else None
     )
+    station.first_admin("admin", "9999")
+    station.add_user("q.engineer", "quality_engineer", "4321")
     station.start()
     part = ""
     deadline = time.monotonic() + timeout
@@ -51,6 +53,7 @@ def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tu
             if not part and raised:
                 # A quality engineer corrects a part just after the drift alarm.
                 part = f"P{raised[0] + 10:08d}"
+                station.login("q.engineer", "4321")
                 station.override(Override(part, "ok", "scratch", "misclassified",
                                           user="q.engineer", role="quality_engineer"))  # fmt: skip
             time.sleep(0.02)
