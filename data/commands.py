@@ -4,9 +4,9 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
-`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`)
-while their caller waits. `Flush`
-and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
+`MarkSynced`, `PurgeSynced`, `JournalAlarmDurably`) jump the queue and are committed on their own
+(`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
+Built on the caller's thread, read on the writer's.
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ class JournalAlarm:
 
 @dataclass(frozen=True, slots=True)
 class Flush:
-    """Everything queued before it is committed (or failed: more failures than `failed`)."""
+    """Everything queued before it is committed (or failed: more failures than `failed`, or
+    more records not stored than `not_stored`: quarantined rows are reported too)."""
 
     name: ClassVar[str] = "flush"
     failed: int
+    not_stored: int
     request: Request
 
 
@@ -144,6 +146,15 @@ class MarkSynced:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalAlarmDurably:
+    """An operator's alarm action (acknowledge, shelve): journalled in the operator lane,
+    on disk before the screen says so."""
+
+    name: ClassVar[str] = "alarm"
+    transition: JournalAlarm
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeSynced:
     """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
     cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
@@ -154,7 +165,16 @@ class PurgeSynced:
     limit: int
 
 
-Urgent = SaveOverride | SaveIncident | Audit | Audited | SaveReference | MarkSynced | PurgeSynced
+Urgent = (
+    SaveOverride
+    | SaveIncident
+    | Audit
+    | Audited
+    | SaveReference
+    | MarkSynced
+    | PurgeSynced
+    | JournalAlarmDurably
+)
 
 
 class Request:
