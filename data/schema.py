@@ -190,7 +190,6 @@ def _v5_replay(db: Database) -> None:
         pk="last_seq",
         not_null=["first_seq", "parts", "at", "run"],
     )
-    db.table("record_deliveries").create_index(["at"], index_name="record_deliveries_at")
     db.execute("ALTER TABLE reference_profiles ADD COLUMN run INTEGER")
 
 
