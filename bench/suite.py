@@ -36,6 +36,7 @@ NAMES = (
     "detection",
     "drivers",
     "window",
+    "replay",
     "sync",
 )
 
@@ -61,6 +62,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "detection": _detection,
         "drivers": bench_drivers,
         "window": bench_window,
+        "replay": _replay,
         "sync": bench_sync,
     }
     for name in chosen:
@@ -126,6 +128,12 @@ def _drift(quick: bool) -> None:
     from bench.engine import bench_drift
 
     bench_drift(quick)
+
+
+def _replay(quick: bool) -> None:
+    from bench.replay import bench_replay
+
+    bench_replay(quick)
 
 
 def _detection(quick: bool) -> None:

@@ -21,6 +21,9 @@ from console.cli_people import PeopleUsageError, add_parsers
 from console.cli_people import run as run_people
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
+from console.replay import ReplayError
+from console.replay_cli import add_commands as add_replay_commands
+from console.replay_cli import run_export, run_replay
 
 if TYPE_CHECKING:
     from console.alarms import AlarmEvent
@@ -40,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--config", help="station config (TOML); without it, the built-in simulated line"
+    )
+    parser.add_argument(
+        "--replay", action="store_true", help="open the console on the store read-only (replay)"
     )
     commands = parser.add_subparsers(dest="command")
     analyze = commands.add_parser(
@@ -79,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
+    add_replay_commands(commands)
     sync = commands.add_parser(
         "sync", help="push the outbox to the plant database once (--init: create its schema)"
     )
@@ -274,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
+        if args.command in ("replay", "export"):
+            return _replay_or_export(args)
         if args.command in ("user", "audit"):
             return run_people(args, read_config(args.sub_config))
         if args.command == "sync":
@@ -284,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.suite import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
+        if args.replay:
+            return _open_replay_window(read_config(args.config, demo=True))
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError, PeopleUsageError) as error:
+    except (UsageError, ConfigError, PeopleUsageError, ReplayError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -300,6 +311,29 @@ def _reader_went_away() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 0
+
+
+def _replay_or_export(args: argparse.Namespace) -> int:
+    config = read_config(args.sub_config or args.config)
+    if args.command == "replay":
+        return run_replay(args, config)
+    try:
+        from widgets.report import write_batch_report
+    except ImportError:
+        return run_export(args, config, None)
+    return run_export(args, config, write_batch_report)
+
+
+def _open_replay_window(config: Config) -> int:
+    from widgets.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    from widgets.replay_window import run_replay_console
+
+    return run_replay_console(config)
 
 
 def _open_window(config: Config) -> int:

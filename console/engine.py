@@ -77,6 +77,8 @@ class Engine:
         self.overrides = Overrides()
         self.system_events: deque[SystemEvent] = deque(maxlen=200)
         self.accepted = 0  # accepted records: the `seq` of WIRE.md §5
+        self.watched = 0  # the seq of the next record the watch will see
+        self.held: list[RecordBatch] = []  # accepted, waiting to fill a micro-batch
         self.model_name = ""
         self.started = time.time()
         self._store: Store | None = None
@@ -152,21 +154,43 @@ class Engine:
         if self.watch is None:
             start = self.learner.take(batch)
             self.accepted += start
+            self.watched = self.accepted
             if self.learner.complete:
                 reference = self.learner.reference()
                 self.use_reference(reference, f"first {len(reference)} records of the stream")
-        events: list[AlarmEvent] = []
+        if start == n:
+            return []
+        self.accepted += n - start
+        self.held.append(batch.take(slice(start, n)) if start else batch)
+        return self.watch_held()
+
+    def watch_held(self, final: bool = False) -> list[AlarmEvent]:
+        """Watch the records held so far in full micro-batches of `window.batch`, counted from
+        the first watched record, so that what the detectors see depends on the records' seq
+        only, never on how the line happened to group them into deliveries: live, `analyze`,
+        `replay` and an export analyzed again raise the same alarms at the same seq. A partial
+        batch waits for the parts that complete it (`final`: watch it now anyway)."""
+        if not self.held:
+            return []
         step = self.config.window.batch
-        for begin in range(start, n, step):
-            events += self.watch_batch(batch.take(slice(begin, min(begin + step, n))))
+        held = RecordBatch.concat(self.held) if len(self.held) > 1 else self.held[0]
+        self.held.clear()
+        n = len(held)
+        whole = n if final else n - n % step
+        events: list[AlarmEvent] = []
+        for begin in range(0, whole, step):
+            events += self.watch_batch(held.take(slice(begin, min(begin + step, whole))))
+        if whole < n:
+            self.held.append(held.take(slice(whole, n)) if whole else held)
         return events
 
     def watch_batch(self, batch: RecordBatch) -> list[AlarmEvent]:
         """One micro-batch through the watch (a reference must exist); returns and emits its
         alarm events."""
         assert self.watch is not None, "no reference yet"
-        first = self.accepted
-        self.accepted += len(batch)
+        first = self.watched
+        self.watched += len(batch)
+        self.accepted = max(self.accepted, self.watched)
         self.watch.step(batch, first)
         return self.annunciator.flush()
 

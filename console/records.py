@@ -112,6 +112,11 @@ class RecordBatch:
     def __len__(self) -> int:
         return len(self.part)
 
+    def __deepcopy__(self, memo: dict) -> RecordBatch:
+        """A batch is never written after it is built: a copy of an engine (replay's
+        checkpoints) shares its batches instead of copying every string."""
+        return self
+
     @staticmethod
     def empty(n_features: int) -> RecordBatch:
         return RecordBatch(

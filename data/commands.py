@@ -12,7 +12,8 @@ Built on the caller's thread, read on the writer's.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from console.records import RecordBatch, Rejected
@@ -26,6 +27,7 @@ class AppendRecords:
     name: ClassVar[str] = "records"
     batch: RecordBatch
     class_names: tuple[str, ...]  # what `batch.class_codes` index
+    at: float = field(default_factory=time.time)  # handed to the store (replay's markers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,9 @@ _INSERT_RECORD = (
     "INSERT INTO records (seq, ts, ts_text, station, part, batch, model, class, conf,"
     " feature_set, features, image, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_DELIVERY = (
+    "INSERT INTO record_deliveries (last_seq, first_seq, parts, at, run) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 class RowWriter:
@@ -74,6 +77,7 @@ class RowWriter:
         self.db = Database(connect(path), execute_plugins=False)
         self.conn = self.db.conn
         self.feature_set = self._open(features)
+        self.run = self._next_run()
         self.last_seq = 0
         self.audit_hash = GENESIS_HASH
         self.high_water = 0
@@ -104,6 +108,15 @@ class RowWriter:
                 (self.station,),
             )
         return int(row[0])
+
+    def _next_run(self) -> int:
+        """This opening of the store is the station's next run (replay restarts the engine at
+        each run, as the station did)."""
+        row = self.conn.execute(
+            "SELECT max(coalesce((SELECT max(run) FROM record_deliveries), 0),"
+            " coalesce((SELECT max(run) FROM reference_profiles), 0))"
+        ).fetchone()
+        return int(row[0]) + 1
 
     def load_state(self) -> None:
         """Re-read what the writer keeps in memory (after start-up or a rolled-back write)."""
@@ -169,6 +182,8 @@ class RowWriter:
         )
         self.conn.executemany(_INSERT_RECORD, rows)
         self.last_seq += n
+        if n:
+            self.conn.execute(_INSERT_DELIVERY, (first + n - 1, first, n, command.at, self.run))
         return n
 
     @write.register
@@ -215,6 +230,9 @@ class RowWriter:
             " VALUES ((SELECT coalesce(max(version), 0) + 1 FROM reference_profiles),"
             " ?, ?, ?, ?)",
             (command.created, command.description, command.profile, _sha256(command.profile)),
+        )
+        self.conn.execute(
+            "UPDATE reference_profiles SET run = ? WHERE rowid = ?", (self.run, cursor.lastrowid)
         )
         return int(cursor.lastrowid or 0)
 

@@ -180,12 +180,26 @@ def _v4_people(db: Database) -> None:
     )
 
 
+def _v5_replay(db: Database) -> None:
+    """What replay needs to run the engine again exactly as it ran live: the deliveries the
+    records came in (the engine's micro-batches follow them), when each was handed to the store
+    (markers of operator actions find their part by it), and the station run (one opening of
+    the store) each delivery and reference belongs to."""
+    db.table("record_deliveries").create(
+        {"last_seq": int, "first_seq": int, "parts": int, "at": float, "run": int},
+        pk="last_seq",
+        not_null=["first_seq", "parts", "at", "run"],
+    )
+    db.execute("ALTER TABLE reference_profiles ADD COLUMN run INTEGER")
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
     _v2_governance,
     _v3_indexes,
     _v4_people,
+    _v5_replay,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -2,7 +2,7 @@
 
 `MainWindow` puts the overview header on top (always visible, with the user, Lock and
 Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
-F8, History F9, Incidents F10, People F11; Override F2, Acknowledge F4), the views, and a status
+F8, History F9, Incidents F10, People F11, Replay F12 on its store; Override F2, Acknowledge F4), the views, and a status
 line with the latest system event. The login/lock screen replaces all of it while nobody is
 logged in: at first start (it creates the admin), after Lock, or once the session idled out.
 Override and Escalate open as sheets over the views, never as modal dialogs. Every shortcut acts
@@ -63,9 +63,11 @@ from widgets.override import OverrideSheet
 from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
 from widgets.people import PeopleView
+from widgets.replay import ReplayView
 from widgets.sheet import big_button
 
 VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
+REPLAY = "Replay"  # F12, after the views' F5-F11; only when the station has a store
 DEMO_STORE = "linewatch-demo.db"
 NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
 
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         )
         self.override_sheet.saved.connect(self._override_saved)
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
+        self._add_replay_tab()
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
@@ -185,6 +188,7 @@ class MainWindow(QMainWindow):
 
     def _nav(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        self.nav_row = row
         row.setContentsMargins(8, 6, 8, 0)
         self.view_buttons = QButtonGroup(self)
         self.view_buttons.setExclusive(True)
@@ -213,10 +217,27 @@ class MainWindow(QMainWindow):
         }
         for i, name in enumerate(VIEWS):
             keys[getattr(Qt.Key, f"Key_F{5 + i}")] = lambda n=name: self.show_view(n)
+        if REPLAY in self.pages:
+            keys[Qt.Key.Key_F12] = lambda: self.show_view(REPLAY)
         for key, action in keys.items():
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
+
+    def _add_replay_tab(self) -> None:
+        """Replay (F12): the station's own store, read-only, beside the live views."""
+        store = self.station.store
+        if store is None:
+            return
+        self.replay_view = ReplayView(store.path, self.station.config)
+        self.pages[REPLAY] = self.replay_view
+        self.stack.addWidget(self.replay_view)
+        button = big_button(f"{REPLAY} (F12)", checkable=True)
+        button.setMinimumWidth(130)
+        button.clicked.connect(lambda: self.show_view(REPLAY))
+        self.view_buttons.addButton(button)
+        self.nav_row.insertWidget(len(VIEWS), button)
+        self.nav[REPLAY] = button
 
     # --- who is at the console -------------------------------------------------------------
 
@@ -260,6 +281,8 @@ class MainWindow(QMainWindow):
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
         if name == "Alarms":
             self.banner.hide()
+        if name == REPLAY:
+            self.replay_view.reload()
         if name == "People":
             self._guarded("people", self.people.show_snapshot, self.snapshot)
         if self.snapshot is not None:
