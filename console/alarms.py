@@ -202,6 +202,11 @@ class AlarmBook:
             alarm.transitions += 1
             return self._event("alarm_acknowledged", alarm, seq, ts, user=user)
 
+    def restore(self, alarm: Alarm) -> None:
+        """An alarm as the journal left it before a restart (no event: it is journaled)."""
+        with self._lock:
+            self._alarms[alarm.id] = alarm
+
     def views(self) -> tuple[AlarmView, ...]:
         """Alarms that are active or still need acknowledging, most urgent first."""
         with self._lock:

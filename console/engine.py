@@ -27,12 +27,16 @@ from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
 from console.intake import SourceEvent
 from console.learning import ReferenceLearning
+from console.line_rate import LineRate
 from console.production import ArrivalRate, Overrides, RecentParts
 from console.reader import RecordReader
 from console.records import RecordBatch, Rejected
 from console.reference import ReferenceProfile
+from console.reference_keeping import keep_reference, learn_next
 from console.state import EngineState, SystemEvent
 from console.watch import Watch
+
+IN_FORCE = "a stored reference version is in force; use `main.py reference new --from FILE`"
 
 
 class Store(Journal, Protocol):
@@ -43,6 +47,10 @@ class Store(Journal, Protocol):
     def append_rejected(self, rejected: Sequence[Rejected]) -> None: ...
 
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int: ...
+
+    def keep_reference(
+        self, profile_json: str, description: str, records: Any, audit: Any = None
+    ) -> int: ...
 
 
 class Engine:
@@ -64,6 +72,10 @@ class Engine:
         self.reader = RecordReader(config.station, reference_features, on_features)
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
+        self.reference_version = 0  # the stored version in force (0: none stored)
+        self.next_reference: ReferenceLearning | None = None  # an explicit request to relearn
+        self.next_reference_asked_by = ""
+        self.line_rate = LineRate()
         self.line_alarms = LineAlarms(self.annunciator, config.detection.stale_seconds)
         self.sync_alarms = SyncAlarms(self.annunciator)
         self.rate = ArrivalRate()
@@ -139,6 +151,7 @@ class Engine:
         if self.store is not None:
             self.store.append_records(batch, self.reader.classes)
         self.rate.note(n)
+        self.line_rate.note(batch.ts)
         if batch.model and batch.model[-1]:
             self.model_name = batch.model[-1]
         self.recent.note(batch)
@@ -153,6 +166,8 @@ class Engine:
         step = self.config.window.batch
         for begin in range(start, n, step):
             events += self.watch_batch(batch.take(slice(begin, min(begin + step, n))))
+        if self.next_reference is not None and start < n:
+            learn_next(self, batch.take(slice(start, n)))
         return events
 
     def watch_batch(self, batch: RecordBatch) -> list[AlarmEvent]:
@@ -173,6 +188,9 @@ class Engine:
         batch, rejected = self.reader.read_reference(lines)
         if len(batch) < 100:
             raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
+        if self.reference_version and self.watch is not None:  # a stored version is in force
+            self.note_system("reference", "reference", f"{description} not used: {IN_FORCE}")
+            return len(rejected)
         self.use_reference(batch, description)
         return len(rejected)
 
@@ -182,8 +200,16 @@ class Engine:
             lines = handle.readlines()
         return self.use_reference_lines(lines, f"reference file {path}")
 
-    def use_reference(self, reference: RecordBatch, description: str) -> None:
-        """Watch against these records from now on (a new watch, created whole)."""
+    def use_reference(
+        self,
+        reference: RecordBatch,
+        description: str,
+        *,
+        version: int | None = None,
+        audit: Any = None,
+    ) -> None:
+        """Watch against these records from now on (a new watch, created whole); kept in the
+        store as a new version in force unless it is the stored `version` put back."""
         self.watch = Watch(
             self.config,
             reference,
@@ -192,8 +218,10 @@ class Engine:
             description,
             self.annunciator,
         )
-        if self.store is not None:
-            self.store.save_reference(self.watch.profile.to_json(), description)
+        if version is not None:
+            self.reference_version = version
+        elif self.store is not None:
+            self.reference_version = keep_reference(self, reference, description, audit)
 
     # --- the line, the operators ------------------------------------------------------------
 
@@ -235,7 +263,7 @@ class Engine:
             records=self.accepted,
             lines=self.reader.lines,
             rejected=dict(self.reader.rejected),
-            parts_per_minute=self.rate.per_minute(now),
+            parts_per_minute=self.line_rate.per_minute(),
             last_arrival=self.rate.last_arrival,
             stale_seconds=self.config.detection.stale_seconds,
             overrides_last_hour=self.overrides.since(now - 3600.0),
@@ -256,4 +284,6 @@ class Engine:
             "rejected": sum(self.reader.rejected.values()),
             "alarms": self.annunciator.raised,
             "seconds": round(seconds, 3),
+            "reference_version": self.reference_version,
+            "active_alarms": [view.id for view in self.alarms.views() if view.active],
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import singledispatchmethod
 from itertools import repeat
 
@@ -21,8 +22,10 @@ from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
+    AskForReference,
     Audit,
     JournalAlarm,
+    KeepReference,
     MarkSynced,
     PurgeSynced,
     SaveIncident,
@@ -30,6 +33,7 @@ from data.commands import (
     SaveReference,
 )
 from data.reading import connect
+from data.reference_rows import ask_for_reference, keep_reference
 from data.schema import (
     GENESIS_HASH,
     SchemaError,
@@ -200,6 +204,20 @@ class RowWriter:
             (command.created, command.description, command.profile, _sha256(command.profile)),
         )
         return int(cursor.lastrowid or 0)
+
+    @write.register
+    def _(self, command: KeepReference) -> int:
+        version = keep_reference(self.conn, command)
+        if command.audit is not None:
+            audit = command.audit
+            self.write(replace(audit, detail={**audit.detail, "version": version}))
+        return version
+
+    @write.register
+    def _(self, command: AskForReference) -> None:
+        ask_for_reference(self.conn, command.audit.user)
+        self.write(command.audit)
+        return None
 
     @write.register
     def _(self, command: MarkSynced) -> None:

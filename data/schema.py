@@ -163,8 +163,31 @@ def _v3_indexes(db: Database) -> None:
     db.table("events").create_index(["at"], index_name="events_at")
 
 
+def _v4_reference_records(db: Database) -> None:
+    """The records each reference version was built from (its calibration is rebuilt from them
+    exactly at every start): little-endian float64 / int32 arrays, one row per version."""
+    db.table("reference_records").create(
+        {
+            "version": int,
+            "features": str,
+            "classes": str,
+            "n": int,
+            "matrix": bytes,
+            "class_codes": bytes,
+            "ts": bytes,
+        },
+        pk="version",
+        not_null=["features", "classes", "n", "matrix", "class_codes", "ts"],
+    )
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_core, _v2_governance, _v3_indexes)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _v1_core,
+    _v2_governance,
+    _v3_indexes,
+    _v4_reference_records,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,215 @@
+"""What a station remembers across a restart: the reference in force, its alarms, its incidents.
+
+At every start on a store, `remember` puts back, before the first record is read:
+- the reference version in force, rebuilt exactly from the records it was built from (kept in
+  `reference_records`, data/reference_rows.py), so the station neither relearns nor takes a
+  drifting line as its new baseline; a new version comes only from an explicit, audited action
+  (`main.py reference new`, `Station.new_reference`) or, on a store without one, the first
+  learning;
+- the alarms the journal leaves active or unacknowledged, with their acknowledgement state,
+  into the alarm book (no event: they are journaled already);
+- the incidents whose last recorded state is not closed.
+Runs on whichever thread opens the store (the
+station's constructor, or the engine thread when the first record names the features).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from console.alarms import Alarm, AlarmBook, AlarmState
+from console.incidents import Incident
+from console.learning import ReferenceLearning
+from console.records import iso
+from console.reference_keeping import rebuilt
+
+if TYPE_CHECKING:
+    from console.engine import Engine
+    from console.runner import Station
+
+CLOSED = ("closed", "resolved")
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What a start found in the store (printed by `headless`, shown as a system event)."""
+
+    reference_version: int
+    active_alarms: tuple[str, ...]
+    incidents: tuple[Incident, ...]
+    learning_asked_by: str = ""
+
+
+def remember(engine: Engine, path: str) -> Remembered:
+    """Put back the reference in force, the active alarms and the open incidents of the store."""
+    from data.reading import alarm_journal, incidents
+    from data.reference_rows import learning_asked, reference_in_force
+
+    version = _use_reference_in_force(engine, reference_in_force(path))
+    asked_by = learning_asked(path)
+    if asked_by and engine.watch is not None:
+        engine.next_reference = ReferenceLearning(engine.config.reference.size)
+        engine.next_reference_asked_by = asked_by
+        engine.note_system(
+            "reference", "reference", f"learning a new reference (asked by {asked_by})"
+        )
+    active = restore_alarms(engine.alarms, alarm_journal(path))
+    return Remembered(version, active, tuple(open_incidents(incidents(path))), asked_by)
+
+
+def _use_reference_in_force(engine: Engine, row: Mapping[str, Any] | None) -> int:
+    if row is None:
+        return 0
+    version = int(row["version"])
+    try:
+        batch = rebuilt(row, engine.reader)
+    except ValueError as error:
+        engine.note_system(
+            "reference", "reference", f"reference version {version} cannot be used: {error}"
+        )
+        return 0
+    engine.use_reference(batch, str(row["description"] or ""), version=version)
+    same = engine.profile is not None and engine.profile.sha256 == row["sha256"]
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(row["created"])))
+    engine.note_system(
+        "reference",
+        "reference",
+        f"reference version {version} of {when} in force"
+        + ("" if same else " (rebuilt profile differs from the stored one)"),
+    )
+    return version
+
+
+def restore_alarms(book: AlarmBook, journal: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Replay the journal into the book; the ids of the alarms it leaves active."""
+    alarms: dict[str, Alarm] = {}
+    for row in journal:
+        alarm = alarms.get(row["alarm"])
+        if alarm is None:
+            alarm = Alarm(row["alarm"], row["source"] or "", row["detector"] or "", row["priority"])
+            alarms[alarm.id] = alarm
+        _replay(alarm, row)
+    kept = [a for a in alarms.values() if a.active or a.state != AlarmState.NORMAL]
+    for alarm in kept:
+        book.restore(alarm)
+    return tuple(a.id for a in kept if a.active)
+
+
+def _replay(alarm: Alarm, row: Mapping[str, Any]) -> None:
+    """One journaled transition (raised, cleared, acknowledged) applied to an alarm."""
+    state, S = row["state"], AlarmState
+    value = row["value"]
+    if state == "raised":
+        alarm.active, alarm.state = True, S.UNACKNOWLEDGED
+        alarm.raised_seq, alarm.raised_ts = int(row["seq"]), iso(float(row["at"]))
+        alarm.message, alarm.acknowledged_by = row["note"] or "", ""
+        alarm.priority = row["priority"] or alarm.priority
+        alarm.value = math.nan if value is None else float(value)
+    elif state == "cleared":
+        alarm.active = False
+        if alarm.state in (S.UNACKNOWLEDGED, S.ACKNOWLEDGED):
+            alarm.state = S.NORMAL if alarm.state == S.ACKNOWLEDGED else S.RETURNED_UNACKNOWLEDGED
+    elif state == "acknowledged":
+        if alarm.state == S.UNACKNOWLEDGED:
+            alarm.state = S.ACKNOWLEDGED
+        elif alarm.state == S.RETURNED_UNACKNOWLEDGED:
+            alarm.state = S.NORMAL
+        alarm.acknowledged_by = row["user_name"] or ""
+
+
+def open_incidents(rows: Sequence[Mapping[str, Any]]) -> list[Incident]:
+    """The last recorded state of each incident that is not closed, oldest first."""
+    first: dict[str, float] = {}
+    last: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["incident"], float(row["at"]))
+        last[row["incident"]] = row
+    found = []
+    for incident, row in last.items():
+        if row["status"] in CLOSED:
+            continue
+        kept = json.loads(row["snapshot"] or "{}")
+        found.append(
+            Incident(
+                id=incident,
+                summary=row["summary"] or "",
+                severity=row["severity"] or "",
+                status=row["status"],
+                role=kept.get("role", ""),
+                owner=row["owner"] or "",
+                opened_by=kept.get("opened_by", ""),
+                opened_at=float(kept.get("opened_at", first[incident])),
+                due_at=float(kept.get("due_at", first[incident])),
+                alarms=tuple(kept.get("alarms", ())),
+                parts=tuple(kept.get("parts", ())),
+                snapshot=kept.get("snapshot", {}),
+            )
+        )
+    return found
+
+
+def stored_features(path: str) -> tuple[str, ...]:
+    """The features of the store's reference in force (none when it has none or is unreadable:
+    opening it for writing will then say what is wrong)."""
+    from data.reference_rows import reference_in_force
+
+    if not os.path.isfile(path):
+        return ()
+    try:
+        row = reference_in_force(path)
+    except Exception:  # the writer's open reports a damaged or foreign file
+        return ()
+    return tuple(json.loads(row["features"])) if row else ()
+
+
+def remembered_line(remembered: Remembered) -> dict[str, Any]:
+    """What `headless` prints on stderr at start: what the store gave back."""
+    return {
+        "event": "restored",
+        "reference_version": remembered.reference_version,
+        "active_alarms": list(remembered.active_alarms),
+        "incidents": [incident.id for incident in remembered.incidents],
+    }
+
+
+def new_reference(station: Station, user: str, role: str, path: str = "") -> int:
+    """The explicit action behind `Station.new_reference` (see there); audited in the store."""
+    engine, store = station.engine, station.store
+    assert store is not None
+    size = engine.config.reference.size
+    if not path:
+        store.ask_for_reference(user, role, {"from": "next records", "records": size})
+
+        def ask() -> int:
+            engine.next_reference = ReferenceLearning(size)
+            engine.next_reference_asked_by = user
+            engine.note_system("reference", "reference", f"learning a new reference ({user})")
+            return 0
+
+        return int(station.jobs.call(ask))
+    with open(path, "rb") as handle:
+        lines = handle.readlines()
+
+    def use() -> int:
+        from data.commands import Audit
+
+        batch, rejected = engine.reader.read_reference(lines)
+        if len(batch) < 100:
+            raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
+        detail = {"from": path, "records": len(batch), "skipped": len(rejected)}
+        audit = Audit(time.time(), user, role, "reference_new", detail)
+        engine.use_reference(batch, f"reference file {path}", audit=audit)
+        if not engine.reference_version:
+            raise RuntimeError("the store did not keep it (see the events)")
+        engine.note_system(
+            "reference", "reference", f"reference version {engine.reference_version} in force"
+        )
+        return engine.reference_version
+
+    return int(station.jobs.call(use))
