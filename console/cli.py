@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
     )
+    reference = commands.add_parser(
+        "reference", help="the reference in force: `reference new` puts a new one in force"
+    )
+    reference.add_argument("action", choices=["new"], help="new: a new version, recorded")
+    reference.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    reference.add_argument(
+        "--from", dest="source", help="JSON Lines file of reference records; omit to learn the "
+        "next reference.size records at the next start",
+    )  # fmt: skip
+    reference.add_argument("--user", help="who asks (recorded in the audit; default: login)")
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
@@ -264,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
             from console.sync_command import run_sync
 
             return run_sync(read_config(args.sub_config or args.config), args.init, args.timeout)
+        if args.command == "reference":
+            from console.cli_reference import new_reference
+
+            config = read_config(args.sub_config or args.config)
+            return new_reference(config, args.source, args.user)
         if args.command == "bench":
             from bench.suite import run_benchmarks
 

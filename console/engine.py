@@ -284,6 +284,4 @@ class Engine:
             "rejected": sum(self.reader.rejected.values()),
             "alarms": self.annunciator.raised,
             "seconds": round(seconds, 3),
-            "reference_version": self.reference_version,
-            "active_alarms": [view.id for view in self.alarms.views() if view.active],
         }

@@ -40,6 +40,7 @@ class EngineJobs:
 
     def run(self) -> None:
         """Run the queued jobs (engine thread)."""
+        self.engine_thread = threading.current_thread()
         while True:
             try:
                 job, outcome, done = self._queue.get_nowait()

@@ -41,8 +41,9 @@ class LineRate:
         if not self._batches or self._arrived is None or now - self._arrived > SPAN:
             return 0.0
         newest = max(b[1] for b in self._batches)
-        recent = [b for b in self._batches if b[1] >= newest - SPAN]
-        first = max(min(b[0] for b in recent), newest - SPAN)
+        # The batches wholly inside the last minute (at least the newest one).
+        recent = [b for b in self._batches if b[0] >= newest - SPAN] or [self._batches[-1]]
+        first = min(b[0] for b in recent)
         parts = sum(b[2] for b in recent)
         span = newest - first
         if parts < 2 or not math.isfinite(span):

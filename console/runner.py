@@ -31,17 +31,14 @@ from console.actions import (
 from console.alarms import AlarmEvent
 from console.config import Config, ConfigError
 from console.engine import Engine
-from console.engine_jobs import EngineJobs
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.records import iso
 from console.snapshot import Snapshot, take
 from console.station_memory import (
-    Remembered,
-    new_reference,
-    remember,
+    ReferenceCommands,
+    in_force,
     remembered_line,
-    stored_features,
 )
 from console.sync_link import SyncLink
 
@@ -51,7 +48,6 @@ if TYPE_CHECKING:
 
 ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
 ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
-ROLES_THAT_SET_REFERENCE = ("quality_engineer", "admin")
 SNAPSHOT_PERIOD = 0.1
 
 
@@ -59,7 +55,7 @@ class CommandRefused(Exception):
     """A command that was not carried out; the message says why, in the operator's words."""
 
 
-class Station:
+class Station(ReferenceCommands):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -79,11 +75,7 @@ class Station:
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
         self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
-        self.incidents: list[Incident] = []
-        self.remembered = Remembered(0, (), ())
-        self.jobs = EngineJobs()
-        if path and not self.engine.features:
-            self.engine.reader.adopt(stored_features(path))
+        self.incidents: list[Incident] = self.start_remembering(path)
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file and not self.engine.reference_version:
@@ -97,7 +89,6 @@ class Station:
         self.fallback = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
-        self.jobs.engine_thread = self._thread
         self._snapshot_requested = threading.Event()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -137,8 +128,7 @@ class Station:
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
             return
-        self.remembered = remember(self.engine, path)
-        self.incidents[:0] = self.remembered.incidents
+        self.remember(path)
         self.sync.attach(self.store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
@@ -299,19 +289,6 @@ class Station:
         self._snapshot_requested.set()
         return event
 
-    def new_reference(self, user: str, role: str, path: str = "") -> int:
-        """Put a new reference in force (explicit, recorded, audited): from a file of reference
-        records now (returns its version), or learned from the next `reference.size` records
-        while the version in force keeps watching (returns 0). Raises CommandRefused."""
-        if role not in ROLES_THAT_SET_REFERENCE:  # the people branch's sessions replace this
-            raise CommandRefused(f"role {role!r} may not put a new reference in force")
-        if self.store is None:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
-        try:
-            return new_reference(self, user, role, path)
-        except (OSError, ValueError, RuntimeError) as error:
-            raise CommandRefused(f"no new reference: {error}") from error
-
     def escalate(self, command: Escalate) -> Incident:
         try:
             incident = open_incident(command, self.snapshot, self.config.people)
@@ -431,9 +408,8 @@ def run_headless(config: Config, seconds: float | None) -> int:
     station.start()
     done.wait(seconds)
     station.stop()
-    out.write(
-        json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":"))
-        + "\n"
-    )
+    summary = station.engine.summary(time.perf_counter() - started)
+    summary.update(in_force(station.engine))
+    out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
     return 0

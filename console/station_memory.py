@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from console.alarms import Alarm, AlarmBook, AlarmState
+from console.engine_jobs import EngineJobs
 from console.incidents import Incident
 from console.learning import ReferenceLearning
 from console.records import iso
@@ -31,7 +32,7 @@ from console.reference_keeping import rebuilt
 
 if TYPE_CHECKING:
     from console.engine import Engine
-    from console.runner import Station
+    from data.store import StoreWriter
 
 CLOSED = ("closed", "resolved")
 
@@ -168,6 +169,13 @@ def stored_features(path: str) -> tuple[str, ...]:
     return tuple(json.loads(row["features"])) if row else ()
 
 
+def in_force(engine: Engine) -> dict[str, Any]:
+    """The summary fields of WIRE.md §5 about state: the stored reference version in force and
+    the alarms active at the end."""
+    active = [view.id for view in engine.alarms.views() if view.active]
+    return {"reference_version": engine.reference_version, "active_alarms": active}
+
+
 def remembered_line(remembered: Remembered) -> dict[str, Any]:
     """What `headless` prints on stderr at start: what the store gave back."""
     return {
@@ -178,7 +186,49 @@ def remembered_line(remembered: Remembered) -> dict[str, Any]:
     }
 
 
-def new_reference(station: Station, user: str, role: str, path: str = "") -> int:
+ROLES_THAT_SET_REFERENCE = ("quality_engineer", "admin")
+
+
+class ReferenceCommands:
+    """The station's command to put a new reference in force (mixed into `Station`)."""
+
+    engine: Engine
+    store: StoreWriter | None
+    store_error: str
+    incidents: list[Incident]
+    remembered = Remembered(0, (), ())
+
+    def start_remembering(self, path: str) -> list[Incident]:
+        """Before the store opens: the engine-thread job queue, and the features of the
+        reference in force when the config names none (so that the store opens at once)."""
+        self.jobs = EngineJobs()
+        if path and not self.engine.features:
+            self.engine.reader.adopt(stored_features(path))
+        return []
+
+    def remember(self, path: str) -> None:
+        """The store is open: put back what it remembers (see the module doc)."""
+        self.remembered = remember(self.engine, path)
+        self.incidents[:0] = self.remembered.incidents
+
+    def new_reference(self, user: str, role: str, path: str = "") -> int:
+        """Put a new reference in force (explicit, recorded, audited): from a file of reference
+        records now (returns its version), or learned from the next `reference.size` records
+        while the version in force keeps watching (returns 0). Raises CommandRefused."""
+        from console.runner import CommandRefused
+
+        # The role check is the hook the people branch's authenticated sessions replace.
+        if role not in ROLES_THAT_SET_REFERENCE:
+            raise CommandRefused(f"role {role!r} may not put a new reference in force")
+        if self.store is None:
+            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
+        try:
+            return new_reference(self, user, role, path)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise CommandRefused(f"no new reference: {error}") from error
+
+
+def new_reference(station: ReferenceCommands, user: str, role: str, path: str = "") -> int:
     """The explicit action behind `Station.new_reference` (see there); audited in the store."""
     engine, store = station.engine, station.store
     assert store is not None
