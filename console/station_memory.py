@@ -23,9 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from console.alarms import Alarm, AlarmBook, AlarmState
 from console.engine_jobs import EngineJobs
 from console.incidents import Incident
+from console.kernels import residuals
 from console.learning import ReferenceLearning
 from console.records import iso
 from console.reference_keeping import rebuilt
@@ -53,6 +56,8 @@ def remember(engine: Engine, path: str) -> Remembered:
     from data.reference_rows import learning_asked, reference_in_force
 
     version = _use_reference_in_force(engine, reference_in_force(path))
+    if version:
+        resume_window(engine, path)
     asked_by = learning_asked(path)
     if asked_by and engine.watch is not None:
         engine.next_reference = ReferenceLearning(engine.config.reference.size)
@@ -62,6 +67,40 @@ def remember(engine: Engine, path: str) -> Remembered:
         )
     active = restore_alarms(engine.alarms, alarm_journal(path))
     return Remembered(version, active, tuple(open_incidents(incidents(path))), asked_by)
+
+
+def resume_window(engine: Engine, path: str) -> int:
+    """The last `window.parts` stored records back in the rolling window and the time buckets,
+    as they were before the restart (no detector looks at them: their alarms are journaled);
+    returns how many. Without this the window would start again from the reference, and the
+    alarms put back would clear on a window that has not yet seen the line again."""
+    from data.reading import load_records, open_reader
+
+    watch, size = engine.watch, engine.config.window.parts
+    db = open_reader(path)
+    try:
+        row = db.execute(
+            "SELECT seq FROM records ORDER BY seq DESC LIMIT 1 OFFSET ?", (size - 1,)
+        ).fetchone()
+    finally:
+        db.close()
+    stored = load_records(path, since_seq=int(row[0]) - 1 if row else 0)
+    if watch is None or not len(stored) or stored.feature_names != engine.features:
+        return 0
+    batch = stored.batch
+    table = engine.reader.parser.classes if engine.reader.parser else None
+    if table is None:
+        return 0
+    codes = np.asarray([table.code(name) for name in stored.class_names], np.int32)
+    matrix = np.column_stack([batch.features, batch.conf])
+    resid, scaled = np.empty_like(matrix), np.empty_like(matrix)
+    profile = watch.profile
+    residuals(matrix, batch.ts, profile.phase_mean, profile.phase_sd, watch.units, resid, scaled)
+    watch.window.add(matrix, codes[batch.class_codes], batch.ts)
+    watch.window.run[:] = 0
+    watch.closed += watch.buckets.add(matrix, batch.ts, resid)
+    watch.last_ts_text = batch.ts_text[-1]
+    return len(batch)
 
 
 def _use_reference_in_force(engine: Engine, row: Mapping[str, Any] | None) -> int:

@@ -80,6 +80,7 @@ def test_a_restart_while_the_line_drifts_keeps_the_baseline_and_the_alarms(tmp_p
     first.acknowledge(Acknowledge(alarm, "ana", role="shift_lead"))
     before[alarm] = "acknowledged"
     incident = first.escalate(Escalate("brightness drifting", "high", "ana"))
+    window_mean = first.engine.watch.window.mean.copy()
     first.stop()
 
     second = Station(config, sources=False)
@@ -88,6 +89,8 @@ def test_a_restart_while_the_line_drifts_keeps_the_baseline_and_the_alarms(tmp_p
     assert next(v for v in shown.alarms if v.id == alarm).acknowledged_by == "ana"
     assert [i.id for i in second.incidents] == [incident.id]
     assert second.remembered.active_alarms
+    # The window holds the line's last records again, not the reference.
+    np.testing.assert_allclose(second.engine.watch.window.mean, window_mean, rtol=1e-9)
     # The drifted records after the restart are judged against the old baseline: still drift.
     events = []
     for begin in range(4500, 5000, 250):
