@@ -40,6 +40,10 @@ def reason_refusal(new_class: str, reason: str, good: str) -> str | None:
     return None
 
 
+class CommandRefused(Exception):
+    """A command that was not carried out; the message says why, in the operator's words."""
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """An operator's correction of one part's classification: a label for the model."""
@@ -78,3 +82,15 @@ class Escalate:
     alarms: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
     at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who may act at the console: role, hashed PIN and badge (console/auth.py)."""
+
+    name: str
+    role: str
+    pin_hash: str = field(repr=False)
+    badge_hash: str = field(default="", repr=False)
+    disabled: bool = False
+    created: float = 0.0

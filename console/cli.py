@@ -16,6 +16,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from console.cli_people import PeopleUsageError, add_parsers
+from console.cli_people import run as run_people
+from console.cli_reference import add_reference_parser
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
 
@@ -85,19 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
     )
-    reference = commands.add_parser(
-        "reference", help="the reference in force: `reference new` puts a new one in force"
-    )
-    reference.add_argument("action", choices=["new"], help="new: a new version, recorded")
-    reference.add_argument("--config", dest="sub_config", help="station config (TOML)")
-    reference.add_argument(
-        "--from", dest="source", help="JSON Lines file of reference records; omit to learn the "
-        "next reference.size records at the next start",
-    )  # fmt: skip
-    reference.add_argument("--user", help="who asks (recorded in the audit; default: login)")
+    add_reference_parser(commands)
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
+    add_parsers(commands)
     return parser
 
 
@@ -270,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
+        if args.command in ("user", "audit"):
+            return run_people(args, read_config(args.sub_config))
         if args.command == "sync":
             from console.sync_command import run_sync
 
@@ -284,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError) as error:
+    except (UsageError, ConfigError, PeopleUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
 

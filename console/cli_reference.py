@@ -12,10 +12,25 @@ import getpass
 import json
 import sys
 import time
+from typing import Any
 
 from console.config import Config
 from console.engine import Engine
 from console.reference_keeping import stored_form
+
+
+def add_reference_parser(commands: Any) -> None:
+    """The `reference` sub-command's arguments (on `main.py`'s sub-parsers)."""
+    reference = commands.add_parser(
+        "reference", help="the reference in force: `reference new` puts a new one in force"
+    )
+    reference.add_argument("action", choices=["new"], help="new: a new version, recorded")
+    reference.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    reference.add_argument(
+        "--from", dest="source", help="JSON Lines file of reference records; omit to learn the "
+        "next reference.size records at the next start",
+    )  # fmt: skip
+    reference.add_argument("--user", help="who asks (recorded in the audit; default: login)")
 
 
 def new_reference(config: Config, source: str | None, user: str | None) -> int:

@@ -125,10 +125,55 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class AlarmClass:
+    """On-delay, off-delay and deadband of one detector's alarms (negative: the station's)."""
+
+    detector: str = ""
+    on_delay_parts: int = -1
+    off_delay_parts: int = -1
+    deadband: float = -1.0
+
+
+@dataclass(frozen=True)
 class Alarms:
     on_delay_parts: int = 0
     off_delay_parts: int = 500
     deadband: float = 0.2  # clear below (1 - deadband) × threshold
+    classes: tuple[AlarmClass, ...] = ()
+    # Chattering (ISA-18.2): this many raises within the window hold the alarm raised until its
+    # condition has been gone for min_active_seconds.
+    chatter_cycles: int = 3
+    chatter_window_seconds: float = 60.0
+    min_active_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Access:
+    idle_lock_seconds: float = 300.0  # auto-lock after this long without a touch
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    role: str = "operations_lead"  # product_owner | data_owner | model_owner | control_owner | operations_lead
+    people: tuple[str, ...] = ()  # named people; empty: the [people] entry of the role
+    response_minutes: float = 0.0  # 0: the severity's people.sla_minutes
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One playbook entry: the alarm kinds (detectors) it covers and its levels in order."""
+
+    kinds: tuple[str, ...] = ("*",)
+    level: tuple[EscalationLevel, ...] = (EscalationLevel(),)
+    renotify_minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A local command that delivers notifications (argv, run without a shell)."""
+
+    command: tuple[str, ...] = ()
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +210,9 @@ class Config:
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
     people: People = field(default_factory=People)
+    access: Access = field(default_factory=Access)
+    playbook: tuple[Escalation, ...] = ()
+    notify: Notify = field(default_factory=Notify)
     console: Console = field(default_factory=Console)
     path: str = ""
 
@@ -262,6 +310,40 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
 
 
 def _check(config: Config) -> None:
+    _check_sources(config)
+    if config.reference.size < 100:
+        raise ConfigError(
+            "reference.size",
+            f"{config.reference.size} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if config.window.parts < 100:
+        raise ConfigError(
+            "window.parts",
+            f"{config.window.parts} is too small",
+            "use at least 1000 parts (default 10000)",
+        )
+    if not 1 <= config.window.batch <= config.window.parts:
+        raise ConfigError(
+            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+        )
+    if not 0 < config.detection.false_alarms_per_year < 100:
+        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
+    check_sync(config.sync)
+    if len(config.station.features) > 256:
+        raise ConfigError(
+            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+        )
+    _check_people(config)
+
+
+def _check_sources(config: Config) -> None:
     for i, source in enumerate(config.source, start=1):
         key = f"source[{i}]"
         if source.kind not in SOURCE_KINDS:
@@ -298,35 +380,34 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
             )
-    if config.reference.size < 100:
+
+
+PLAYBOOK_ROLES = ("product_owner", "data_owner", "model_owner", "control_owner", "operations_lead")
+
+
+def _check_people(config: Config) -> None:
+    if config.access.idle_lock_seconds < 10:
         raise ConfigError(
-            "reference.size",
-            f"{config.reference.size} is too small",
-            "use at least 1000 parts (default 10000)",
+            "access.idle_lock_seconds", "is below 10 s", "use e.g. 300 (five minutes)"
         )
-    if config.window.parts < 100:
-        raise ConfigError(
-            "window.parts",
-            f"{config.window.parts} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if not 1 <= config.window.batch <= config.window.parts:
-        raise ConfigError(
-            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
-        )
-    if not 0 < config.detection.false_alarms_per_year < 100:
-        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
-    if config.console.timezone and not _known_zone(config.console.timezone):
-        raise ConfigError(
-            "console.timezone",
-            f"unknown time zone {config.console.timezone!r}",
-            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
-        )
-    check_sync(config.sync)
-    if len(config.station.features) > 256:
-        raise ConfigError(
-            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
-        )
+    for i, entry in enumerate(config.playbook, start=1):
+        if not entry.level:
+            raise ConfigError(
+                f"playbook[{i}].level", "is empty", "add at least one [[playbook.level]]"
+            )
+        for k, level in enumerate(entry.level, start=1):
+            if level.role not in PLAYBOOK_ROLES:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].role",
+                    f"unknown role {level.role!r}",
+                    f"use one of {', '.join(PLAYBOOK_ROLES)}",
+                )
+            if level.response_minutes < 0:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].response_minutes", "is negative", "use e.g. 15"
+                )
+    if config.notify.command and config.notify.timeout_seconds <= 0:
+        raise ConfigError("notify.timeout_seconds", "must be positive", "use e.g. 10")
 
 
 def _known_zone(name: str) -> bool:

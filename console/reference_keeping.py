@@ -61,6 +61,9 @@ def rebuilt(row: Mapping[str, Any], reader: RecordReader) -> RecordBatch:
     )
 
 
+AUDITED_BY_CALLER = object()  # the action's own audit entry says who put it in force
+
+
 def keep_reference(engine: Engine, reference: RecordBatch, description: str, audit: Any) -> int:
     """Keep the engine's new reference as a version in force; its number (0 when the store
     cannot keep it: the reason becomes a system event)."""
@@ -69,6 +72,8 @@ def keep_reference(engine: Engine, reference: RecordBatch, description: str, aud
         return 0
     if audit is None:
         audit = _audit("station", "system", "reference_learned", description, reference)
+    elif audit is AUDITED_BY_CALLER:
+        audit = None
     records = stored_form(reference, engine.features, watch.classes)
     try:
         return int(store.keep_reference(watch.profile.to_json(), description, records, audit))

@@ -17,22 +17,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from console.actions import (
     OVERRIDE_REASONS,
     Acknowledge,
+    CommandRefused,
     Escalate,
     Override,
     good_class,
     reason_refusal,
 )
 from console.alarms import AlarmEvent
+from console.auth import Session
 from console.config import Config, ConfigError
 from console.engine import Engine
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.oversight import Oversight
 from console.records import iso
 from console.snapshot import Snapshot, take
 from console.station_memory import (
@@ -41,21 +45,16 @@ from console.station_memory import (
     remembered_line,
 )
 from console.sync_link import SyncLink
+from data.audit import AuditFacts, Write
 
 if TYPE_CHECKING:
     from data.store import StoreWriter
     from drivers.base import RunningSource
 
-ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
-ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
 SNAPSHOT_PERIOD = 0.1
 
 
-class CommandRefused(Exception):
-    """A command that was not carried out; the message says why, in the operator's words."""
-
-
-class Station(ReferenceCommands):
+class Station(ReferenceCommands, Oversight):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -65,6 +64,7 @@ class Station(ReferenceCommands):
         store_path: str | None = None,
         on_event: Callable[[AlarmEvent], None] | None = None,
         sources: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.intake = Intake()
@@ -76,6 +76,7 @@ class Station(ReferenceCommands):
         self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         self.incidents: list[Incident] = self.start_remembering(path)
+        self._start_oversight(clock)
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file and not self.engine.reference_version:
@@ -101,6 +102,7 @@ class Station(ReferenceCommands):
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self.notifier.close()
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
@@ -124,6 +126,7 @@ class Station(ReferenceCommands):
             features = self.engine.features or ()
             self.store = StoreWriter(path, self.config.station.id, features)
             self.engine.store = self.store
+            self._use_store_for_people()
         except Exception as error:  # the line keeps running without a store
             self.store_error = f"store unavailable: {error}"
             self.engine.note_system("system", "store", self.store_error)
@@ -178,6 +181,7 @@ class Station(ReferenceCommands):
                         self._source_event(item)
                 self.jobs.run()
                 self._check_stale()
+                self.tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -227,10 +231,10 @@ class Station(ReferenceCommands):
 
     # --- commands (any thread) --------------------------------------------------------------
 
-    def override(self, command: Override) -> int:
-        """Save an override; returns its seq only once it is durable."""
-        if command.role not in ROLES_THAT_OVERRIDE:
-            raise CommandRefused(f"role {command.role!r} may not override classifications")
+    def override(self, command: Override, session: Session | None = None) -> int:
+        """Save an override (with its audit entry); returns its seq only once it is durable."""
+        who = self.people.check(session or self.session, "override")
+        command = replace(command, user=who.user, role=who.role)
         if command.reason not in OVERRIDE_REASONS:
             raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
         if command.new_class == command.old_class:
@@ -244,11 +248,15 @@ class Station(ReferenceCommands):
             raise CommandRefused(misfit)
         if self.store is None:
             raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
-        try:
-            seq = self.store.save_override(command)
-        except Exception as error:
-            self.engine.note_system("error", "store", f"override not saved: {error}")
-            raise CommandRefused(f"not saved: {error}") from error
+        c = command
+        row = {"at": c.at, "part": c.part, "old_class": c.old_class, "old_conf": c.old_conf}
+        row |= {"new_class": c.new_class, "reason": c.reason, "note": c.note}
+        row |= {"user_name": c.user, "role": c.role, "model": c.model}
+        facts = AuditFacts(
+            c.user, c.role, "override", c.part, c.old_class, c.new_class, c.reason,
+            station_seq=self.engine.accepted, at=c.at,
+        )  # fmt: skip
+        seq = self._record([Write("overrides", row)], facts)[0]
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
         self._snapshot_requested.set()
         return seq
@@ -261,60 +269,30 @@ class Station(ReferenceCommands):
 
         return overrides(self._store_path)
 
-    def acknowledge(self, command: Acknowledge) -> AlarmEvent:
-        if command.role not in ROLES_THAT_ACKNOWLEDGE:
-            raise CommandRefused(f"role {command.role!r} may not acknowledge alarms")
+    def acknowledge(self, command: Acknowledge, session: Session | None = None) -> AlarmEvent:
+        """Acknowledge an alarm, with an optional comment; journaled and audited together."""
+        who = self.people.check(session or self.session, "acknowledge")
         try:
             event = self.engine.alarms.acknowledge(
-                command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at)
-            )
+                command.alarm, who.user, seq=self.engine.accepted, ts=iso(command.at),
+                comment=command.note,
+            )  # fmt: skip
         except (KeyError, ValueError) as error:
             raise CommandRefused(str(error).strip("'\"")) from error
-        if self.store is not None:
-            self.store.journal_alarm(
-                event.alarm,
-                event.source,
-                event.detector,
-                "acknowledged",
-                event.priority,
-                event.value,
-                command.user,
-                command.note,
-                command.at,
-            )
-            try:
-                self.store.flush(timeout=2.0)
-            except Exception as error:
-                self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
-        self._snapshot_requested.set()
+        self._journal(event, "acknowledged", who, command.note, command.at)
         return event
 
-    def escalate(self, command: Escalate) -> Incident:
+    def escalate(self, command: Escalate, session: Session | None = None) -> Incident:
+        who = self.people.check(session or self.session, "escalate")
+        command = replace(command, user=who.user, role=who.role, at=self.clock())
         try:
-            incident = open_incident(command, self.snapshot, self.config.people)
+            incident = open_incident(
+                command, self.snapshot, self.config.people, self.config.playbook
+            )
         except ValueError as error:
             raise CommandRefused(str(error)) from error
-        if self.store is not None:
-            try:
-                self.store.save_incident(
-                    incident.id,
-                    incident.status,
-                    incident.severity,
-                    incident.owner,
-                    incident.summary,
-                    {
-                        "role": incident.role,
-                        "opened_by": incident.opened_by,
-                        "due_at": incident.due_at,
-                        "alarms": list(incident.alarms),
-                        "parts": list(incident.parts),
-                        "snapshot": incident.snapshot,
-                    },
-                    at=incident.opened_at,
-                )
-            except Exception as error:
-                raise CommandRefused(f"incident not saved: {error}") from error
-        self.incidents.append(incident)
+        self._save_incident(incident, who, "incident_open", incident.summary, incident.opened_at)
+        self.notifier.send({"event": "incident_opened", "incident": incident.id})
         self.engine.note_system(
             "incident",
             incident.role,

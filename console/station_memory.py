@@ -4,7 +4,7 @@ At every start on a store, `remember` puts back, before the first record is read
 - the reference version in force, rebuilt exactly from the records it was built from (kept in
   `reference_records`, data/reference_rows.py), so the station neither relearns nor takes a
   drifting line as its new baseline; a new version comes only from an explicit, audited action
-  (`main.py reference new`, `Station.new_reference`) or, on a store without one, the first
+  (`main.py reference new`, the signed `Station.new_reference`) or, on a store without one, the first
   learning;
 - the alarms the journal leaves active or unacknowledged, with their acknowledgement state,
   into the alarm book (no event: they are journaled already);
@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from console.alarms import Alarm, AlarmBook, AlarmState
+from console.config import Config
 from console.engine_jobs import EngineJobs
-from console.incidents import Incident
+from console.incidents import Incident, escalation_path
 from console.kernels import residuals
 from console.learning import ReferenceLearning
 from console.records import iso
-from console.reference_keeping import rebuilt
+from console.reference_keeping import AUDITED_BY_CALLER, rebuilt
 
 if TYPE_CHECKING:
     from console.engine import Engine
@@ -66,7 +67,8 @@ def remember(engine: Engine, path: str) -> Remembered:
             "reference", "reference", f"learning a new reference (asked by {asked_by})"
         )
     active = restore_alarms(engine.alarms, alarm_journal(path))
-    return Remembered(version, active, tuple(open_incidents(incidents(path))), asked_by)
+    incidents_open = tuple(open_incidents(incidents(path), engine.config))
+    return Remembered(version, active, incidents_open, asked_by)
 
 
 def resume_window(engine: Engine, path: str) -> int:
@@ -137,17 +139,24 @@ def restore_alarms(book: AlarmBook, journal: Sequence[Mapping[str, Any]]) -> tup
         _replay(alarm, row)
     kept = [a for a in alarms.values() if a.active or a.state != AlarmState.NORMAL]
     for alarm in kept:
-        book.restore(alarm)
+        book.restore_from_journal(alarm)
     return tuple(a.id for a in kept if a.active)
 
 
+HIDDEN = (AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE)
+
+
 def _replay(alarm: Alarm, row: Mapping[str, Any]) -> None:
-    """One journaled transition (raised, cleared, acknowledged) applied to an alarm."""
+    """One journaled transition applied to an alarm. Suppression and out-of-service come back;
+    a shelving does not (its end is not in the journal): the alarm is shown again."""
     state, S = row["state"], AlarmState
-    value = row["value"]
+    value, hidden = row["value"], alarm.state in HIDDEN
     if state == "raised":
-        alarm.active, alarm.state = True, S.UNACKNOWLEDGED
+        alarm.active = True
+        if not hidden:
+            alarm.state = S.UNACKNOWLEDGED
         alarm.raised_seq, alarm.raised_ts = int(row["seq"]), iso(float(row["at"]))
+        alarm.raised_at = alarm.condition_at = float(row["at"])
         alarm.message, alarm.acknowledged_by = row["note"] or "", ""
         alarm.priority = row["priority"] or alarm.priority
         alarm.value = math.nan if value is None else float(value)
@@ -161,10 +170,15 @@ def _replay(alarm: Alarm, row: Mapping[str, Any]) -> None:
         elif alarm.state == S.RETURNED_UNACKNOWLEDGED:
             alarm.state = S.NORMAL
         alarm.acknowledged_by = row["user_name"] or ""
+    elif state in ("suppressed", "out_of_service"):
+        alarm.state = S(state)
+    elif state in ("unshelved", "unacknowledged", "normal") and alarm.state in HIDDEN:
+        alarm.state = S.UNACKNOWLEDGED if alarm.active else S.NORMAL
 
 
-def open_incidents(rows: Sequence[Mapping[str, Any]]) -> list[Incident]:
-    """The last recorded state of each incident that is not closed, oldest first."""
+def open_incidents(rows: Sequence[Mapping[str, Any]], config: Config) -> list[Incident]:
+    """The last recorded state of each incident that is not closed, oldest first, with its
+    escalation path worked out again from the playbook."""
     first: dict[str, float] = {}
     last: dict[str, Mapping[str, Any]] = {}
     for row in rows:
@@ -175,20 +189,29 @@ def open_incidents(rows: Sequence[Mapping[str, Any]]) -> list[Incident]:
         if row["status"] in CLOSED:
             continue
         kept = json.loads(row["snapshot"] or "{}")
+        alarms = tuple(kept.get("alarms", ()))
+        severity = row["severity"] or "low"
+        levels, renotify = escalation_path(alarms, severity, config.people, config.playbook)
         found.append(
             Incident(
                 id=incident,
                 summary=row["summary"] or "",
-                severity=row["severity"] or "",
+                severity=severity,
                 status=row["status"],
                 role=kept.get("role", ""),
                 owner=row["owner"] or "",
                 opened_by=kept.get("opened_by", ""),
                 opened_at=float(kept.get("opened_at", first[incident])),
                 due_at=float(kept.get("due_at", first[incident])),
-                alarms=tuple(kept.get("alarms", ())),
+                alarms=alarms,
                 parts=tuple(kept.get("parts", ())),
                 snapshot=kept.get("snapshot", {}),
+                level=int(kept.get("level", 0)),
+                levels=levels,
+                path=tuple(tuple(p) for p in kept.get("path", ())),
+                notes=tuple(tuple(n) for n in kept.get("notes", ())),
+                notified_at=float(row["at"]),
+                renotify_seconds=renotify,
             )
         )
     return found
@@ -225,9 +248,6 @@ def remembered_line(remembered: Remembered) -> dict[str, Any]:
     }
 
 
-ROLES_THAT_SET_REFERENCE = ("quality_engineer", "admin")
-
-
 class ReferenceCommands:
     """The station's command to put a new reference in force (mixed into `Station`)."""
 
@@ -250,55 +270,22 @@ class ReferenceCommands:
         self.remembered = remember(self.engine, path)
         self.incidents[:0] = self.remembered.incidents
 
-    def new_reference(self, user: str, role: str, path: str = "") -> int:
-        """Put a new reference in force (explicit, recorded, audited): from a file of reference
-        records now (returns its version), or learned from the next `reference.size` records
-        while the version in force keeps watching (returns 0). Raises CommandRefused."""
-        from console.runner import CommandRefused
 
-        # The role check is the hook the people branch's authenticated sessions replace.
-        if role not in ROLES_THAT_SET_REFERENCE:
-            raise CommandRefused(f"role {role!r} may not put a new reference in force")
-        if self.store is None:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
-        try:
-            return new_reference(self, user, role, path)
-        except (OSError, ValueError, RuntimeError) as error:
-            raise CommandRefused(f"no new reference: {error}") from error
-
-
-def new_reference(station: ReferenceCommands, user: str, role: str, path: str = "") -> int:
-    """The explicit action behind `Station.new_reference` (see there); audited in the store."""
-    engine, store = station.engine, station.store
-    assert store is not None
-    size = engine.config.reference.size
-    if not path:
-        store.ask_for_reference(user, role, {"from": "next records", "records": size})
-
-        def ask() -> int:
-            engine.next_reference = ReferenceLearning(size)
-            engine.next_reference_asked_by = user
-            engine.note_system("reference", "reference", f"learning a new reference ({user})")
-            return 0
-
-        return int(station.jobs.call(ask))
-    with open(path, "rb") as handle:
-        lines = handle.readlines()
+def put_in_force(engine: Engine, jobs: EngineJobs, lines: Sequence[bytes], description: str) -> int:
+    """Reference records as the new version in force (on the engine thread), kept whole in the
+    store; its version. The caller has checked and audits the action (the signed
+    `Station.new_reference`, console/oversight.py); ValueError or RuntimeError if refused."""
 
     def use() -> int:
-        from data.commands import Audit
-
-        batch, rejected = engine.reader.read_reference(lines)
+        batch, _ = engine.reader.read_reference(lines)
         if len(batch) < 100:
             raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
-        detail = {"from": path, "records": len(batch), "skipped": len(rejected)}
-        audit = Audit(time.time(), user, role, "reference_new", detail)
-        engine.use_reference(batch, f"reference file {path}", audit=audit)
-        if not engine.reference_version:
+        engine.use_reference(batch, description, audit=AUDITED_BY_CALLER)
+        if engine.store is not None and not engine.reference_version:
             raise RuntimeError("the store did not keep it (see the events)")
         engine.note_system(
             "reference", "reference", f"reference version {engine.reference_version} in force"
         )
         return engine.reference_version
 
-    return int(station.jobs.call(use))
+    return int(jobs.call(use))

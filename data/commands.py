@@ -3,8 +3,9 @@
 `StoreWriter` (data/store.py) turns each public call into one of these and queues it; the writer
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
-operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `SaveReference`, `MarkSynced`,
-`PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`) while their caller waits. `Flush`
+operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
+`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`)
+while their caller waits. `Flush`
 and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write
 
 # --- bulk: queued in order, committed in batches ------------------------------------------------
 
@@ -115,6 +117,16 @@ class Audit:
 
 
 @dataclass(frozen=True, slots=True)
+class Audited:
+    """An action's rows (override, alarm journal, incident, user) and its chained audit entry,
+    written in ONE transaction (data/audit.py); its result is the seqs given, the entry's last."""
+
+    name: ClassVar[str] = "audited"
+    writes: tuple[Write, ...]
+    facts: AuditFacts
+
+
+@dataclass(frozen=True, slots=True)
 class SaveReference:
     name: ClassVar[str] = "reference"
     created: float
@@ -162,8 +174,8 @@ class PurgeSynced:
 
 
 Urgent = (
-    SaveOverride | SaveIncident | Audit | SaveReference | KeepReference | AskForReference
-    | MarkSynced | PurgeSynced
+    SaveOverride | SaveIncident | Audit | Audited | SaveReference | KeepReference
+    | AskForReference | MarkSynced | PurgeSynced
 )  # fmt: skip
 
 

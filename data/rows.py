@@ -18,12 +18,15 @@ from itertools import repeat
 import numpy as np
 from sqlite_utils import Database
 
+from data.audit import write_audited
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     AskForReference,
     Audit,
+    Audited,
+    Bulk,
     JournalAlarm,
     KeepReference,
     MarkSynced,
@@ -120,10 +123,16 @@ class RowWriter:
     def _outbox(self, seq: int, kind: str) -> None:
         self.conn.execute("INSERT INTO outbox (seq, kind) VALUES (?, ?)", (seq, kind))
 
+    def append(self, item: Bulk) -> int:
+        """Write one bulk command's rows; returns how many."""
+        written = self.write(item)
+        return written if isinstance(written, int) else 0
+
     @singledispatchmethod
-    def write(self, command: object) -> int | None:
+    def write(self, command: object) -> int | list[int] | None:
         """Write one command's rows (inside the caller's transaction). Bulk commands return the
-        rows written, operator actions their seq (a reference: its version)."""
+        rows written, operator actions their seq (a reference: its version; an audited action: the
+        seqs it gave, the audit entry's last)."""
         raise ValueError(f"unknown store command {type(command).__name__}")
 
     @write.register
@@ -290,6 +299,13 @@ class RowWriter:
         self.audit_hash = digest
         self._outbox(seq, c.name)
         return seq
+
+    @write.register
+    def _(self, command: Audited) -> list[int]:
+        seqs, self.audit_hash = write_audited(
+            self.conn, command.writes, command.facts, self.next_seq, self.audit_hash
+        )
+        return seqs
 
 
 def _sha256(text: str) -> str:

@@ -163,7 +163,24 @@ def _v3_indexes(db: Database) -> None:
     db.table("events").create_index(["at"], index_name="events_at")
 
 
-def _v4_reference_records(db: Database) -> None:
+def _v4_people(db: Database) -> None:
+    """The people who may act at this console: role, hashed PIN and badge, enabled or not."""
+    db.table("users").create(
+        {
+            "name": str,
+            "role": str,
+            "pin_hash": str,
+            "badge_hash": str,
+            "disabled": int,
+            "created": float,
+            "changed": float,
+        },
+        pk="name",
+        not_null=["role", "pin_hash", "disabled", "created", "changed"],
+    )
+
+
+def _v5_reference_records(db: Database) -> None:
     """The records each reference version was built from (its calibration is rebuilt from them
     exactly at every start): little-endian float64 / int32 arrays, one row per version."""
     db.table("reference_records").create(
@@ -186,7 +203,8 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
     _v2_governance,
     _v3_indexes,
-    _v4_reference_records,
+    _v4_people,
+    _v5_reference_records,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

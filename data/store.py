@@ -40,12 +40,14 @@ from typing import Any
 
 from console.actions import Override
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     AskForReference,
     Audit,
+    Audited,
     Bulk,
     Flush,
     JournalAlarm,
@@ -204,6 +206,13 @@ class StoreWriter:
         """Append a chained audit entry (durable before returning its seq)."""
         detail = json.loads(canonical_json(detail))  # fail here on what JSON cannot hold
         return self._call(Audit(_now(at), user, role, action, dict(detail)), timeout)
+
+    def audited(
+        self, writes: Sequence[Write], facts: AuditFacts, timeout: float = 5.0
+    ) -> list[int]:
+        """An action's rows and its chained audit entry in ONE durable transaction; returns the
+        seqs given (the audit entry's last). See data/audit.py."""
+        return self._call(Audited(tuple(writes), facts), timeout)
 
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int:
         """Store a new reference profile version (durable); returns the version number."""

@@ -270,7 +270,7 @@ class WriterThread:
             saved = rows.saved()
             conn.execute("SAVEPOINT item")
             try:
-                written = rows.write(item) or 0
+                written = rows.append(item)
             except Exception as error:
                 conn.execute("ROLLBACK TO item")
                 rows.restore(saved)

@@ -77,7 +77,8 @@ def test_a_restart_while_the_line_drifts_keeps_the_baseline_and_the_alarms(tmp_p
     before = {view.id: view.state for view in first.engine.alarms.views()}
     assert any(v.startswith("mean_shift:") for v in before), before
     alarm = next(a for a in before if before[a] == "unacknowledged")
-    first.acknowledge(Acknowledge(alarm, "ana", role="shift_lead"))
+    first.first_admin("ana", "9999")
+    first.acknowledge(Acknowledge(alarm, "ana"))
     before[alarm] = "acknowledged"
     incident = first.escalate(Escalate("brightness drifting", "high", "ana"))
     window_mean = first.engine.watch.window.mean.copy()
@@ -179,18 +180,26 @@ def test_reference_new_without_a_file_learns_the_next_records_while_the_old_one_
     assert query(tmp_path / "s.db", "SELECT value FROM meta WHERE key LIKE 'reference%'") == []
 
 
-def test_a_new_reference_from_the_console_is_role_gated_and_kept(tmp_path, demo_stream):
+def test_a_signed_new_reference_from_the_console_is_kept_and_used_at_the_next_start(
+    tmp_path, demo_stream
+):
     config = config_for(tmp_path)
     station = run(config, demo_stream[:2100])
-    reference = tmp_path / "validation.jsonl"
-    reference.write_bytes(b"".join(demo_stream[:1200]))
-    with pytest.raises(CommandRefused, match="may not"):
-        station.new_reference("op", "operator", str(reference))
-    with pytest.raises(CommandRefused, match="no new reference"):
-        station.new_reference("qe", "quality_engineer", str(tmp_path / "missing.jsonl"))
-    assert station.new_reference("qe", "quality_engineer", str(reference)) == 2
-    assert station.engine.profile.n == 1200
+    station.first_admin("admin", "9999")
+    station.add_user("op", "operator", "1111")
+    lines = demo_stream[:1200]
+    operator = station.login("op", "1111")
+    with pytest.raises(CommandRefused):
+        station.new_reference(lines, "validation", "1111", "approval", session=operator)
+    station.login("admin", "9999")
+    with pytest.raises(CommandRefused, match="at least 100"):
+        station.new_reference(lines[:50], "too short", "9999", "approval")
+    station.new_reference(lines, "validation", "9999", "approval")
+    assert (station.engine.reference_version, station.engine.profile.n) == (2, 1200)
     station.stop()
+    audit = query(tmp_path / "s.db", "SELECT action, user_name, detail FROM audit ORDER BY seq")
+    signed = [json.loads(d) for a, u, d in audit if a == "new_reference" and u == "admin"]
+    assert len(signed) == 1 and '"version": 2' in json.dumps(signed[0])
     assert Station(config, sources=False).engine.reference_version == 2
 
 

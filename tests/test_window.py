@@ -113,6 +113,7 @@ def test_override_through_the_sheet_lands_in_the_store_with_user_and_reason(
 
 def test_a_refused_override_shows_its_reason_inline_and_nothing_blocks(qtbot, tmp_path):
     station = Station(demo_config(), store_path="", sources=False)  # no store: refused
+    station.first_admin("admin", "9999")
     station.start()
     try:
         window = MainWindow(station, beep=False)
@@ -148,7 +149,7 @@ def test_acknowledge_changes_the_alarm_state_and_journals_it(qtbot, window, stat
     assert alarms.isVisible()
     target = next(a for a in window.snapshot.alarms if a.detector == "mean_shift")
     alarms.table.selectRow(alarms.model.row_of(target.id))
-    window.header.user.setCurrentIndex(1)  # shift lead
+    station.login("shift_lead", "2222")  # a user switch
     qtbot.keyClick(window, Qt.Key.Key_F4)
     qtbot.waitUntil(lambda: "Acknowledged" in alarms.result.text(), timeout=WAIT)
     now = next(a for a in station.refresh().alarms if a.id == target.id)

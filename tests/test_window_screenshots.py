@@ -11,10 +11,13 @@ import pytest
 pytest.importorskip("pytestqt")
 
 SCREENS = [
+    "alarm-history.png",
     "alarms.png",
     "detail.png",
     "escalate.png",
     "events-overrides.png",
+    "incident-detail.png",
+    "login.png",
     "override-ask.png",
     "override-correction.png",
     "override-refused.png",

@@ -11,6 +11,7 @@ it stays until dismissed or until the alarms view is opened.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -35,7 +37,8 @@ from widgets.bridge import note_error
 from widgets.clock import StationClock
 from widgets.commands import run_command
 from widgets.escalate import due_text, role_label
-from widgets.sheet import big_button
+from widgets.sheet import big_button, caption
+from widgets.shelve import ShelveForm
 from widgets.table import RowsModel
 
 STATE_TEXT = {
@@ -60,6 +63,20 @@ def alarm_row(alarm: AlarmView, clock: StationClock) -> tuple[str, ...]:
         alarm.detector.replace("_", " "),
         f"{alarm.value:.3g}{limit}",
         alarm.message,
+    )
+
+
+def hidden_row(alarm: AlarmView) -> tuple[str, ...]:
+    until = (
+        time.strftime("%H:%M", time.localtime(alarm.shelved_until)) if alarm.shelved_until else ""
+    )
+    return (
+        alarm.priority.upper(),
+        STATE_TEXT.get(alarm.state, alarm.state),
+        alarm.source,
+        alarm.detector.replace("_", " "),
+        until,
+        alarm.shelve_reason,
     )
 
 
@@ -128,6 +145,30 @@ class AlarmsView(QWidget):
         )
         self.table = table_view(self.model, 6)
         layout.addWidget(self.table, 3)
+        row = QHBoxLayout()
+        row.addWidget(caption("Acknowledge with comment (optional)"))
+        self.comment = QLineEdit()
+        self.comment.setMinimumHeight(theme.TOUCH)
+        self.comment.setPlaceholderText("e.g. lens cleaned, watching")
+        self.comment.returnPressed.connect(self.acknowledge_selected)
+        row.addWidget(self.comment, 1)
+        acknowledge = big_button("Acknowledge (F4)")
+        acknowledge.clicked.connect(self.acknowledge_selected)
+        row.addWidget(acknowledge)
+        layout.addLayout(row)
+        self.shelve_form = ShelveForm(station, self.selected_alarm)
+        layout.addWidget(self.shelve_form)
+        hidden_row = QHBoxLayout()
+        hidden_title = QLabel("Shelved, suppressed by design, out of service")
+        hidden_title.setObjectName("title")
+        hidden_row.addWidget(hidden_title, 1)
+        self.unshelve_button = big_button("Un-shelve selected")
+        self.unshelve_button.clicked.connect(self.unshelve_selected)
+        hidden_row.addWidget(self.unshelve_button)
+        layout.addLayout(hidden_row)
+        self.hidden = RowsModel(("priority", "state", "source", "detector", "until", "reason"))
+        self.hidden_table = table_view(self.hidden, 5)
+        layout.addWidget(self.hidden_table, 1)
         incidents_title = QLabel("Incidents")
         incidents_title.setObjectName("title")
         layout.addWidget(incidents_title)
@@ -151,6 +192,8 @@ class AlarmsView(QWidget):
                 self.table.selectRow(row)
             else:
                 self.table.clearSelection()
+        hidden = self.station.engine.alarms.views(hidden=True)
+        self.hidden.set_rows(hidden, [a.id for a in hidden], [hidden_row(a) for a in hidden])
         unack = snapshot.unacknowledged
         self.title.setText(
             f"Alarms: {sum(a.active for a in alarms)} active, {unack} to acknowledge"
@@ -165,7 +208,7 @@ class AlarmsView(QWidget):
                     i.severity,
                     f"{i.owner} ({role_label(i.role)})",
                     i.status,
-                    due_text(i),
+                    due_text(i, self.station.clock()),
                     i.summary,
                 )
                 for i in incidents
@@ -196,17 +239,33 @@ class AlarmsView(QWidget):
                 return text
             alarm = waiting[0].id
         user, role = self.user()
-        command = Acknowledge(alarm=alarm, user=user, role=role)
+        command = Acknowledge(alarm=alarm, user=user, role=role, note=self.comment.text())
         self.busy = True
         run_command(
             lambda: self.station.acknowledge(command),
-            lambda event: self._done(f"Acknowledged {event.alarm} ({user}).", alarm=alarm),
+            lambda event: self._acknowledged(event, alarm),
             lambda reason: self._done(f"Not acknowledged {alarm}: {reason}", error=True),
             lambda text: note_error(self.station, "acknowledge", text),
         )
         text = f"Acknowledging {alarm}…"
         self._result(text, False)
         return text
+
+    def _acknowledged(self, event, alarm: str) -> None:  # noqa: ANN001 - console.alarms.AlarmEvent
+        self.comment.clear()
+        self._done(f"Acknowledged {event.alarm} ({event.user}).", alarm=alarm)
+
+    def unshelve_selected(self) -> None:
+        rows = self.hidden_table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.hidden.keys):
+            self._result("Select a shelved alarm first.", True)
+            return
+        alarm_id = self.hidden.keys[rows[0].row()]
+        run_command(
+            lambda: self.station.unshelve(alarm_id),
+            lambda event: self._done(f"Un-shelved {event.alarm}: {event.state}."),
+            lambda reason: self._done(f"Not un-shelved: {reason}", error=True),
+        )
 
     def _done(self, text: str, error: bool = False, alarm: str = "") -> None:
         self.busy = False
@@ -260,6 +319,11 @@ class AlarmBanner(QFrame):
         for alarm in fresh:
             self._seen.add((alarm.id, alarm.raised_ts))
         if not fresh:
+            if self.alarm is not None and not any(
+                a.id == self.alarm.id and a.active for a in snapshot.alarms
+            ):
+                self.alarm = None
+                self.hide()  # what it announced is gone: no stale "NEW HIGH ALARM"
             return
         alarm = fresh[0]
         self.alarm = alarm

@@ -12,7 +12,14 @@ it shows is abnormal. Updated from each new snapshot (UI thread); the clock by i
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
 from console.alarms import PRIORITIES
 from console.snapshot import Snapshot
@@ -21,12 +28,6 @@ from widgets import theme
 from widgets.clock import StationClock
 from widgets.sheet import big_button
 
-# (display, user name, role): a simple selector until login arrives.
-USERS = (
-    ("Operator", "operator", "operator"),
-    ("Shift lead", "shift_lead", "shift_lead"),
-    ("Quality engineer", "quality", "quality_engineer"),
-)
 HEALTH_TEXT = {"ok": "OK", "watch": "watch", "drift": "DRIFT", "fallback": "FALLBACK"}
 
 
@@ -40,7 +41,7 @@ class Tile(QFrame):
     def __init__(self, caption: str, small: bool = False) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 2, 8, 2)
+        layout.setContentsMargins(5, 2, 5, 2)  # 10 tiles beside each other at 1280 px
         layout.setSpacing(0)
         self.caption = QLabel(caption)
         self.caption.setObjectName("caption")
@@ -66,7 +67,7 @@ class OverviewHeader(QFrame):
     """Station and model health at a glance, the user, the clock, Escalate (UI thread)."""
 
     escalate_requested = Signal()
-    user_changed = Signal(str, str)
+    lock_requested = Signal()
 
     def __init__(
         self, station_name: str, clock: StationClock | None = None, sync_configured: bool = False
@@ -89,14 +90,13 @@ class OverviewHeader(QFrame):
         user_label = QLabel("User")
         user_label.setObjectName("caption")
         top.addWidget(user_label)
-        self.user = QComboBox()
-        for display, _name, role in USERS:
-            self.user.addItem(f"{display} ({role.replace('_', ' ')})")
-        self.user.currentIndexChanged.connect(
-            lambda i: self.user_changed.emit(USERS[i][1], USERS[i][2])
-        )
-        self.user.setMaximumWidth(280)
+        self.user = QLabel("nobody")
+        self.user.setObjectName("title")
         top.addWidget(self.user)
+        self.lock = big_button("Lock", name="lock")
+        self.lock.clicked.connect(self.lock_requested)
+        top.addWidget(self.lock)
+        self._user = ("", "")
         self.clock = QLabel("")
         self.clock.setObjectName("title")
         self.clock.setToolTip("the station's wall clock")
@@ -119,9 +119,12 @@ class OverviewHeader(QFrame):
         self.source = Tile("Source", small=True)
         self.store = Tile("Store", small=True)
         self.sync = Tile("Plant sync", small=True)
+        # its second line can be long: it may be cut at the tile's edge (the tooltip has it all)
+        # so that the header fits 1280 px beside the user and Lock
+        self.sync.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         alarm_box = QFrame()
         alarm_layout = QVBoxLayout(alarm_box)
-        alarm_layout.setContentsMargins(8, 2, 8, 2)
+        alarm_layout.setContentsMargins(5, 2, 5, 2)
         alarm_layout.setSpacing(0)
         alarm_caption = QLabel("Active alarms")
         alarm_caption.setObjectName("caption")
@@ -162,8 +165,13 @@ class OverviewHeader(QFrame):
         self.tick()
 
     def current_user(self) -> tuple[str, str]:
-        _display, name, role = USERS[max(self.user.currentIndex(), 0)]
-        return name, role
+        return self._user
+
+    def show_user(self, name: str, role: str) -> None:
+        """The person logged in at this console (empty: locked)."""
+        if (name, role) != self._user:
+            self._user = (name, role)
+            self.user.setText(f"{name} ({role.replace('_', ' ')})" if name else "locked")
 
     def tick(self) -> None:
         self.clock.setText(f"{self.station_clock.wall()} {self.station_clock.zone_name}")

@@ -1,11 +1,13 @@
 """The console window and `run_console`, the entry point `main.py` calls (UI thread).
 
-`MainWindow` puts the overview header on top (always visible, with Escalate), the alarm banner
-under it, the view switcher (Live F5, Detail F6, Alarms F7, Events F8; Override F2,
-Acknowledge F4), the views, and a status line with the latest system event. Override and
-Escalate open as sheets over the views, never as modal dialogs. Every shortcut acts on what is
-on screen and says in the status line what it did; that note stays for a while before the
-latest system event may replace it. One `SnapshotPump` drives it
+`MainWindow` puts the overview header on top (always visible, with the user, Lock and
+Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
+F8, History F9, Incidents F10, People F11; Override F2, Acknowledge F4), the views, and a status
+line with the latest system event. The login/lock screen replaces all of it while nobody is
+logged in: at first start (it creates the admin), after Lock, or once the session idled out.
+Override and Escalate open as sheets over the views, never as modal dialogs. Every shortcut acts
+on what is on screen and says in the status line what it did; that note stays for a while
+before the latest system event may replace it. One `SnapshotPump` drives it
 all at 10 Hz: each new snapshot updates the header, the banner, the alarm table and the view
 on screen; a hidden view catches up when it is shown. An exception while drawing becomes a
 system event and the timer keeps running. `run_console` owns the QApplication, the `Station`
@@ -25,7 +27,7 @@ import tempfile
 import time
 import traceback
 
-from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,13 +55,17 @@ from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
 from widgets.header import OverviewHeader
+from widgets.history import AlarmHistory
+from widgets.incidents import IncidentsView
 from widgets.live import FeatureGrid
+from widgets.login import LoginScreen
 from widgets.override import OverrideSheet
 from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
+from widgets.people import PeopleView
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events")
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
 DEMO_STORE = "linewatch-demo.db"
 NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
 
@@ -100,7 +106,14 @@ class MainWindow(QMainWindow):
         self.status = QLabel("")
         self.status.setObjectName("status")
         layout.addWidget(self.status)
-        self.setCentralWidget(central)
+        self.login_screen = LoginScreen(station)
+        self.login_screen.logged_in.connect(self.unlocked)
+        self.header.lock_requested.connect(lambda: self.lock("Locked."))
+        self.screens = QStackedWidget()
+        self.screens.addWidget(central)
+        self.screens.addWidget(self.login_screen)
+        self.console = central
+        self.setCentralWidget(self.screens)
         roots = tuple(s.url for s in config.source if s.kind == "folder")
         self.thumbnails = Thumbnails(roots)
         self.grid = FeatureGrid(self.clock)
@@ -126,11 +139,20 @@ class MainWindow(QMainWindow):
         events_page = QSplitter(Qt.Orientation.Vertical)
         events_page.addWidget(self.events)
         events_page.addWidget(self.overrides)
+        self.history = AlarmHistory(station)
+        self.incidents = IncidentsView(station)
+        self.people = PeopleView(station)
+        self.alarms.incident_table.doubleClicked.connect(
+            lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
+        )
         self.pages = {
             "Live": live,
             "Detail": self.detail,
             "Alarms": self.alarms,
             "Events": events_page,
+            "History": self.history,
+            "Incidents": self.incidents,
+            "People": self.people,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -149,6 +171,13 @@ class MainWindow(QMainWindow):
         self.pump.changed.connect(self.show_snapshot)
         self.show_view("Live")
         self._load_overrides()
+        self.idle_timer = QTimer(self)
+        self.idle_timer.timeout.connect(self.check_idle)
+        self.idle_timer.start(1000)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.check_idle()
         if start_pump:
             self.pump.start()
 
@@ -162,7 +191,7 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
             button = big_button(f"{name} (F{5 + i})", checkable=True)
-            button.setMinimumWidth(130)
+            button.setMinimumWidth(110)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
             row.addWidget(button)
@@ -189,6 +218,35 @@ class MainWindow(QMainWindow):
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
 
+    # --- who is at the console -------------------------------------------------------------
+
+    def unlocked(self, session) -> None:  # noqa: ANN001 - console.auth.Session
+        self.header.show_user(session.user, session.role)
+        self.screens.setCurrentWidget(self.console)
+
+    def lock(self, reason: str) -> None:
+        self.station.lock("locked" if reason == "Locked." else "idle")
+        self.header.show_user("", "")
+        self.login_screen.refresh(reason)
+        self.screens.setCurrentWidget(self.login_screen)
+
+    def check_idle(self) -> None:
+        """Show the lock screen once the session is gone (locked here, or idle too long)."""
+        session = self.station.session
+        if self.station.people.is_live(session):
+            self.header.show_user(session.user, session.role)
+            return
+        if self.screens.currentWidget() is not self.login_screen:
+            minutes = self.station.people.idle_lock_seconds / 60
+            self.lock(f"Locked after {minutes:g} min without a touch." if session else "")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress) and (
+            self.screens.currentWidget() is self.console
+        ):
+            self.station.people.touch(self.station.session)
+        return False
+
     # --- actions ----------------------------------------------------------------------------
 
     def current_user(self) -> tuple[str, str]:
@@ -202,12 +260,18 @@ class MainWindow(QMainWindow):
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
         if name == "Alarms":
             self.banner.hide()
+        if name == "People":
+            self._guarded("people", self.people.show_snapshot, self.snapshot)
         if self.snapshot is not None:
             self._draw_page(self.snapshot)
 
     def open_detail(self, name: str) -> None:
         self.detail.name = name
         self.show_view("Detail")
+
+    def open_incident(self, incident_id: str) -> None:
+        self.incidents.select(incident_id)
+        self.show_view("Incidents")
 
     def visible_page(self) -> QWidget:
         return self.stack.currentWidget()
@@ -331,6 +395,12 @@ class MainWindow(QMainWindow):
             self._guarded("detail", self.detail.show_snapshot, snapshot)
         elif page is self.pages["Events"]:
             self._guarded("events", self.events.show_snapshot, snapshot)
+        elif page is self.history:
+            self._guarded("history", self.history.show_snapshot, snapshot)
+        elif page is self.incidents:
+            self._guarded("incidents", self.incidents.show_snapshot, snapshot)
+        elif page is self.people and self.refreshes % 10 == 0:
+            self._guarded("people", self.people.show_snapshot, snapshot)
 
     def _show_status(self, snapshot: Snapshot) -> None:
         if time.monotonic() < self._note_until:
@@ -357,6 +427,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.pump.stop()
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         super().closeEvent(event)
 
 

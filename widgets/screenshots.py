@@ -5,10 +5,10 @@ alarms come within seconds), with a throw-away store, until mean-shift alarms ex
 the real window offscreen through its screens (live, detail, alarms, an override saved through
 the override sheet, F2 with no part selected asking for the part id, a reason refused for not
 fitting the class, the correction of an override, the recent overrides under Events, an
-escalation) and saves each to PNG at 1920×1080, and again at 1280×800 with a `-1280x800`
-suffix. `inspect(window, name)`, when given, is called right after each screen is saved, so a
-test can read the widgets that were drawn. Runs on the main thread; the station runs its own
-threads.
+escalation, the alarm history, the incident detail, the lock screen) and saves each to PNG at
+1920×1080, and again at 1280×800 with a `-1280x800` suffix. `inspect(window, name)`, when
+given, is called right after each screen is saved, so a test can read the widgets that were
+drawn. Runs on the main thread; the station runs its own threads.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from console.actions import Acknowledge
 from console.config import Source, demo_config
 from console.detectors.mean_shift import MEAN_SHIFT
 from console.runner import Station
@@ -47,7 +48,12 @@ def demo_station(store_path: str, rate: float = 300.0) -> Station:
     config = dataclasses.replace(
         config, source=(Source(kind="simulator", name="camera", scenario="demo", rate=rate),)
     )
-    return Station(config, store_path=store_path)
+    station = Station(config, store_path=store_path)
+    station.first_admin("Ada Admin", "4821")
+    station.add_user("Sam Lead", "shift_lead", "2468")
+    station.add_user("Olga Operator", "operator", "1357")
+    station.login("Sam Lead", "2468")
+    return station
 
 
 def drifted(station: Station) -> bool:
@@ -158,8 +164,34 @@ def _screens(
     window.escalate_sheet.protocol_button.setChecked(False)
     window.show_view("Alarms")
     shot("alarms")
+    _people_screens(window, suffix, shot)
     window.show_view("Live")
     return written
+
+
+def _people_screens(window: MainWindow, suffix: str, shot: Callable[[str], None]) -> None:
+    """Alarm history after an acknowledgement and a signed shelving, the incident detail, and
+    the lock screen."""
+    station = window.station
+    waiting = [a for a in station.snapshot.alarms if a.state == "unacknowledged"]
+    if waiting and not suffix:
+        station.acknowledge(Acknowledge(waiting[0].id, "", note="lamp checked, drift confirmed"))
+    if len(waiting) > 1 and not suffix:
+        station.shelve(
+            waiting[1].id, "known: lamp replacement at 14:00", 60, "2468", "responsibility"
+        )
+    window.show_view("History")
+    shot("alarm-history")
+    incident = window.escalate_sheet.incident
+    if incident is not None and not suffix:
+        station.move_incident(incident.id, "acknowledge", "lamp output down 8 %, spare ordered")
+        station.note_incident(incident.id, "model owner informed by phone")
+    if incident is not None:
+        window.open_incident(incident.id)
+    shot("incident-detail")
+    window.lock("Locked.")
+    shot("login")
+    window.unlocked(station.login("Sam Lead", "2468"))
 
 
 def main(argv: list[str] | None = None) -> int:
