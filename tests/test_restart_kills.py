@@ -8,7 +8,7 @@ short delay. After every kill: the reference version in force never changed and 
 made, the alarms the new run restored are exactly those the journal left active before its
 start, the record count only grew, the outbox sequence has no gap, `PRAGMA integrity_check` is
 ok. The runs are forked from one process that has already imported everything (a zygote), so a
-round costs the station's start and the kill, not an interpreter start.
+round costs the station's start and the kill, not an interpreter start or a compilation.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ from console.runner import run_headless
 import data.store, drivers, drivers.folder  # what the station would import lazily
 
 config = load_config(sys.argv[1])
+# Compile (or load from numba's cache) the engine's kernels once, here, not in every child.
+from console.engine import Engine
+warm = Engine(config)
+with open(sys.argv[2], "rb") as handle:
+    warm.feed_lines(handle.readlines()[:5000])
+del warm
 for line in sys.stdin:
     out_path, err_path = line.split()
     pid = os.fork()
@@ -181,7 +187,7 @@ def test_a_station_killed_at_random_moments_comes_back_as_it_was(tmp_path):
     folder = tmp_path / "in"
     rng = random.Random(20261130)
     zygote = subprocess.Popen(
-        [sys.executable, "-c", ZYGOTE, str(config)],
+        [sys.executable, "-c", ZYGOTE, str(config), str(tmp_path / "stream.jsonl")],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
