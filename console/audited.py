@@ -55,7 +55,11 @@ class AuditedActions:
     config: Config
     engine: Engine
     jobs: EngineJobs
-    store: StoreWriter | None
+
+    @property
+    def store(self) -> StoreWriter | None:  # the Station's (its store health owns it)
+        raise NotImplementedError
+
     snapshot: Snapshot
     fallback: bool
     _snapshot_requested: threading.Event

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from console.alarms import Alarm, AlarmBook, AlarmState
+from console.alarms import Alarm, AlarmBook, AlarmState, put_back
 from console.config import Config
 from console.engine_jobs import EngineJobs
 from console.incidents import Incident, escalation_path
@@ -36,7 +36,6 @@ from console.reference_keeping import AUDITED_BY_CALLER, rebuilt
 
 if TYPE_CHECKING:
     from console.engine import Engine
-    from data.store import StoreWriter
 
 CLOSED = ("closed", "resolved")
 
@@ -139,7 +138,7 @@ def restore_alarms(book: AlarmBook, journal: Sequence[Mapping[str, Any]]) -> tup
         _replay(alarm, row)
     kept = [a for a in alarms.values() if a.active or a.state != AlarmState.NORMAL]
     for alarm in kept:
-        book.restore_from_journal(alarm)
+        put_back(book, alarm)
     return tuple(a.id for a in kept if a.active)
 
 
@@ -252,8 +251,6 @@ class ReferenceCommands:
     """The station's command to put a new reference in force (mixed into `Station`)."""
 
     engine: Engine
-    store: StoreWriter | None
-    store_error: str
     incidents: list[Incident]
     remembered = Remembered(0, (), ())
 

@@ -4,9 +4,9 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
-`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`)
-while their caller waits. `Flush`
-and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
+`MarkSynced`, `PurgeSynced`, `JournalAlarmDurably`) jump the queue and are committed on their own
+(`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
+Built on the caller's thread, read on the writer's.
 """
 
 from __future__ import annotations
@@ -61,10 +61,12 @@ class JournalAlarm:
 
 @dataclass(frozen=True, slots=True)
 class Flush:
-    """Everything queued before it is committed (or failed: more failures than `failed`)."""
+    """Everything queued before it is committed (or failed: more failures than `failed`, or
+    more records not stored than `not_stored`: quarantined rows are reported too)."""
 
     name: ClassVar[str] = "flush"
     failed: int
+    not_stored: int
     request: Request
 
 
@@ -163,6 +165,15 @@ class MarkSynced:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalAlarmDurably:
+    """An operator's alarm action (acknowledge, shelve): journalled in the operator lane,
+    on disk before the screen says so."""
+
+    name: ClassVar[str] = "alarm"
+    transition: JournalAlarm
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeSynced:
     """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
     cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
@@ -174,9 +185,17 @@ class PurgeSynced:
 
 
 Urgent = (
-    SaveOverride | SaveIncident | Audit | Audited | SaveReference | KeepReference
-    | AskForReference | MarkSynced | PurgeSynced
-)  # fmt: skip
+    SaveOverride
+    | SaveIncident
+    | Audit
+    | Audited
+    | SaveReference
+    | KeepReference
+    | AskForReference
+    | MarkSynced
+    | PurgeSynced
+    | JournalAlarmDurably
+)
 
 
 class Request:

@@ -132,8 +132,10 @@ def restored_line(err_path: Path) -> dict | None:
     if not err_path.exists():
         return None
     for line in err_path.read_text().splitlines():
-        if line.startswith("{") and '"restored"' in line:
-            return json.loads(line)
+        if line.startswith("{") and line.endswith("}") and '"restored"' in line:
+            said = json.loads(line)
+            if said.get("event") == "restored":
+                return said
     return None
 
 
