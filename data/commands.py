@@ -4,7 +4,7 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
-`MarkSynced`, `PurgeSynced`, `JournalAlarmDurably`) jump the queue and are committed on their own
+`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own
 (`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
 Built on the caller's thread, read on the writer's.
 """
@@ -165,15 +165,6 @@ class MarkSynced:
 
 
 @dataclass(frozen=True, slots=True)
-class JournalAlarmDurably:
-    """An operator's alarm action (acknowledge, shelve): journalled in the operator lane,
-    on disk before the screen says so."""
-
-    name: ClassVar[str] = "alarm"
-    transition: JournalAlarm
-
-
-@dataclass(frozen=True, slots=True)
 class PurgeSynced:
     """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
     cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
@@ -194,7 +185,6 @@ Urgent = (
     | AskForReference
     | MarkSynced
     | PurgeSynced
-    | JournalAlarmDurably
 )
 
 

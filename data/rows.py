@@ -29,7 +29,6 @@ from data.commands import (
     Audited,
     Bulk,
     JournalAlarm,
-    JournalAlarmDurably,
     KeepReference,
     MarkSynced,
     PurgeSynced,
@@ -202,10 +201,6 @@ class RowWriter:
     def _(self, command: JournalAlarm) -> int:
         self._journal(command)
         return 1
-
-    @write.register
-    def _(self, command: JournalAlarmDurably) -> int:
-        return self._journal(command.transition)
 
     def _journal(self, c: JournalAlarm) -> int:
         seq = self.next_seq()

@@ -51,7 +51,6 @@ from data.commands import (
     Bulk,
     Flush,
     JournalAlarm,
-    JournalAlarmDurably,
     KeepReference,
     MarkSynced,
     PurgeSynced,
@@ -178,19 +177,21 @@ class StoreWriter:
         user: str = "",
         note: str = "",
         at: float | None = None,
-        *,
-        durable: bool = False,
-        timeout: float = 5.0,
-    ) -> int | None:
-        """Queue an alarm transition; `durable` (an operator's action: acknowledge, shelve)
-        takes the operator lane and returns its seq once committed, StoreError otherwise."""
-        transition = JournalAlarm(
-            _now(at), alarm, source, detector, state, priority, finite_or_none(value), user, note
+    ) -> None:
+        """Queue an alarm transition the engine saw (operators' actions go through `audited`)."""
+        self._put(
+            JournalAlarm(
+                _now(at),
+                alarm,
+                source,
+                detector,
+                state,
+                priority,
+                finite_or_none(value),
+                user,
+                note,
+            )
         )
-        if durable:
-            return int(self._call(JournalAlarmDurably(transition), timeout))
-        self._put(transition)
-        return None
 
     def save_override(self, override: Override, timeout: float = 5.0) -> int:
         """Durable (synchronous=FULL) before it returns its seq; StoreError otherwise."""
