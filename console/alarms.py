@@ -532,3 +532,10 @@ def view_of(a: Alarm) -> AlarmView:
         a.chatter_holds,
         a.raised_at,
     )  # fmt: skip
+
+
+def put_back(book: AlarmBook, alarm: Alarm) -> None:
+    """An alarm as the journal left it before a restart (no event, no journal entry: it is
+    journaled already); console/station_memory.py replays the journal."""
+    with book._lock:
+        book._alarms[alarm.id] = alarm

@@ -131,6 +131,11 @@ class InputAlarms:
         self.near = 1.0 - annunciator.settings.deadband
         self._masks: dict[str, np.ndarray] = {}
         self._active: Counter[str] = Counter()
+        for view in annunciator.book.views():  # alarms put back after a restart
+            if view.active:
+                self._active[view.detector] += 1
+                if view.source in columns:
+                    self._mask_of(view.detector)[columns.index(view.source)] = True
 
     def active(self, spec: DetectorSpec) -> int:
         """How many alarms of this detector are active (inputs, or the line)."""
@@ -192,7 +197,10 @@ class InputAlarms:
             self._active[spec.name] = int(event.event == "alarm_raised")
 
     def _mask(self, spec: DetectorSpec) -> np.ndarray:
-        mask = self._masks.get(spec.name)
+        return self._mask_of(spec.name)
+
+    def _mask_of(self, name: str) -> np.ndarray:
+        mask = self._masks.get(name)
         if mask is None:
-            mask = self._masks[spec.name] = np.zeros(len(self.columns), bool)
+            mask = self._masks[name] = np.zeros(len(self.columns), bool)
         return mask

@@ -26,6 +26,7 @@ from data.audit import AuditFacts, Write
 if TYPE_CHECKING:
     from console.config import Config
     from console.engine import Engine
+    from console.engine_jobs import EngineJobs
     from console.snapshot import Snapshot
     from data.store import StoreWriter
 
@@ -53,6 +54,7 @@ class AuditedActions:
     # provided by the Station
     config: Config
     engine: Engine
+    jobs: EngineJobs
 
     @property
     def store(self) -> StoreWriter | None:  # the Station's (its store health owns it)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from console.cli_people import PeopleUsageError, add_parsers
 from console.cli_people import run as run_people
+from console.cli_reference import add_reference_parser
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
 from console.replay import ReplayError
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
     )
+    add_reference_parser(commands)
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
@@ -289,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
             from console.sync_command import run_sync
 
             return run_sync(read_config(args.sub_config or args.config), args.init, args.timeout)
+        if args.command == "reference":
+            from console.cli_reference import new_reference
+
+            config = read_config(args.sub_config or args.config)
+            return new_reference(config, args.source, args.user)
         if args.command == "bench":
             from bench.suite import run_benchmarks
 

@@ -27,12 +27,16 @@ from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
 from console.intake import SourceEvent
 from console.learning import ReferenceLearning
+from console.line_rate import LineRate
 from console.production import ArrivalRate, Overrides, RecentParts
 from console.reader import RecordReader
 from console.records import RecordBatch, Rejected
 from console.reference import ReferenceProfile
+from console.reference_keeping import keep_reference, learn_next
 from console.state import EngineState, SystemEvent
 from console.watch import Watch
+
+IN_FORCE = "a stored reference version is in force; use `main.py reference new --from FILE`"
 
 
 class Store(Journal, Protocol):
@@ -43,6 +47,10 @@ class Store(Journal, Protocol):
     def append_rejected(self, rejected: Sequence[Rejected]) -> None: ...
 
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int: ...
+
+    def keep_reference(
+        self, profile_json: str, description: str, records: Any, audit: Any = None
+    ) -> int: ...
 
 
 class Engine:
@@ -70,6 +78,10 @@ class Engine:
         )
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
+        self.reference_version = 0  # the stored version in force (0: none stored)
+        self.next_reference: ReferenceLearning | None = None  # an explicit request to relearn
+        self.next_reference_asked_by = ""
+        self.line_rate = LineRate()
         self.line_alarms = LineAlarms(self.annunciator, config.detection.stale_seconds)
         self.sync_alarms = SyncAlarms(self.annunciator)
         self.rate = ArrivalRate()
@@ -147,6 +159,7 @@ class Engine:
         if self.store is not None:
             self.store.append_records(batch, self.reader.classes)
         self.rate.note(n)
+        self.line_rate.note(batch.ts)
         if batch.model and batch.model[-1]:
             self.model_name = batch.model[-1]
         self.recent.note(batch)
@@ -161,8 +174,12 @@ class Engine:
         if start == n:
             return []
         self.accepted += n - start
-        self.held.append(batch.take(slice(start, n)) if start else batch)
-        return self.watch_held()
+        watched = batch.take(slice(start, n)) if start else batch
+        self.held.append(watched)
+        events = self.watch_held()
+        if self.next_reference is not None:
+            learn_next(self, watched)
+        return events
 
     def watch_held(self, final: bool = False) -> list[AlarmEvent]:
         """Watch the records held so far in full micro-batches of `window.batch`, counted from
@@ -203,6 +220,9 @@ class Engine:
         batch, rejected = self.reader.read_reference(lines)
         if len(batch) < 100:
             raise ValueError(f"a reference needs at least 100 valid records, found {len(batch)}")
+        if self.reference_version and self.watch is not None:  # a stored version is in force
+            self.note_system("reference", "reference", f"{description} not used: {IN_FORCE}")
+            return len(rejected)
         self.use_reference(batch, description)
         return len(rejected)
 
@@ -212,8 +232,16 @@ class Engine:
             lines = handle.readlines()
         return self.use_reference_lines(lines, f"reference file {path}")
 
-    def use_reference(self, reference: RecordBatch, description: str) -> None:
-        """Watch against these records from now on (a new watch, created whole)."""
+    def use_reference(
+        self,
+        reference: RecordBatch,
+        description: str,
+        *,
+        version: int | None = None,
+        audit: Any = None,
+    ) -> None:
+        """Watch against these records from now on (a new watch, created whole); kept in the
+        store as a new version in force unless it is the stored `version` put back."""
         self.watch = Watch(
             self.config,
             reference,
@@ -222,8 +250,10 @@ class Engine:
             description,
             self.annunciator,
         )
-        if self.store is not None:
-            self.store.save_reference(self.watch.profile.to_json(), description)
+        if version is not None:
+            self.reference_version = version
+        elif self.store is not None:
+            self.reference_version = keep_reference(self, reference, description, audit)
 
     # --- the line, the operators ------------------------------------------------------------
 
@@ -270,7 +300,7 @@ class Engine:
             records=self.accepted,
             lines=self.reader.lines,
             rejected=dict(self.reader.rejected),
-            parts_per_minute=self.rate.per_minute(since),
+            parts_per_minute=self.line_rate.per_minute(),
             last_arrival=None if last is None else now - (since - last),
             stale_seconds=self.config.detection.stale_seconds,
             overrides_last_hour=self.overrides.since(now - 3600.0),

@@ -24,6 +24,7 @@ from console.alarms import AlarmEvent, AlarmRefused, Trigger
 from console.auth import Authenticator, MemoryDirectory, Session
 from console.incident_desk import IncidentDesk
 from console.notify import Notifier
+from console.station_memory import put_in_force
 from data.audit import Anchor, export_csv, trail
 from data.people import StoreDirectory
 
@@ -189,11 +190,11 @@ class Oversight(IncidentDesk):
         signed = self.people.sign(session or self.session, "new_reference", pin, meaning)
         digest = hashlib.sha256(b"\n".join(lines)).hexdigest()
         try:
-            self.engine.use_reference_lines(lines, description)
-        except ValueError as error:
+            version = put_in_force(self.engine, self.jobs, lines, description)
+        except (ValueError, RuntimeError) as error:
             raise CommandRefused(f"not used as reference: {error}") from error
         now = self.clock()
-        new = {"records": len(lines), "sha256": digest}
+        new = {"records": len(lines), "sha256": digest, "version": version}
         self._record([], self._facts(signed, "new_reference", description, "", now, new=new))
 
     def export_audit(self, out_path: str, session: Session | None = None) -> Anchor:

@@ -63,6 +63,12 @@ class RecordReader:
             raise ValueError("no valid record to take the feature list from")
         return parser.parse(lines, timed=False)
 
+    def adopt(self, features: Sequence[str]) -> None:
+        """Take the feature list of the reference in force (a restart before any record)."""
+        if not self.features and features:
+            self.features = tuple(features)
+            self.parser = self._parser()
+
     def count(self, accepted: int, rejected: Sequence[Rejected]) -> None:
         self.lines += accepted + len(rejected)
         self.count_reasons(rejected)

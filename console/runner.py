@@ -46,6 +46,11 @@ from console.intake import Delivery, Intake, SourceEvent
 from console.oversight import Oversight
 from console.records import iso
 from console.snapshot import Snapshot, take
+from console.station_memory import (
+    ReferenceCommands,
+    in_force,
+    remembered_line,
+)
 from console.store_health import StoreHealth
 from console.sync_link import SyncLink
 from data.audit import AuditFacts, Write
@@ -57,7 +62,7 @@ if TYPE_CHECKING:
 SNAPSHOT_PERIOD = 0.1
 
 
-class Station(Oversight):
+class Station(ReferenceCommands, Oversight):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -79,10 +84,11 @@ class Station(Oversight):
         self.health = StoreHealth(self.engine, config.station.id)
         self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
+        self.incidents: list[Incident] = self.start_remembering(path)
         self._start_oversight(clock)
         if path and self.engine.features:
             self._open_store(path)
-        if config.reference.file:
+        if config.reference.file and not self.engine.reference_version:
             load_reference(self.engine, config.reference.file)
         self.sources: list[RunningSource] = []
         if sources:
@@ -90,7 +96,6 @@ class Station(Oversight):
         self.snapshot: Snapshot = take(
             self.engine, source_statuses(self.sources), store_text(self.store, self.health.error)
         )
-        self.incidents: list[Incident] = []
         self.fallback = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
@@ -131,6 +136,7 @@ class Station(Oversight):
         store = self.health.open(path)
         if store is not None:
             self._use_store_for_people()
+            self.remember(path)
             self.sync.attach(store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
@@ -178,6 +184,7 @@ class Station(Oversight):
                         self._deliver(item)
                     else:
                         self._source_event(item)
+                self.jobs.run()
                 self.health.check()
                 self._check_stale()
                 self.tick()
@@ -382,6 +389,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
 
     station = Station(config, on_event=print_event, on_system=print_system_event)
     route_errors(station)
+    print(json.dumps(remembered_line(station.remembered)), file=sys.stderr, flush=True)
     if station.health.failure:
         print(f"main.py: {station.health.failure}", file=sys.stderr)
         return STORE_FAILED
@@ -402,6 +410,7 @@ def run_headless(config: Config, seconds: float | None) -> int:
     station.health.check()
     summary = station.engine.summary(time.perf_counter() - started)
     summary.update(store_summary(station.store, station.engine.alarms))
+    summary.update(in_force(station.engine))  # the stored version in force
     out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
     if station.health.failure:

@@ -139,6 +139,27 @@ class SaveReference:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepReference:
+    """A reference version put in force: its profile and the records it was built from (plain
+    arrays, see data/reference_rows.py), with the audit entry of an explicit action."""
+
+    name: ClassVar[str] = "reference_kept"
+    created: float
+    description: str
+    profile: str  # JSON
+    records: dict[str, Any]  # features, classes (JSON text), n, matrix, class_codes, ts (bytes)
+    audit: Audit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskForReference:
+    """An explicit request to learn a new reference from the next records (kept until done)."""
+
+    name: ClassVar[str] = "reference_asked"
+    audit: Audit
+
+
+@dataclass(frozen=True, slots=True)
 class MarkSynced:
     name: ClassVar[str] = "synced"
     high_water: int
@@ -156,7 +177,17 @@ class PurgeSynced:
     limit: int
 
 
-Urgent = SaveOverride | SaveIncident | Audit | Audited | SaveReference | MarkSynced | PurgeSynced
+Urgent = (
+    SaveOverride
+    | SaveIncident
+    | Audit
+    | Audited
+    | SaveReference
+    | KeepReference
+    | AskForReference
+    | MarkSynced
+    | PurgeSynced
+)
 
 
 class Request:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import singledispatchmethod
 from itertools import repeat
 
@@ -23,10 +24,12 @@ from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
+    AskForReference,
     Audit,
     Audited,
     Bulk,
     JournalAlarm,
+    KeepReference,
     MarkSynced,
     PurgeSynced,
     SaveIncident,
@@ -34,6 +37,7 @@ from data.commands import (
     SaveReference,
 )
 from data.reading import connect
+from data.reference_rows import ask_for_reference, keep_reference
 from data.schema import (
     GENESIS_HASH,
     SchemaError,
@@ -235,6 +239,20 @@ class RowWriter:
             "UPDATE reference_profiles SET run = ? WHERE rowid = ?", (self.run, cursor.lastrowid)
         )
         return int(cursor.lastrowid or 0)
+
+    @write.register
+    def _(self, command: KeepReference) -> int:
+        version = keep_reference(self.conn, command)
+        if command.audit is not None:
+            audit = command.audit
+            self.write(replace(audit, detail={**audit.detail, "version": version}))
+        return version
+
+    @write.register
+    def _(self, command: AskForReference) -> None:
+        ask_for_reference(self.conn, command.audit.user)
+        self.write(command.audit)
+        return None
 
     @write.register
     def _(self, command: MarkSynced) -> None:

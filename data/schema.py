@@ -193,6 +193,24 @@ def _v5_replay(db: Database) -> None:
     db.execute("ALTER TABLE reference_profiles ADD COLUMN run INTEGER")
 
 
+def _v6_reference_records(db: Database) -> None:
+    """The records each reference version was built from (its calibration is rebuilt from them
+    exactly at every start): little-endian float64 / int32 arrays, one row per version."""
+    db.table("reference_records").create(
+        {
+            "version": int,
+            "features": str,
+            "classes": str,
+            "n": int,
+            "matrix": bytes,
+            "class_codes": bytes,
+            "ts": bytes,
+        },
+        pk="version",
+        not_null=["features", "classes", "n", "matrix", "class_codes", "ts"],
+    )
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
@@ -200,6 +218,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v3_indexes,
     _v4_people,
     _v5_replay,
+    _v6_reference_records,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -45,11 +45,13 @@ from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
+    AskForReference,
     Audit,
     Audited,
     Bulk,
     Flush,
     JournalAlarm,
+    KeepReference,
     MarkSynced,
     PurgeSynced,
     Request,
@@ -239,6 +241,24 @@ class StoreWriter:
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int:
         """Store a new reference profile version (durable); returns the version number."""
         return self._call(SaveReference(time.time(), description, profile_json), timeout)
+
+    def keep_reference(
+        self,
+        profile_json: str,
+        description: str,
+        records: Mapping[str, Any],
+        audit: Audit | None = None,
+        timeout: float = 30.0,
+    ) -> int:
+        """A reference version with the records it was built from, in force from now on (with
+        the audit entry of an explicit action, in the same transaction); durable; its version."""
+        command = KeepReference(time.time(), description, profile_json, dict(records), audit)
+        return int(self._call(command, timeout))
+
+    def ask_for_reference(self, user: str, role: str, detail: Mapping[str, Any]) -> None:
+        """Record (durably, audited) that the next records are to be learned as a reference."""
+        audit = Audit(time.time(), user, role, "reference_new", dict(detail))
+        self._call(AskForReference(audit), 5.0)
 
     def mark_synced(self, high_water: int, timeout: float = 5.0) -> None:
         """The sync thread says every seq <= high_water reached the plant database."""
