@@ -200,6 +200,26 @@ class Console:
 
 
 @dataclass(frozen=True)
+class FallbackRule:
+    """When alarms of `priority` stay unacknowledged `unacknowledged_minutes`, the console
+    recommends the fallback, or switches it itself where `switch` is true (control owner's call)."""
+
+    priority: str = "urgent"  # low | medium | high | urgent: this priority and above
+    kinds: tuple[str, ...] = ("*",)  # detector names, "*" for any
+    unacknowledged_minutes: float = 10.0
+    switch: bool = False
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Manual inspection (EU AI Act Art. 14(4) "stop"): the Modbus fallback coil of the first
+    modbus source, read back to confirm; without one the screen tells people what to do."""
+
+    instruction: str = "Route every part to manual inspection now."
+    rule: tuple[FallbackRule, ...] = (FallbackRule(),)
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -214,6 +234,7 @@ class Config:
     playbook: tuple[Escalation, ...] = ()
     notify: Notify = field(default_factory=Notify)
     console: Console = field(default_factory=Console)
+    fallback: Fallback = field(default_factory=Fallback)
     path: str = ""
 
 

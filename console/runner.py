@@ -34,6 +34,8 @@ from console.alarms import AlarmEvent
 from console.auth import Session
 from console.config import Config, ConfigError
 from console.engine import Engine
+from console.fallback import FallbackSwitch
+from console.fallback_desk import FallbackDesk
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.oversight import Oversight
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 SNAPSHOT_PERIOD = 0.1
 
 
-class Station(Oversight):
+class Station(Oversight, FallbackDesk):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -83,6 +85,7 @@ class Station(Oversight):
         )
         self.incidents: list[Incident] = []
         self.fallback = False
+        self.fallback_switch = FallbackSwitch(config.fallback, plc_links(self.sources))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._snapshot_requested = threading.Event()
@@ -175,6 +178,7 @@ class Station(Oversight):
                         self._source_event(item)
                 self._check_stale()
                 self.tick()
+                self.fallback_tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -307,6 +311,16 @@ def load_reference(engine: Engine, path: str) -> None:
         raise ConfigError("reference.file", f"{path}: {error}", fix) from error
     if skipped:
         engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def plc_links(sources: list) -> list:
+    """The fallback coil of every source whose driver can write one (Modbus)."""
+    links = []
+    for source in sources:
+        set_fallback = getattr(getattr(source, "driver", None), "set_fallback", None)
+        if callable(set_fallback):
+            links.append(set_fallback)
+    return links
 
 
 def source_statuses(sources: list) -> tuple:

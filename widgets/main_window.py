@@ -54,6 +54,7 @@ from widgets.commands import run_command
 from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
+from widgets.fallback import toggle_fallback
 from widgets.header import OverviewHeader
 from widgets.history import AlarmHistory
 from widgets.incidents import IncidentsView
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.login_screen = LoginScreen(station)
         self.login_screen.logged_in.connect(self.unlocked)
         self.header.lock_requested.connect(lambda: self.lock("Locked."))
+        self.header.fallback_requested.connect(self.toggle_fallback)
         self.screens = QStackedWidget()
         self.screens.addWidget(central)
         self.screens.addWidget(self.login_screen)
@@ -210,6 +212,7 @@ class MainWindow(QMainWindow):
             Qt.Key.Key_F2: self.open_override,
             Qt.Key.Key_F3: self.open_escalate,
             Qt.Key.Key_F4: self.acknowledge,
+            Qt.Key.Key_F12: self.toggle_fallback,
         }
         for i, name in enumerate(VIEWS):
             keys[getattr(Qt.Key, f"Key_F{5 + i}")] = lambda n=name: self.show_view(n)
@@ -344,6 +347,9 @@ class MainWindow(QMainWindow):
         self.override_sheet.close_sheet()
         self.escalate_sheet.open_form()
         self._status_note("Escalate: say what is wrong and pick a severity.")
+
+    def toggle_fallback(self) -> None:
+        toggle_fallback(self, self.station, self._status_note)
 
     def acknowledge(self) -> None:
         """F4: on the Alarms view the selected alarm; elsewhere the most urgent one waiting."""

@@ -1,0 +1,42 @@
+"""The fallback from the console's header, as a user does it: one click (or F9) on any view
+switches to manual inspection and the header says FALLBACK; ending it asks why and is refused
+to an operator, allowed to the control owner. A screenshot of the state goes to docs/."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from tests.test_window_people import WAIT, log_in, station, window, with_users  # noqa: E402,F401
+from widgets import fallback as fallback_widget  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_header_fallback_from_any_view_and_back_by_role(qtbot, window, station, monkeypatch):  # noqa: F811
+    with_users(station)
+    log_in(qtbot, window, "olga", "1111")
+    window.show_view("History")
+    header = window.header
+    qtbot.mouseClick(header.fallback, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: header.health.value.text() == "FALLBACK", timeout=WAIT)
+    assert header.fallback.text() == "End fallback (F12)"
+    assert "FALLBACK ON" in window.status.text()
+    if os.environ.get("SCREENSHOTS", "1") == "1":
+        window.grab().save(str(DOCS / "fallback.png"))
+    monkeypatch.setattr(
+        fallback_widget.QInputDialog, "getText", lambda *a, **k: ("model checked", True)
+    )
+    qtbot.mouseClick(header.fallback, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not switched" in window.status.text(), timeout=WAIT)
+    assert station.fallback is True  # an operator may stop, not restart
+    window.lock("Locked.")
+    log_in(qtbot, window, "admin", "9999")
+    qtbot.mouseClick(header.fallback, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: header.health.value.text() != "FALLBACK", timeout=WAIT)
+    assert station.fallback is False
