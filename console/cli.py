@@ -16,6 +16,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from console.cli_evidence import EvidenceUsageError
+from console.cli_evidence import add_parsers as add_evidence_parsers
+from console.cli_evidence import run as run_evidence
 from console.cli_people import PeopleUsageError, add_parsers
 from console.cli_people import run as run_people
 from console.config import Config, ConfigError, default_config, demo_config, load_config
@@ -91,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
     add_parsers(commands)
+    add_evidence_parsers(commands)
     return parser
 
 
@@ -265,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command in ("user", "audit"):
             return run_people(args, read_config(args.sub_config))
+        if args.command in ("incidents", "export-incident"):
+            from widgets.record_pdf import write_pdf
+
+            return run_evidence(args, read_config(args.sub_config), write_pdf)
         if args.command == "sync":
             from console.sync_command import run_sync
 
@@ -274,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError, PeopleUsageError) as error:
+    except (UsageError, ConfigError, PeopleUsageError, EvidenceUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
 

@@ -11,6 +11,7 @@ pytest.importorskip("pytestqt")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 from tests.test_window_people import WAIT, log_in, station, window, with_users  # noqa: E402,F401
 from widgets import fallback as fallback_widget  # noqa: E402
@@ -40,3 +41,22 @@ def test_header_fallback_from_any_view_and_back_by_role(qtbot, window, station, 
     qtbot.mouseClick(header.fallback, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: header.health.value.text() != "FALLBACK", timeout=WAIT)
     assert station.fallback is False
+
+
+def test_one_click_exports_the_incident_record(qtbot, window, station):  # noqa: F811
+    from pathlib import Path
+
+    from console.actions import Escalate
+
+    with_users(station)
+    log_in(qtbot, window, "lead", "2222")
+    incident = station.escalate(Escalate("lens fogged", "high", "x"))
+    qtbot.keyClick(window, Qt.Key.Key_F10)
+    view = window.incidents
+    view.select(incident.id)
+    button = next(b for b in view.findChildren(QPushButton) if b.text() == "Export record")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "record written" in view.result.text(), timeout=WAIT)
+    folder = Path(station.store.path).parent / "evidence"
+    assert (folder / f"{incident.id}.json").exists()
+    assert (folder / f"{incident.id}.pdf").read_bytes().startswith(b"%PDF")
