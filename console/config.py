@@ -200,6 +200,15 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """Incidents the console opens by itself, so nothing waits for someone to press Escalate."""
+
+    on_drift: bool = True  # a drift alarm of one of `drift_priorities` opens an incident at once
+    drift_priorities: tuple[str, ...] = ("high", "urgent")
+    on_unacknowledged: bool = True  # any alarm unacknowledged past its response time
+
+
+@dataclass(frozen=True)
 class FallbackRule:
     """When alarms of `priority` stay unacknowledged `unacknowledged_minutes`, the console
     recommends the fallback, or switches it itself where `switch` is true (control owner's call)."""
@@ -235,6 +244,7 @@ class Config:
     notify: Notify = field(default_factory=Notify)
     console: Console = field(default_factory=Console)
     fallback: Fallback = field(default_factory=Fallback)
+    policy: Policy = field(default_factory=Policy)
     path: str = ""
 
 
