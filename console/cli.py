@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command in ("user", "audit"):
             return run_people(args, read_config(args.sub_config))
-        if args.command in ("incidents", "export-incident"):
+        if args.command in ("incidents", "export-incident", "report"):
             from widgets.record_pdf import write_pdf
 
             return run_evidence(args, read_config(args.sub_config), write_pdf)

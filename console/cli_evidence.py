@@ -1,5 +1,6 @@
-"""`main.py incidents` and `main.py export-incident ID --out DIR` (WIRE.md §5): the incident list
-as JSON Lines and the incident event record as DIR/ID.json and DIR/ID.pdf. The PDF writer is
+"""`main.py incidents`, `main.py export-incident ID --out DIR` and `main.py report --week` (WIRE.md
+§5): the incident list as JSON Lines, the incident event record as DIR/ID.json and DIR/ID.pdf,
+the weekly review as DIR/week-DATE.json and .pdf. The PDF writer is
 handed in by console/cli.py (it lives in widgets/, which the core does not import). Main thread.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from console.config import Config
 from console.incident_record import content_hash, export_json, listing
+from console.weekly import write_review
 from data.reading import StoreError
 
 PdfWriter = Callable[[str, dict, str, Path], Path]
@@ -31,6 +33,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("incident", help="incident id, e.g. INC-20261130-3F2A1C")
     export.add_argument("--config", dest="sub_config", required=True, help="station config")
     export.add_argument("--out", required=True, help="folder to write into")
+    report = commands.add_parser("report", help="the weekly operations review as JSON and PDF")
+    report.add_argument("--week", action="store_true", required=True, help="the seven days")
+    report.add_argument("--ending", help="last day (YYYY-MM-DD); default: last day of production")
+    report.add_argument("--config", dest="sub_config", required=True, help="station config")
+    report.add_argument("--out", required=True, help="folder to write into")
 
 
 def _store(config: Config) -> str:
@@ -47,14 +54,22 @@ def run(args: argparse.Namespace, config: Config, pdf: PdfWriter) -> int:
             for row in listing(_store(config)):
                 sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
             return 0
-        record, path = export_json(_store(config), args.incident, config, args.out)
+        if args.command == "report":
+            record, path = write_review(_store(config), args.ending, config, args.out)
+            title = f"Weekly review {record['week']['from'][:10]} to {record['week']['to'][:10]}"
+        else:
+            record, path = export_json(_store(config), args.incident, config, args.out)
+            title = f"Incident {args.incident}"
+    except ValueError as error:
+        raise EvidenceUsageError(str(error)) from error
     except KeyError as error:
         raise EvidenceUsageError(f"no incident {error.args[0]} in the store") from error
     except (StoreError, OSError) as error:
         raise EvidenceUsageError(str(error)) from error
     digest = content_hash(record)
-    pdf_path = pdf(f"Incident {args.incident}", record, digest, path.with_suffix(".pdf"))
-    out = {"event": "incident_export", "id": args.incident, "json": str(path)}
+    pdf_path = pdf(title, record, digest, path.with_suffix(".pdf"))
+    kind = "weekly_review" if args.command == "report" else "incident_export"
+    out = {"event": kind, "id": path.stem, "json": str(path)}
     out |= {"pdf": str(pdf_path), "sha256": digest}
     sys.stdout.write(json.dumps(out, separators=(",", ":")) + "\n")
     return 0

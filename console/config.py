@@ -200,6 +200,17 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Costs:
+    """What an intervention costs, for the operations metrics and the weekly review."""
+
+    hourly_rate: float = 60.0  # people handling overrides and incidents
+    manual_inspection_hourly_rate: float = 45.0  # inspectors while the fallback is on
+    minutes_per_override: float = 2.0
+    minutes_per_incident: float = 30.0
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
 class Policy:
     """Incidents the console opens by itself, so nothing waits for someone to press Escalate."""
 
@@ -245,6 +256,7 @@ class Config:
     console: Console = field(default_factory=Console)
     fallback: Fallback = field(default_factory=Fallback)
     policy: Policy = field(default_factory=Policy)
+    costs: Costs = field(default_factory=Costs)
     path: str = ""
 
 

@@ -52,7 +52,7 @@ def listing(store_path: str | Path) -> list[dict[str, Any]]:
     """Each incident in its latest state: `{"event":"incident","id",...}` (WIRE.md §5)."""
     latest: dict[str, dict[str, Any]] = {}
     opened: dict[str, float] = {}
-    for row in _rows(store_path, "SELECT * FROM incidents ORDER BY seq"):
+    for row in store_rows(store_path, "SELECT * FROM incidents ORDER BY seq"):
         latest[row["incident"]] = row
         opened.setdefault(row["incident"], row["at"])
     return [
@@ -70,7 +70,7 @@ def listing(store_path: str | Path) -> list[dict[str, Any]]:
 
 def incident_record(store_path: str | Path, incident_id: str, config: Config) -> dict[str, Any]:
     """The whole event record of one incident; KeyError when the store has no such incident."""
-    states = _rows(
+    states = store_rows(
         store_path, "SELECT * FROM incidents WHERE incident = ? ORDER BY seq", (incident_id,)
     )
     if not states:
@@ -139,7 +139,7 @@ def _incident_part(last: dict, kept: dict, states: list[dict]) -> dict[str, Any]
     }
 
 
-def _rows(path: str | Path, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+def store_rows(path: str | Path, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
     db = open_reader(path)
     try:
         return [dict(row) for row in db.query(sql, params)]
@@ -153,7 +153,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 def _parts(path: str | Path, parts: tuple[str, ...]) -> list[dict[str, Any]]:
     sql = "SELECT part, batch, model, class, conf, label, ts_text FROM records WHERE "
-    rows = _rows(path, sql + _in("part", parts) + " ORDER BY seq", parts)
+    rows = store_rows(path, sql + _in("part", parts) + " ORDER BY seq", parts)
     return [
         {
             "part": r["part"],
@@ -183,7 +183,7 @@ def _configuration(config: Config) -> dict[str, Any]:
 
 
 def _reference(path: str | Path) -> dict[str, Any]:
-    rows = _rows(path, "SELECT version, created, description, sha256 FROM reference_profiles")
+    rows = store_rows(path, "SELECT version, created, description, sha256 FROM reference_profiles")
     if not rows:
         return {"version": None, "note": "reference learnt from the stream, not stored"}
     row = max(rows, key=lambda r: r["version"])
@@ -192,7 +192,7 @@ def _reference(path: str | Path) -> dict[str, Any]:
 
 def _alarms(path: str | Path, alarms: tuple[str, ...]) -> list[dict[str, Any]]:
     sql = "SELECT * FROM alarm_journal WHERE " + _in("alarm", alarms) + " ORDER BY seq"
-    journal = _rows(path, sql, alarms)
+    journal = store_rows(path, sql, alarms)
     return [
         {
             "alarm": alarm,
@@ -208,14 +208,14 @@ def _alarms(path: str | Path, alarms: tuple[str, ...]) -> list[dict[str, Any]]:
 
 def _overrides(path: str | Path, parts: tuple, since: float, until: float) -> list[dict]:
     sql = "SELECT * FROM overrides WHERE (at BETWEEN ? AND ?) OR " + _in("part", parts)
-    rows = _rows(path, sql + " ORDER BY seq", (since, until, *parts))
+    rows = store_rows(path, sql + " ORDER BY seq", (since, until, *parts))
     return [{k: (utc(r[k]) if k == "at" else r[k]) for k in r if k != "seq"} for r in rows]
 
 
 def _audit_covering(
     path: str | Path, incident_id: str, alarms: tuple, parts: tuple, since: float, until: float
 ) -> dict[str, Any]:
-    rows = _rows(path, "SELECT * FROM audit ORDER BY seq")
+    rows = store_rows(path, "SELECT * FROM audit ORDER BY seq")
     targets = {incident_id, *alarms, *parts, "fallback"}
     entries = []
     for row in rows:
@@ -244,8 +244,13 @@ def export_json(
 ) -> tuple[dict[str, Any], Path]:
     """Write DIR/ID.json; returns the record (for the PDF) and the file's path."""
     record = incident_record(store_path, incident_id, config)
+    return record, write_canonical(record, out_dir, incident_id)
+
+
+def write_canonical(record: dict[str, Any], out_dir: str | Path, name: str) -> Path:
+    """DIR/NAME.json with the record's canonical bytes (the folder made if needed)."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{incident_id}.json"
+    target = folder / f"{name}.json"
     target.write_bytes(canonical(record))
-    return record, target
+    return target
