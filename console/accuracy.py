@@ -89,7 +89,8 @@ class Calibration:
             raise ValueError("no parts with known truth to calibrate on")
         edges = np.linspace(0.0, 1.0, bins + 1)
         index = _bin(edges, conf)
-        prior = float(right.mean())
+        # a reference without a single wrong (or right) answer still leaves room to move
+        prior = min(max(float(right.mean()), 0.005), 0.995)
         rate, ece = np.full(bins, prior), 0.0
         for b in range(bins):
             inside = index == b

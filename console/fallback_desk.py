@@ -15,6 +15,7 @@ from console.actions import CommandRefused
 from console.audited import Actor, AuditedActions, SystemActor
 from console.auth import Session
 from console.fallback import FallbackSwitch, Switched
+from console.incident_record import store_rows
 
 RULE_SECONDS = 1.0
 
@@ -49,6 +50,18 @@ class FallbackDesk(AuditedActions):
         facts = self._facts(who, action, "fallback", reason, now, old=old, new=done.wire())
         self._record([], facts)
         return done
+
+    def restore_fallback(self) -> None:
+        """After a restart the fallback is what the audit trail last says (the PLC holds its
+        coil by itself; nothing is written here)."""
+        if self.store is None:
+            return
+        last = store_rows(
+            self.store.path,
+            "SELECT action FROM audit WHERE action IN ('fallback', 'fallback_back')"
+            " ORDER BY seq DESC LIMIT 1",
+        )
+        self.fallback = self.fallback_switch.active = bool(last) and last[0]["action"] == "fallback"
 
     def fallback_tick(self, now: float | None = None) -> None:
         """The config's fallback rules: recommend once per alarm, or switch where enabled."""

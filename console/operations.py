@@ -26,7 +26,7 @@ from console.actions import SEVERITIES
 from console.config import Config
 from console.incident_record import store_rows as rows
 
-MIN_TRUTHS = 20  # known-truth parts in the reference period before an estimate is shown
+MIN_TRUTHS = 50  # known-truth parts in the reference period before an estimate is shown
 SHIFTS = (("early", 6, 14), ("late", 14, 22), ("night", 22, 6))
 
 
@@ -229,7 +229,12 @@ def live_accuracy(
         for r in first
         if truth.get(r["part"], r["label"])
     ]
-    if len(ref) >= MIN_TRUTHS and records:
+    if len(ref) < MIN_TRUTHS or not records:
+        out["estimate_note"] = (
+            f"{len(ref)} parts of known truth in the reference period; "
+            f"{MIN_TRUTHS} needed to calibrate the label-free estimate"
+        )
+    else:
         calibration = Calibration.fit(np.array([c for c, _ in ref]), np.array([k for _, k in ref]))
         found = estimate(calibration, np.array([r["conf"] for r in records]))
         out["estimate"] = found.wire() | {

@@ -86,6 +86,7 @@ class Station(Oversight, FallbackDesk):
         self.incidents: list[Incident] = []
         self.fallback = False
         self.fallback_switch = FallbackSwitch(config.fallback, plc_links(self.sources))
+        self.restore_fallback()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._snapshot_requested = threading.Event()

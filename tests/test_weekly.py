@@ -38,7 +38,8 @@ def test_weekly_review_from_the_store(tmp_path):
     assert m["policy_exceptions"]["fallback_periods"][0]["by"] == "ann"
     assert m["cost"]["total"] > 0 and m["cost"]["currency"] == "EUR"
     assert m["accuracy"]["accuracy"]["n"] > 0  # the simulator labels about 2 % of parts
-    assert 0.5 < m["accuracy"]["estimate"]["adjusted"] <= 1.0
+    # about 20 labels among the first 1,000 parts: too few to calibrate, and it says so
+    assert "estimate" not in m["accuracy"] and "50 needed" in m["accuracy"]["estimate_note"]
     assert m["decision_cycle"]["overridden"] == 1
 
 

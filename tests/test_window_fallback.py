@@ -60,3 +60,32 @@ def test_one_click_exports_the_incident_record(qtbot, window, station):  # noqa:
     folder = Path(station.store.path).parent / "evidence"
     assert (folder / f"{incident.id}.json").exists()
     assert (folder / f"{incident.id}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
+    from console.config import load_config
+    from console.runner import Station
+    from tests.test_incident_record import seeded
+    from widgets.main_window import MainWindow
+
+    config, _, _, _ = seeded(tmp_path)
+    line = Station(load_config(config), sources=False)
+    line.start()
+    win = MainWindow(line, beep=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    try:
+        log_in(qtbot, win, "ann", "123456")
+        win.show_view("Metrics")
+        view = win.metrics
+        qtbot.waitUntil(lambda: bool(view.metrics), timeout=WAIT)
+        assert view.tiles["Fallback"].value.text() == "ON now"  # the seeded fallback is still on
+        assert line.fallback and win.header.health.value.text() == "FALLBACK"  # after a restart
+        assert "%" in view.tiles["Accuracy (labels, overrides)"].value.text()
+        assert "Overrides by class" in view.detail.text()
+        if os.environ.get("SCREENSHOTS", "1") == "1":
+            win.grab().save(str(DOCS / "metrics.png"))
+    finally:
+        win.close()
+        line.stop()

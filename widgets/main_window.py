@@ -60,13 +60,14 @@ from widgets.history import AlarmHistory
 from widgets.incidents import IncidentsView
 from widgets.live import FeatureGrid
 from widgets.login import LoginScreen
+from widgets.metrics import MetricsView
 from widgets.override import OverrideSheet
 from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
 from widgets.people import PeopleView
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People", "Metrics")
 DEMO_STORE = "linewatch-demo.db"
 NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
 
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self.history = AlarmHistory(station)
         self.incidents = IncidentsView(station)
         self.people = PeopleView(station)
+        self.metrics = MetricsView(station)
         self.alarms.incident_table.doubleClicked.connect(
             lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
         )
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
             "History": self.history,
             "Incidents": self.incidents,
             "People": self.people,
+            "Metrics": self.metrics,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -192,7 +195,7 @@ class MainWindow(QMainWindow):
         self.view_buttons.setExclusive(True)
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
-            button = big_button(f"{name} (F{5 + i})", checkable=True)
+            button = big_button(f"{name} (F{5 + i})" if i < 7 else name, checkable=True)
             button.setMinimumWidth(110)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
@@ -214,7 +217,7 @@ class MainWindow(QMainWindow):
             Qt.Key.Key_F4: self.acknowledge,
             Qt.Key.Key_F12: self.toggle_fallback,
         }
-        for i, name in enumerate(VIEWS):
+        for i, name in enumerate(VIEWS[:7]):  # F12 is the fallback
             keys[getattr(Qt.Key, f"Key_F{5 + i}")] = lambda n=name: self.show_view(n)
         for key, action in keys.items():
             shortcut = QShortcut(QKeySequence(key), self)

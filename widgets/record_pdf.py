@@ -40,12 +40,25 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>"
 
 
+def _rows_of_dicts(value: Any) -> bool:
+    """A dict of flat dicts with the same keys: one table row each."""
+    if not isinstance(value, dict) or not value:
+        return False
+    inner = list(value.values())
+    if not all(isinstance(v, dict) and v for v in inner):
+        return False
+    flat = all(not isinstance(x, dict | list) for v in inner for x in v.values())
+    return flat and all(v.keys() == inner[0].keys() for v in inner)
+
+
 def record_html(title: str, record: dict[str, Any], digest: str) -> str:
     parts = [f"<h1>{html.escape(title)}</h1>", f"<p>content sha256 <tt>{digest}</tt></p>"]
     for key, value in record.items():
         parts.append(f"<h2>{html.escape(key.replace('_', ' '))}</h2>")
         if isinstance(value, list) and value and isinstance(value[0], dict):
             parts.append(_table(value))
+        elif _rows_of_dicts(value):
+            parts.append(_table([{"": k} | v for k, v in value.items()]))
         elif (
             isinstance(value, dict)
             and value
