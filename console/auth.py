@@ -38,6 +38,7 @@ COMMAND_WORDS = {
     "configuration": "change the configuration",
     "fallback": "switch the fallback",
     "fallback_back": "switch back from the fallback",
+    "release": "sign a model release",
     "user_management": "manage users",
     "audit": "read the audit trail",
 }
@@ -49,7 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"override", "acknowledge", "shelve", "escalate", "incident", "fallback", "fallback_back"}
     ),
     "quality_engineer": frozenset(
-        {"override", "acknowledge", "escalate", "incident", "new_reference", "audit"}
+        {"override", "acknowledge", "escalate", "incident", "new_reference", "audit", "release"}
     ),
     "admin": frozenset(COMMANDS),
 }

@@ -200,6 +200,17 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Release:
+    """What the model owner confirms, signed, before a new model version counts as released."""
+
+    checklist: tuple[str, ...] = (
+        "validation report reviewed",
+        "reference still representative",
+        "rollback to the previous version possible",
+    )
+
+
+@dataclass(frozen=True)
 class Costs:
     """What an intervention costs, for the operations metrics and the weekly review."""
 
@@ -257,6 +268,7 @@ class Config:
     fallback: Fallback = field(default_factory=Fallback)
     policy: Policy = field(default_factory=Policy)
     costs: Costs = field(default_factory=Costs)
+    release: Release = field(default_factory=Release)
     path: str = ""
 
 

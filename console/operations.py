@@ -65,7 +65,25 @@ def operations_metrics(path: str | Path, since: float, until: float, config: Con
         "alarm_health": alarm_health(journal, since, until),
         "cost": intervention_cost(config, len(mine), handling, exceptions),
         "accuracy": live_accuracy(path, records, overrides, config),
+        "by_model": by_model(records, mine),
     }
+
+
+def by_model(records: list[dict], overrides: list[dict]) -> dict:
+    """Metrics kept per model version: parts, overrides, mean confidence, labelled accuracy."""
+    overridden = {o["part"]: o["new_class"] for o in overrides}
+    out: dict[str, dict] = {}
+    for name in sorted({r["model"] or "?" for r in records}):
+        mine = [r for r in records if (r["model"] or "?") == name]
+        known = [(r["class"], overridden.get(r["part"], r["label"])) for r in mine]
+        known = [(p, t) for p, t in known if t]
+        out[name] = {
+            "parts": len(mine),
+            "overrides": sum(r["part"] in overridden for r in mine),
+            "mean_conf": round(sum(r["conf"] for r in mine) / len(mine), 4),
+            "accuracy": scores([p for p, _ in known], [t for _, t in known], ())["accuracy"].wire(),
+        }
+    return out
 
 
 def override_rates(records: list[dict], overrides: list[dict]) -> dict:

@@ -40,6 +40,7 @@ from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.oversight import Oversight
 from console.records import iso
+from console.releases import ReleaseDesk
 from console.snapshot import Snapshot, take
 from console.sync_link import SyncLink
 from data.audit import AuditFacts, Write
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 SNAPSHOT_PERIOD = 0.1
 
 
-class Station(Oversight, FallbackDesk):
+class Station(Oversight, FallbackDesk, ReleaseDesk):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -180,6 +181,7 @@ class Station(Oversight, FallbackDesk):
                 self._check_stale()
                 self.tick()
                 self.fallback_tick()
+                self.release_tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
