@@ -391,11 +391,28 @@ def _check(config: Config) -> None:
             'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
         )
     check_sync(config.sync)
+    _check_evidence(config)
     if len(config.station.features) > 256:
         raise ConfigError(
             "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
         )
     _check_people(config)
+
+
+def _check_evidence(config: Config) -> None:
+    levels = ("low", "medium", "high", "urgent")
+    for i, rule in enumerate(config.fallback.rule):
+        if rule.priority not in levels:
+            raise ConfigError(
+                f"fallback.rule[{i}].priority", f"unknown priority {rule.priority!r}",
+                f"use one of {', '.join(levels)}",
+            )  # fmt: skip
+    unknown = [p for p in config.policy.drift_priorities if p not in levels]
+    if unknown:
+        raise ConfigError(
+            "policy.drift_priorities", f"unknown priority {unknown[0]!r}",
+            f"use some of {', '.join(levels)}",
+        )  # fmt: skip
 
 
 def _check_sources(config: Config) -> None:

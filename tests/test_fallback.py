@@ -112,3 +112,12 @@ def test_a_rule_with_switch_set_switches_by_itself_and_audits_as_the_system(tmp_
     rows = station.audit_trail(session=owner)
     assert any(r["action"] == "fallback" and r["user_name"] == "system" for r in rows)
     station.stop()
+
+
+def test_a_bad_rule_priority_is_a_config_error_naming_the_key():
+    from console.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match=r"fallback.rule\[0\].priority"):
+        parse_config({"fallback": {"rule": [{"priority": "critical"}]}})
+    with pytest.raises(ConfigError, match="policy.drift_priorities"):
+        parse_config({"policy": {"drift_priorities": ["severe"]}})
