@@ -38,6 +38,7 @@ from console.fallback import FallbackSwitch
 from console.fallback_desk import FallbackDesk
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.metrics_desk import MetricsDesk
 from console.oversight import Oversight
 from console.records import iso
 from console.releases import ReleaseDesk
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 SNAPSHOT_PERIOD = 0.1
 
 
-class Station(Oversight, FallbackDesk, ReleaseDesk):
+class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -182,6 +183,7 @@ class Station(Oversight, FallbackDesk, ReleaseDesk):
                 self.tick()
                 self.fallback_tick()
                 self.release_tick()
+                self.metrics_tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at

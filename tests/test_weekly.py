@@ -50,3 +50,24 @@ def test_report_without_production_needs_a_date(tmp_path, capsys):
     path.write_text(f'[store]\npath = "{tmp_path / "none.db"}"\n')
     assert main(["report", "--week", "--config", str(path), "--out", str(tmp_path)]) == 2
     assert "no store" in capsys.readouterr().err
+
+
+def test_the_station_stores_its_metrics_for_the_plant(tmp_path):
+    from console.config import load_config
+    from console.runner import Station
+
+    config, _, _, _ = seeded(tmp_path)
+    station = Station(load_config(config), sources=False)
+    try:
+        metrics = station.store_metrics(station.clock())
+        assert metrics is not None and metrics["period"]["parts"] > 0
+        owner = station.login("ann", "123456")
+        entry = next(
+            t for t in station.audit_trail(session=owner) if t["action"] == "operations_metrics"
+        )
+        assert entry["user_name"] == "system" and entry["new"]["overrides"]["total"] == 1
+        from data.reading import outbox_entries
+
+        assert "audit" in {kind for _, kind in outbox_entries(station.store.path)}
+    finally:
+        station.stop()
