@@ -11,6 +11,8 @@ rules on the engine thread (`fallback_tick`).
 
 from __future__ import annotations
 
+import contextlib
+
 from console.actions import CommandRefused
 from console.audited import Actor, AuditedActions, SystemActor
 from console.auth import Session
@@ -48,7 +50,9 @@ class FallbackDesk(AuditedActions):
         self.notifier.send({"event": "fallback", "on": on, "by": who.user, "via": done.via})
         action = "fallback" if on else "fallback_back"
         facts = self._facts(who, action, "fallback", reason, now, old=old, new=done.wire())
-        self._record([], facts)
+        # The line is already switched: a store that fails is shown (by _record), not raised.
+        with contextlib.suppress(CommandRefused):
+            self._record([], facts)
         return done
 
     def restore_fallback(self) -> None:

@@ -121,3 +121,16 @@ def test_a_bad_rule_priority_is_a_config_error_naming_the_key():
         parse_config({"fallback": {"rule": [{"priority": "critical"}]}})
     with pytest.raises(ConfigError, match="policy.drift_priorities"):
         parse_config({"policy": {"drift_priorities": ["severe"]}})
+
+
+def test_a_failing_store_does_not_undo_or_hide_the_switch(tmp_path):
+    config = replace(demo_config(), store=replace(demo_config().store, path=str(tmp_path / "l.db")))
+    station = Station(config, sources=False)
+    station.first_admin("owner", "123456")
+    station.store.close()  # the audit write will fail
+    done = station.set_fallback(True, "store gone")
+    assert station.fallback and done.on
+    texts = [str(e[-1]) for e in station.engine.system_events]
+    assert any("fallback not saved" in t for t in texts)
+    station.store = None
+    station.stop()
