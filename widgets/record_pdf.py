@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QGuiApplication, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtWidgets import QApplication
 
 
 def ensure_app() -> QGuiApplication:
-    app = QGuiApplication.instance()
+    """A QApplication (not only a QGuiApplication: a window or pytest-qt may come later)."""
+    app = QApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
+        app = QApplication([])
     return app  # type: ignore[return-value]
 
 
