@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -173,6 +174,23 @@ class Alarm:
     chattering: bool = False
     chatter_holds: int = 0
     extra: dict = field(default_factory=dict)
+
+
+ALARM_FIELDS = tuple(f.name for f in fields(Alarm))
+
+
+@contextmanager
+def restored_on_error(alarm: Alarm, journal: deque) -> Iterator[None]:
+    """`alarm` and `journal` as they were before the block, when the block raises."""
+    before, entries = replace(alarm), len(journal)
+    try:
+        yield
+    except BaseException:
+        for name in ALARM_FIELDS:
+            setattr(alarm, name, getattr(before, name))
+        while len(journal) > entries:
+            journal.pop()
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,13 +348,17 @@ class AlarmBook:
     # --- people's actions (any thread) -----------------------------------------------------
 
     def acknowledge(
-        self, alarm_id: str, user: str, *, seq: int, ts: str, comment: str = ""
-    ) -> AlarmEvent:
-        with self._lock:
-            alarm = self._get(alarm_id)
+        self, alarm_id: str, user: str, *, seq: int, ts: str, comment: str = "",
+        commit: Callable[[AlarmEvent], object] | None = None,
+    ) -> AlarmEvent:  # fmt: skip
+        """`commit(event)`, the durable write, runs under the lock; if it raises, nothing moved."""
+        with self._lock, restored_on_error(alarm := self._get(alarm_id), self.journal):
             self._move(alarm, T.ACKNOWLEDGE, ts, user, comment, seq)
             alarm.acknowledged_by, alarm.comment = user, comment
-            return self._event("alarm_acknowledged", alarm, seq, ts, user=user)
+            event = self._event("alarm_acknowledged", alarm, seq, ts, user=user)
+            if commit is not None:
+                commit(event)
+        return event
 
     def shelve(
         self, alarm_id: str, user: str, *, reason: str, until: float, seq: int, ts: str

@@ -37,7 +37,7 @@ class Journal(Protocol):
         user: str = "",
         note: str = "",
         at: float | None = None,
-    ) -> None: ...
+    ) -> int | None: ...
 
 
 class Annunciator:

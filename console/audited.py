@@ -53,7 +53,11 @@ class AuditedActions:
     # provided by the Station
     config: Config
     engine: Engine
-    store: StoreWriter | None
+
+    @property
+    def store(self) -> StoreWriter | None:  # the Station's (its store health owns it)
+        raise NotImplementedError
+
     snapshot: Snapshot
     fallback: bool
     _snapshot_requested: threading.Event

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from console.engine import Engine
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class UsageError(Exception):
@@ -113,11 +115,20 @@ def read_config(path: str | None, *, demo: bool = False) -> Config:
 
 def open_stream(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
-    try:
-        return open(path, "rb")  # closed by the caller
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+        handle = sys.stdin.buffer
+    else:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+    peek = getattr(handle, "peek", None)
+    if peek is not None and peek(len(SQLITE_HEADER))[: len(SQLITE_HEADER)] == SQLITE_HEADER:
+        handle.close()
+        raise UsageError(
+            f"{path} is a SQLite store, not a JSON Lines stream: export its records first"
+            " (main.py export --format jsonl) and analyze the export"
+        )
+    return handle
 
 
 def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
@@ -285,6 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError, PeopleUsageError, EvidenceUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`analyze ... | head -1`): end quietly, no traceback.
+
+    Python would try to flush stdout again at exit and complain; point it at /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _open_window(config: Config) -> int:

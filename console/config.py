@@ -9,6 +9,8 @@ Stable keys are those of WIRE.md §6; everything else may grow. Pure: read once 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 import types
 import typing
@@ -18,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 SOURCE_KINDS = ("serial", "modbus", "folder", "tcp", "simulator")
+# The same rule as console/records.py FEATURE_NAME (WIRE.md §1); kept here so config stays pure.
+FEATURE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+# The time buckets hold four days (console/stats.py): no drift window can be longer.
+LONGEST_DRIFT_WINDOW_HOURS = 96.0
+SHORTEST_DRIFT_WINDOW_HOURS = 0.25
 
 
 class ConfigError(ValueError):
@@ -68,6 +75,10 @@ class Source:
     settle: float = 1.0
     # tcp: listening on anything but loopback needs this set explicitly
     allow_remote: bool = False
+    # tcp: clients at once (more are refused at accept and counted); a client silent this long
+    # is disconnected, so idle connections cannot hold every slot
+    max_clients: int = 64
+    idle_seconds: float = 300.0
     # simulator
     scenario: str = "demo"
     rate: float = 100.0  # parts per second of wall-clock time
@@ -122,6 +133,9 @@ class Detection:
     rejected_fraction: float = 0.005  # over the last 1,000 lines
     missing_fraction: float = 0.05
     out_of_range_fraction: float = 0.02
+    # A record stamped more than this ahead of the stream's own recent time is rejected
+    # (`ts_implausible`, console/stream_time.py): 5 minutes covers clock skew between cameras.
+    future_margin_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -366,24 +380,7 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
 
 def _check(config: Config) -> None:
     _check_sources(config)
-    if config.reference.size < 100:
-        raise ConfigError(
-            "reference.size",
-            f"{config.reference.size} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if config.window.parts < 100:
-        raise ConfigError(
-            "window.parts",
-            f"{config.window.parts} is too small",
-            "use at least 1000 parts (default 10000)",
-        )
-    if not 1 <= config.window.batch <= config.window.parts:
-        raise ConfigError(
-            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
-        )
-    if not 0 < config.detection.false_alarms_per_year < 100:
-        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
+    _check_numbers(config)
     if config.console.timezone and not _known_zone(config.console.timezone):
         raise ConfigError(
             "console.timezone",
@@ -396,6 +393,21 @@ def _check(config: Config) -> None:
         raise ConfigError(
             "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
         )
+    for i, name in enumerate(config.station.features, start=1):
+        if not FEATURE_NAME.match(name):
+            raise ConfigError(
+                f"station.features[{i}]",
+                f"{name!r} is not a feature name (letters, digits, _ . - ; 1-64 characters)",
+                f"write it as {re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:64] or 'feature1'!r}",
+            )
+    for i, name in enumerate(config.station.classes, start=1):
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            raise ConfigError(
+                f"station.classes[{i}]",
+                f"{name!r} is not a class name of 1-64 printable characters",
+                'write the class as the model names it, e.g. "scratch"',
+            )
+
     _check_people(config)
 
 
@@ -440,7 +452,9 @@ def _check_sources(config: Config) -> None:
             )
         if source.parity not in ("N", "E", "O", "M", "S"):
             raise ConfigError(
-                f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"'
+                f"{key}.parity",
+                f"unknown parity {source.parity!r}",
+                'use "N", "E", "O", "M" or "S"',
             )
         if source.word_order not in ("big", "little"):
             raise ConfigError(
@@ -448,10 +462,7 @@ def _check_sources(config: Config) -> None:
                 f"unknown word order {source.word_order!r}",
                 'use "big" or "little"',
             )
-        if source.rate <= 0 or source.parts_per_day <= 0:
-            raise ConfigError(
-                f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
-            )
+        _check_source_numbers(source, key)
 
 
 PLAYBOOK_ROLES = ("product_owner", "data_owner", "model_owner", "control_owner", "operations_lead")
@@ -480,6 +491,99 @@ def _check_people(config: Config) -> None:
                 )
     if config.notify.command and config.notify.timeout_seconds <= 0:
         raise ConfigError("notify.timeout_seconds", "must be positive", "use e.g. 10")
+
+
+def _within(
+    key: str, value: float, low: float, high: float, fix: str, *, above: bool = False
+) -> None:
+    """`low <= value <= high` (`low < value` when `above`), and finite; else a ConfigError whose
+    message states exactly that check."""
+    ok = math.isfinite(value) and (low < value if above else low <= value) and value <= high
+    if not ok:
+        bound = f"greater than {low:g}" if above else f"at least {low:g}"
+        raise ConfigError(
+            key, f"{value!r} is out of range: it must be {bound} and at most {high:g}", fix
+        )
+
+
+# (key, low, high, low excluded, fix): what `_within` checks for each numeric key.
+SOURCE_RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
+    ("baudrate", 50, 4_000_000, False, "use e.g. baudrate = 115200"),
+    ("bytesize", 5, 8, False, "use bytesize = 8"),
+    ("unit", 0, 247, False, "use the PLC's Modbus unit id, e.g. unit = 1"),
+    ("poll_interval", 0.0, 60.0, True, "use e.g. poll_interval = 0.1"),
+    ("fallback_coil", 0, 65535, False, "use e.g. fallback_coil = 0"),
+    ("timeout", 0.0, 60.0, False, "use 0 (from the baud rate) or e.g. 0.5"),
+    ("settle", 0.0, 3600.0, False, "use e.g. settle = 1.0"),
+    ("rate", 0.0, 1_000_000.0, True, "use e.g. rate = 20"),
+    ("parts_per_day", 0.0, 1e9, True, "use e.g. parts_per_day = 5000"),
+    ("max_clients", 1, 1000, False, "use e.g. max_clients = 64"),
+    ("idle_seconds", 0.0, 86400.0, True, "use e.g. idle_seconds = 300"),
+)
+RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
+    ("reference.size", 100, 10_000_000, False, "use e.g. size = 10000 (at least 100)"),
+    ("window.parts", 100, 1_000_000, False, "use e.g. parts = 10000 (100 to 1,000,000)"),
+    ("detection.false_alarms_per_year", 0.0, 100.0, True, "use e.g. 0.02"),
+    ("detection.jump_sd", 0.0, 20.0, True, "use e.g. jump_sd = 2.0"),
+    ("detection.jump_baseline_parts", 10.0, 1e7, False, "use e.g. jump_baseline_parts = 1000"),
+    ("detection.stuck_parts", 0, 1_000_000, False, "use 0 (from the reference) or e.g. 50"),
+    ("detection.stale_seconds", 0.0, 86400.0, True, "use e.g. stale_seconds = 60"),
+    ("detection.rejected_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.005"),
+    ("detection.missing_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.05"),
+    ("detection.out_of_range_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.02"),
+    ("detection.future_margin_seconds", 1.0, 31_536_000.0, False, "use e.g. 300"),
+    ("alarms.on_delay_parts", 0, 1_000_000, False, "use e.g. on_delay_parts = 0"),
+    ("alarms.off_delay_parts", 0, 1_000_000, False, "use e.g. off_delay_parts = 500"),
+    # 1 or more would put the clear level at or below zero: the alarm could never clear.
+    ("alarms.deadband", 0.0, 0.9, False, "use e.g. deadband = 0.2"),
+)
+
+
+def _check_source_numbers(source: Source, key: str) -> None:
+    for name, low, high, above, fix in SOURCE_RANGES:
+        _within(f"{key}.{name}", getattr(source, name), low, high, fix, above=above)
+    if source.stopbits not in (1, 1.5, 2):
+        raise ConfigError(
+            f"{key}.stopbits", f"{source.stopbits!r} is not 1, 1.5 or 2", "use stopbits = 1"
+        )
+
+
+def _check_numbers(config: Config) -> None:
+    """Every numeric key in a range the engine can work with (issue 8: no crash, no silence)."""
+    for key, low, high, above, fix in RANGES:
+        section, name = key.split(".")
+        _within(key, getattr(getattr(config, section), name), low, high, fix, above=above)
+    batch_fix = "use e.g. batch = 100 (at most window.parts)"
+    _within("window.batch", config.window.batch, 1, config.window.parts, batch_fix)
+    hours = config.detection.drift_windows_hours
+    if not hours:
+        raise ConfigError(
+            "detection.drift_windows_hours", "is empty", "list at least one, e.g. [24.0, 48.0]"
+        )
+    for i, value in enumerate(hours, start=1):
+        _within(
+            f"detection.drift_windows_hours[{i}]",
+            value,
+            SHORTEST_DRIFT_WINDOW_HOURS,
+            LONGEST_DRIFT_WINDOW_HOURS,
+            "use hours of production between 0.25 and 96, e.g. [24.0, 36.0, 48.0]",
+        )
+    sla = config.people.sla_minutes
+    if len(sla) != 4:
+        raise ConfigError(
+            "people.sla_minutes",
+            f"has {len(sla)} values, not 4 (low, medium, high, urgent)",
+            "write e.g. sla_minutes = [1440.0, 240.0, 60.0, 15.0]",
+        )
+    for i, minutes in enumerate(sla, start=1):
+        _within(
+            f"people.sla_minutes[{i}]",
+            minutes,
+            0.0,
+            525_600.0,
+            "use minutes, e.g. 60.0",
+            above=True,
+        )
 
 
 def _known_zone(name: str) -> bool:

@@ -36,6 +36,13 @@ from console.config import Config, ConfigError
 from console.engine import Engine
 from console.fallback import FallbackSwitch
 from console.fallback_desk import FallbackDesk
+from console.headless import (
+    STORE_FAILED,
+    contain,
+    print_system_event,
+    report_quarantine,
+    store_summary,
+)
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
 from console.metrics_desk import MetricsDesk
@@ -43,6 +50,7 @@ from console.oversight import Oversight
 from console.records import iso
 from console.releases import ReleaseDesk
 from console.snapshot import Snapshot, take
+from console.store_health import StoreHealth
 from console.sync_link import SyncLink
 from data.audit import AuditFacts, Write
 
@@ -64,14 +72,15 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
         on_event: Callable[[AlarmEvent], None] | None = None,
         sources: bool = True,
         clock: Callable[[], float] = time.time,
+        on_system: Callable[[tuple[float, str, str, str]], None] | None = None,
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store: StoreWriter | None = None
-        self.store_error = ""
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.engine.on_system = on_system
+        self.health = StoreHealth(self.engine, config.station.id)
         self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
         self._start_oversight(clock)
@@ -83,7 +92,7 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
         if sources:
             self._open_sources()
         self.snapshot: Snapshot = take(
-            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+            self.engine, source_statuses(self.sources), store_text(self.store, self.health.error)
         )
         self.incidents: list[Incident] = []
         self.fallback = False
@@ -120,19 +129,15 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
             except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
-    def _open_store(self, path: str) -> None:
-        try:
-            from data.store import StoreWriter
+    @property
+    def store(self) -> StoreWriter | None:
+        return self.health.store
 
-            features = self.engine.features or ()
-            self.store = StoreWriter(path, self.config.station.id, features)
-            self.engine.store = self.store
+    def _open_store(self, path: str) -> None:
+        store = self.health.open(path)
+        if store is not None:
             self._use_store_for_people()
-        except Exception as error:  # the line keeps running without a store
-            self.store_error = f"store unavailable: {error}"
-            self.engine.note_system("system", "store", self.store_error)
-            return
-        self.sync.attach(self.store)
+            self.sync.attach(store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -153,7 +158,9 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
                 self.sources.append(source)
             except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
-                self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
+                text = f"cannot open {cfg.kind} {cfg.url}: {error}"
+                self.engine.note_system("error", name, text)
+                self.engine.line_alarms.source_unopened(name, self.engine.accepted, text)
 
     # --- the engine thread ------------------------------------------------------------------
 
@@ -174,11 +181,10 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
             try:
                 for item in self.intake.drain(timeout=0.05):
                     if isinstance(item, Delivery):
-                        self.engine.feed_lines(item.lines, item.source)
-                        if item.rejected:
-                            self.engine.note_rejected(item.rejected)
+                        self._deliver(item)
                     else:
                         self._source_event(item)
+                self.health.check()
                 self._check_stale()
                 self.tick()
                 self.fallback_tick()
@@ -196,7 +202,7 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
                     self.snapshot = take(
                         self.engine,
                         source_statuses(self.sources),
-                        store_text(self.store, self.store_error),
+                        store_text(self.store, self.health.error),
                         self.fallback,
                         sync=self.sync.status,
                     )
@@ -204,6 +210,12 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
             except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
+
+    def _deliver(self, item: Delivery) -> None:
+        """One source's delivery; a failure costs the lines that caused it, not the delivery."""
+        before = dict(self.engine.rejected)
+        contain(self.engine, item)
+        report_quarantine(self.engine, item.source, before)
 
     def _event(self, event: AlarmEvent) -> None:
         if self._on_event is not None:
@@ -218,9 +230,8 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
         engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        now = time.time()
-        self.engine.check_stale(now)
-        self.sync.check(now)
+        self.engine.check_stale(time.monotonic())  # a step of the wall clock changes nothing
+        self.sync.check(time.time())  # the alarm's timestamp
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -249,7 +260,7 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
         if misfit:
             raise CommandRefused(misfit)
         if self.store is None:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
+            raise CommandRefused(f"not saved: {self.health.error or 'no store configured'}")
         c = command
         row = {"at": c.at, "part": c.part, "old_class": c.old_class, "old_conf": c.old_conf}
         row |= {"new_class": c.new_class, "reason": c.reason, "note": c.note}
@@ -274,14 +285,18 @@ class Station(Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
     def acknowledge(self, command: Acknowledge, session: Session | None = None) -> AlarmEvent:
         """Acknowledge an alarm, with an optional comment; journaled and audited together."""
         who = self.people.check(session or self.session, "acknowledge")
+        if self.store is None and self._store_path:
+            raise CommandRefused(f"not saved: {self.health.error or 'no store'}")
         try:
             event = self.engine.alarms.acknowledge(
                 command.alarm, who.user, seq=self.engine.accepted, ts=iso(command.at),
                 comment=command.note,
+                commit=lambda e: self._journal(e, "acknowledged", who, command.note, command.at),
             )  # fmt: skip
+        except CommandRefused:
+            raise
         except (KeyError, ValueError) as error:
             raise CommandRefused(str(error).strip("'\"")) from error
-        self._journal(event, "acknowledged", who, command.note, command.at)
         return event
 
     def escalate(self, command: Escalate, session: Session | None = None) -> Incident:
@@ -384,8 +399,11 @@ def run_headless(config: Config, seconds: float | None) -> int:
             out.write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
             out.flush()
 
-    station = Station(config, on_event=print_event)
+    station = Station(config, on_event=print_event, on_system=print_system_event)
     route_errors(station)
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
+        return STORE_FAILED
     done = threading.Event()
 
     def finish(signum: int, frame: object) -> None:
@@ -395,11 +413,17 @@ def run_headless(config: Config, seconds: float | None) -> int:
     signal.signal(signal.SIGTERM, finish)
     started = time.perf_counter()
     station.start()
-    done.wait(seconds)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not done.wait(0.1) and not station.health.failure:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     station.stop()
-    out.write(
-        json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":"))
-        + "\n"
-    )
+    station.health.check()
+    summary = station.engine.summary(time.perf_counter() - started)
+    summary.update(store_summary(station.store, station.engine.alarms))
+    out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
+        return STORE_FAILED
     return 0

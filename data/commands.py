@@ -4,9 +4,9 @@
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
 operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
-`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own (`synchronous=FULL`)
-while their caller waits. `Flush`
-and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
+`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own
+(`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
+Built on the caller's thread, read on the writer's.
 """
 
 from __future__ import annotations
@@ -61,10 +61,12 @@ class JournalAlarm:
 
 @dataclass(frozen=True, slots=True)
 class Flush:
-    """Everything queued before it is committed (or failed: more failures than `failed`)."""
+    """Everything queued before it is committed (or failed: more failures than `failed`, or
+    more records not stored than `not_stored`: quarantined rows are reported too)."""
 
     name: ClassVar[str] = "flush"
     failed: int
+    not_stored: int
     request: Request
 
 

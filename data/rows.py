@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable
 from functools import singledispatchmethod
 from itertools import repeat
@@ -49,6 +50,16 @@ PAGE_SIZE = 16384
 CACHE_KIB = 8192
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
+# Bounds (issue 8): a rejected line keeps at most this many raw bytes (its length and sha256
+# go in `detail`); the quarantine and the event list keep their newest rows only.
+RAW_KEEP_BYTES = 4096
+REJECTED_KEEP_ROWS = 50_000
+EVENTS_KEEP_ROWS = 100_000
+
+_INSERT_ALARM = (
+    "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
+    " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _INSERT_RECORD = (
     "INSERT INTO records (seq, ts, ts_text, station, part, batch, model, class, conf,"
     " feature_set, features, image, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -164,8 +175,12 @@ class RowWriter:
     def _(self, command: AppendRejected) -> int:
         self.conn.executemany(
             "INSERT INTO rejected (at, source, reason, detail, raw) VALUES (?, ?, ?, ?, ?)",
-            [(command.at, r.source, r.reason, r.detail, bytes(r.raw)) for r in command.rejected],
+            [
+                (command.at, r.source, r.reason, *_kept_raw(r.detail, bytes(r.raw)))
+                for r in command.rejected
+            ],
         )
+        _keep_newest(self.conn, "rejected", REJECTED_KEEP_ROWS)
         return len(command.rejected)
 
     @write.register
@@ -175,30 +190,23 @@ class RowWriter:
             "INSERT INTO events (at, source, kind, detail, count) VALUES (?, ?, ?, ?, ?)",
             (c.at, c.source, c.kind, c.detail, c.count),
         )
+        _keep_newest(self.conn, "events", EVENTS_KEEP_ROWS)
         return 1
 
     @write.register
     def _(self, command: JournalAlarm) -> int:
-        c = command
+        self._journal(command)
+        return 1
+
+    def _journal(self, c: JournalAlarm) -> int:
         seq = self.next_seq()
         self.conn.execute(
-            "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
-            " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                c.at,
-                c.alarm,
-                c.source,
-                c.detector,
-                c.state,
-                c.priority,
-                c.value,
-                c.user,
-                c.note,
-            ),
-        )
+            _INSERT_ALARM,
+            (seq, c.at, c.alarm, c.source, c.detector, c.state, c.priority, c.value, c.user,
+             c.note),
+        )  # fmt: skip
         self._outbox(seq, "alarm")
-        return 1
+        return seq
 
     @write.register
     def _(self, command: SaveReference) -> int:
@@ -288,6 +296,20 @@ class RowWriter:
             self.conn, command.writes, command.facts, self.next_seq, self.audit_hash
         )
         return seqs
+
+
+def _kept_raw(detail: str, raw: bytes) -> tuple[str, bytes]:
+    """At most RAW_KEEP_BYTES of a rejected line; a longer one keeps its length and hash."""
+    if len(raw) <= RAW_KEEP_BYTES:
+        return detail, raw
+    digest = hashlib.sha256(raw).hexdigest()
+    note = f"raw {len(raw)} bytes, sha256 {digest}, first {RAW_KEEP_BYTES} kept"
+    return (f"{detail}; {note}" if detail else note), raw[:RAW_KEEP_BYTES]
+
+
+def _keep_newest(conn: sqlite3.Connection, table: str, keep: int) -> None:
+    """Drop all but the newest `keep` rows (ids only grow, so this is one range delete)."""
+    conn.execute(f"DELETE FROM {table} WHERE id <= (SELECT max(id) FROM {table}) - ?", (keep,))
 
 
 def _sha256(text: str) -> str:

@@ -132,5 +132,4 @@ def test_a_failing_store_does_not_undo_or_hide_the_switch(tmp_path):
     assert station.fallback and done.on
     texts = [str(e[-1]) for e in station.engine.system_events]
     assert any("fallback not saved" in t for t in texts)
-    station.store = None
     station.stop()

@@ -151,7 +151,8 @@ def test_bulk_and_line_by_line_parsing_agree(lines):
     bulk = bulk_parser._parse_in_bulk(list(lines))
     if bulk is None:  # the bulk path declined: the chunk goes line by line anyway
         return
-    (a, a_rejected), (b, b_rejected) = bulk, single_parser._parse_line_by_line(list(lines))
+    # each path also returns the raw lines of the records it kept (for the stream-time check)
+    (a, a_rejected, _), (b, b_rejected, _) = bulk, single_parser._parse_line_by_line(list(lines))
     assert a.part == b.part and a.ts_text == b.ts_text
     np.testing.assert_array_equal(a.features, b.features)  # NaN where missing, on both
     np.testing.assert_array_equal(a.conf, b.conf)

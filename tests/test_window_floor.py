@@ -144,7 +144,8 @@ def test_f4_in_live_acknowledges_what_waits_not_the_hidden_alarms_selection(
 def test_f4_with_nothing_waiting_says_so(qtbot, window, station, line):
     feed(station, line, 200)
     qtbot.waitUntil(lambda: drawn(window, 200), timeout=WAIT)
-    # and the header does not count rows "to sync" when no sync is configured: it says so
+    # and the header does not count rows "to sync" when no sync is configured: the plant sync's
+    # own tile says so (issue 11), the store's says only how the store is
     assert "to sync" not in window.header.store.caption.text()
     assert window.header.sync.value.text() == "no sync configured"
     press(qtbot, Qt.Key.Key_F4, window)

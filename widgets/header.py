@@ -238,7 +238,9 @@ class OverviewHeader(QFrame):
     def show_sync(self, sync: SyncStatus) -> None:
         """'no sync configured', or connected/offline, waiting rows, oldest, last success."""
         detail = sync.detail()
-        self.sync.caption.setText(_short(f"Plant sync · {detail}", 48))
+        # The tile is narrow at 1280 px: the caption keeps what fits, the tooltip has it all.
+        caption = f"Plant sync · {detail}" if sync.configured else "Plant sync"
+        self.sync.caption.setText(_short(caption, 30))
         if sync.stale:
             style = theme.priority_style("medium")
         elif sync.abnormal:

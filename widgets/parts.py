@@ -4,16 +4,19 @@ Rows come from `snapshot.recent` (newest first): thumbnail, part, class (and the
 any, marked ✎), confidence, time in the station's zone. The selection is kept by part id. A tap on a row asks to override that part (`override_requested`), the
 first of the override's three taps. On a fast line the list moves every tenth of a second, so
 "Hold" freezes it while the operator picks. Thumbnails are loaded once per image path and
-kept in a small cache; parts without an image show a grey placeholder.
+kept in a small cache; parts without an image show a grey placeholder. Images are read and
+decoded by one loader thread ("thumbnails"), never on the UI thread, and only from inside the
+sources' folders (console/part_images.py): a FIFO, a `../` path or a huge file shows
+"image refused" and cannot hang the window.
 """
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from console.part_images import read_image, resolve_image
 from console.snapshot import Part, Snapshot
 from widgets import theme
 from widgets.clock import StationClock
@@ -53,38 +57,46 @@ class Thumbnails:
         self.roots = roots
         self.size = size
         self.capacity = capacity
-        self._cache: OrderedDict[str, QPixmap] = OrderedDict()
+        self._cache: OrderedDict[str, QPixmap | Future] = OrderedDict()
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
         self.missing = placeholder(size)
+        self.loading = placeholder(size, "loading")
+        self.refused = placeholder(size, "image refused")
 
     def get(self, image: str | None) -> QPixmap:
+        """The thumbnail if it is loaded; "loading" until the loader thread has it."""
         if not image:
             return self.missing
-        pixmap = self._cache.get(image)
-        if pixmap is not None:
+        entry = self._cache.get(image)
+        if entry is None:
+            entry = self._cache[image] = self._loader.submit(self._load, image)
+            if len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        else:
             self._cache.move_to_end(image)
-            return pixmap
-        pixmap = self._load(image)
+        if isinstance(entry, QPixmap):
+            return entry
+        if not entry.done():
+            return self.loading
+        loaded = entry.result()
+        pixmap = self.refused if loaded is None else QPixmap.fromImage(loaded)
         self._cache[image] = pixmap
-        if len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
         return pixmap
 
-    def _load(self, image: str) -> QPixmap:
-        candidates = (
-            [image]
-            if os.path.isabs(image)
-            else [os.path.join(root, image) for root in self.roots] + [image]
+    def _load(self, image: str) -> QImage | None:
+        """Loader thread: read and decode inside the roots only (QImage, not QPixmap, is safe
+        off the UI thread)."""
+        path = resolve_image(image, self.roots)
+        data = read_image(path) if path else None
+        picture = QImage.fromData(data) if data else QImage()
+        if picture.isNull():
+            return None
+        return picture.scaled(
+            self.size,
+            self.size,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
-        for path in candidates:
-            pixmap = QPixmap(path)
-            if not pixmap.isNull():
-                return pixmap.scaled(
-                    self.size,
-                    self.size,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-        return placeholder(self.size, "image missing")
 
 
 def shown_class(part: Part, overridden_to: str | None = None) -> str:
