@@ -414,6 +414,8 @@ def _check(config: Config) -> None:
 def _check_evidence(config: Config) -> None:
     levels = ("low", "medium", "high", "urgent")
     for i, rule in enumerate(config.fallback.rule):
+        minutes = f"fallback.rule[{i}].unacknowledged_minutes"
+        _within(minutes, rule.unacknowledged_minutes, 0.0, 10_080.0, "use e.g. 10")
         if rule.priority not in levels:
             raise ConfigError(
                 f"fallback.rule[{i}].priority", f"unknown priority {rule.priority!r}",
@@ -536,6 +538,10 @@ RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
     ("alarms.off_delay_parts", 0, 1_000_000, False, "use e.g. off_delay_parts = 500"),
     # 1 or more would put the clear level at or below zero: the alarm could never clear.
     ("alarms.deadband", 0.0, 0.9, False, "use e.g. deadband = 0.2"),
+    ("costs.hourly_rate", 0.0, 1e6, False, "use e.g. hourly_rate = 60"),
+    ("costs.manual_inspection_hourly_rate", 0.0, 1e6, False, "use e.g. 45"),
+    ("costs.minutes_per_override", 0.0, 1440.0, False, "use e.g. minutes_per_override = 2"),
+    ("costs.minutes_per_incident", 0.0, 100_000.0, False, "use e.g. minutes_per_incident = 30"),
 )
 
 

@@ -133,3 +133,12 @@ def test_a_failing_store_does_not_undo_or_hide_the_switch(tmp_path):
     texts = [str(e[-1]) for e in station.engine.system_events]
     assert any("fallback not saved" in t for t in texts)
     station.stop()
+
+
+def test_costs_and_rule_minutes_are_range_checked():
+    from console.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match="costs.hourly_rate"):
+        parse_config({"costs": {"hourly_rate": -5}})
+    with pytest.raises(ConfigError, match=r"fallback.rule\[0\].unacknowledged_minutes"):
+        parse_config({"fallback": {"rule": [{"unacknowledged_minutes": float("nan")}]}})
