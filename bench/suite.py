@@ -38,6 +38,7 @@ NAMES = (
     "window",
     "replay",
     "sync",
+    "fallback",
 )
 
 
@@ -64,6 +65,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "window": bench_window,
         "replay": _replay,
         "sync": bench_sync,
+        "fallback": bench_fallback,
     }
     for name in chosen:
         started = time.perf_counter()
@@ -322,6 +324,16 @@ def bench_sync(quick: bool) -> None:
         run(quick)
     except Exception as error:  # no PostgreSQL on this machine, say: report, go on
         line("failed", f"{type(error).__name__}: {error}")
+
+
+def bench_fallback(quick: bool) -> None:
+    """Fallback switch → PLC coil confirmed (bench/fallback.py); target < 500 ms every time."""
+    from bench.fallback import bench_fallback as run
+
+    heading("fallback", "switch to manual inspection until the PLC's coil confirms it")
+    for case, figures in run(quick).items():
+        met = figures["confirmed"] == figures["trials"] and figures["max_ms"] < 500
+        line(case, json.dumps(figures), f"every trial < 500 ms: {verdict(met)}")
 
 
 def bench_window(quick: bool) -> None:

@@ -37,6 +37,8 @@ COMMAND_WORDS = {
     "new_reference": "set a new reference",
     "configuration": "change the configuration",
     "fallback": "switch the fallback",
+    "fallback_back": "switch back from the fallback",
+    "release": "sign a model release",
     "user_management": "manage users",
     "audit": "read the audit trail",
 }
@@ -45,10 +47,10 @@ COMMANDS = tuple(COMMAND_WORDS)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"override", "escalate", "fallback"}),
     "shift_lead": frozenset(
-        {"override", "acknowledge", "shelve", "escalate", "incident", "fallback"}
+        {"override", "acknowledge", "shelve", "escalate", "incident", "fallback", "fallback_back"}
     ),
     "quality_engineer": frozenset(
-        {"override", "acknowledge", "escalate", "incident", "new_reference", "audit"}
+        {"override", "acknowledge", "escalate", "incident", "new_reference", "audit", "release"}
     ),
     "admin": frozenset(COMMANDS),
 }

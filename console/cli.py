@@ -17,6 +17,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from console.cli_evidence import EvidenceUsageError
+from console.cli_evidence import add_parsers as add_evidence_parsers
+from console.cli_evidence import run as run_evidence
 from console.cli_people import PeopleUsageError, add_parsers
 from console.cli_people import run as run_people
 from console.cli_reference import add_reference_parser
@@ -62,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     headless.add_argument("--config", dest="sub_config", help="station config (TOML)")
     headless.add_argument("--for", dest="seconds", type=float, help="stop after this many seconds")
+    _add_simulate(commands)
+    add_replay_commands(commands)
+    sync = commands.add_parser(
+        "sync", help="push the outbox to the plant database once (--init: create its schema)"
+    )
+    sync.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    sync.add_argument(
+        "--init", action="store_true", help="create or migrate the central schema and exit"
+    )
+    sync.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
+    )
+    add_reference_parser(commands)
+    bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    bench.add_argument("--only", help="comma-separated benchmark names")
+    add_parsers(commands)
+    add_evidence_parsers(commands)
+    return parser
+
+
+def _add_simulate(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser(
         "simulate",
         help="write a simulated record stream to a file, serial port, TCP address or folder",
@@ -86,23 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
-    add_replay_commands(commands)
-    sync = commands.add_parser(
-        "sync", help="push the outbox to the plant database once (--init: create its schema)"
-    )
-    sync.add_argument("--config", dest="sub_config", help="station config (TOML)")
-    sync.add_argument(
-        "--init", action="store_true", help="create or migrate the central schema and exit"
-    )
-    sync.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
-    )
-    add_reference_parser(commands)
-    bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
-    bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    bench.add_argument("--only", help="comma-separated benchmark names")
-    add_parsers(commands)
-    return parser
 
 
 def read_config(path: str | None, *, demo: bool = False) -> Config:
@@ -287,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             return _replay_or_export(args)
         if args.command in ("user", "audit"):
             return run_people(args, read_config(args.sub_config))
+        if args.command in ("incidents", "export-incident", "report"):
+            from widgets.record_pdf import write_pdf
+
+            return run_evidence(args, read_config(args.sub_config), write_pdf)
         if args.command == "sync":
             from console.sync_command import run_sync
 
@@ -303,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.replay:
             return _open_replay_window(read_config(args.config, demo=True))
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError, PeopleUsageError, ReplayError) as error:
+    except (UsageError, ConfigError, PeopleUsageError, ReplayError, EvidenceUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:

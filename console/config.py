@@ -214,6 +214,57 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Release:
+    """What the model owner confirms, signed, before a new model version counts as released."""
+
+    checklist: tuple[str, ...] = (
+        "validation report reviewed",
+        "reference still representative",
+        "rollback to the previous version possible",
+    )
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What an intervention costs, for the operations metrics and the weekly review."""
+
+    hourly_rate: float = 60.0  # people handling overrides and incidents
+    manual_inspection_hourly_rate: float = 45.0  # inspectors while the fallback is on
+    minutes_per_override: float = 2.0
+    minutes_per_incident: float = 30.0
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Incidents the console opens by itself, so nothing waits for someone to press Escalate."""
+
+    on_drift: bool = True  # a drift alarm of one of `drift_priorities` opens an incident at once
+    drift_priorities: tuple[str, ...] = ("high", "urgent")
+    on_unacknowledged: bool = True  # any alarm unacknowledged past its response time
+
+
+@dataclass(frozen=True)
+class FallbackRule:
+    """When alarms of `priority` stay unacknowledged `unacknowledged_minutes`, the console
+    recommends the fallback, or switches it itself where `switch` is true (control owner's call)."""
+
+    priority: str = "urgent"  # low | medium | high | urgent: this priority and above
+    kinds: tuple[str, ...] = ("*",)  # detector names, "*" for any
+    unacknowledged_minutes: float = 10.0
+    switch: bool = False
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Manual inspection (EU AI Act Art. 14(4) "stop"): the Modbus fallback coil of the first
+    modbus source, read back to confirm; without one the screen tells people what to do."""
+
+    instruction: str = "Route every part to manual inspection now."
+    rule: tuple[FallbackRule, ...] = (FallbackRule(),)
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -228,6 +279,10 @@ class Config:
     playbook: tuple[Escalation, ...] = ()
     notify: Notify = field(default_factory=Notify)
     console: Console = field(default_factory=Console)
+    fallback: Fallback = field(default_factory=Fallback)
+    policy: Policy = field(default_factory=Policy)
+    costs: Costs = field(default_factory=Costs)
+    release: Release = field(default_factory=Release)
     path: str = ""
 
 
@@ -333,6 +388,7 @@ def _check(config: Config) -> None:
             'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
         )
     check_sync(config.sync)
+    _check_evidence(config)
     if len(config.station.features) > 256:
         raise ConfigError(
             "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
@@ -353,6 +409,24 @@ def _check(config: Config) -> None:
             )
 
     _check_people(config)
+
+
+def _check_evidence(config: Config) -> None:
+    levels = ("low", "medium", "high", "urgent")
+    for i, rule in enumerate(config.fallback.rule):
+        minutes = f"fallback.rule[{i}].unacknowledged_minutes"
+        _within(minutes, rule.unacknowledged_minutes, 0.0, 10_080.0, "use e.g. 10")
+        if rule.priority not in levels:
+            raise ConfigError(
+                f"fallback.rule[{i}].priority", f"unknown priority {rule.priority!r}",
+                f"use one of {', '.join(levels)}",
+            )  # fmt: skip
+    unknown = [p for p in config.policy.drift_priorities if p not in levels]
+    if unknown:
+        raise ConfigError(
+            "policy.drift_priorities", f"unknown priority {unknown[0]!r}",
+            f"use some of {', '.join(levels)}",
+        )  # fmt: skip
 
 
 def _check_sources(config: Config) -> None:
@@ -464,6 +538,10 @@ RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
     ("alarms.off_delay_parts", 0, 1_000_000, False, "use e.g. off_delay_parts = 500"),
     # 1 or more would put the clear level at or below zero: the alarm could never clear.
     ("alarms.deadband", 0.0, 0.9, False, "use e.g. deadband = 0.2"),
+    ("costs.hourly_rate", 0.0, 1e6, False, "use e.g. hourly_rate = 60"),
+    ("costs.manual_inspection_hourly_rate", 0.0, 1e6, False, "use e.g. 45"),
+    ("costs.minutes_per_override", 0.0, 1440.0, False, "use e.g. minutes_per_override = 2"),
+    ("costs.minutes_per_incident", 0.0, 100_000.0, False, "use e.g. minutes_per_incident = 30"),
 )
 
 

@@ -285,34 +285,7 @@ class Engine:
 
     def state(self, now: float | None = None) -> EngineState:
         """The typed read model as of now (call on the engine thread)."""
-        now = time.time() if now is None else now
-        # Arrivals are on the monotonic clock; the read model shows them on the wall clock.
-        since = time.monotonic()
-        last = self.rate.last_arrival
-        watch = self.watch
-        classes = self.reader.classes
-        return EngineState(
-            at=now,
-            station=self.config.station.id,
-            model=self.model_name or self.config.station.model,
-            learning=watch is None,
-            reference_progress=1.0 if watch is not None else self.learner.progress,
-            records=self.accepted,
-            lines=self.reader.lines,
-            rejected=dict(self.reader.rejected),
-            parts_per_minute=self.line_rate.per_minute(),
-            last_arrival=None if last is None else now - (since - last),
-            stale_seconds=self.config.detection.stale_seconds,
-            overrides_last_hour=self.overrides.since(now - 3600.0),
-            override_rate_by_class=(
-                self.overrides.rates(classes, watch.window.class_counts) if watch else {}
-            ),
-            last_record_ts=watch.last_ts_text if watch else "",
-            recent=self.recent.newest_first(classes, self.overrides.new_classes()),
-            alarms=self.alarms.views(),
-            events=tuple(self.system_events),
-            watch=watch.state() if watch is not None else None,
-        )
+        return read_state(self, time.time() if now is None else now)
 
     def summary(self, seconds: float) -> dict[str, Any]:
         return {
@@ -322,3 +295,34 @@ class Engine:
             "alarms": self.annunciator.raised,
             "seconds": round(seconds, 3),
         }
+
+
+def read_state(engine: Engine, now: float) -> EngineState:
+    """The engine's typed read model as of `now` (wall clock; engine thread)."""
+    # Arrivals are on the monotonic clock; the read model shows them on the wall clock.
+    since = time.monotonic()
+    last = engine.rate.last_arrival
+    watch = engine.watch
+    classes = engine.reader.classes
+    return EngineState(
+        at=now,
+        station=engine.config.station.id,
+        model=engine.model_name or engine.config.station.model,
+        learning=watch is None,
+        reference_progress=1.0 if watch is not None else engine.learner.progress,
+        records=engine.accepted,
+        lines=engine.reader.lines,
+        rejected=dict(engine.reader.rejected),
+        parts_per_minute=engine.line_rate.per_minute(),
+        last_arrival=None if last is None else now - (since - last),
+        stale_seconds=engine.config.detection.stale_seconds,
+        overrides_last_hour=engine.overrides.since(now - 3600.0),
+        override_rate_by_class=(
+            engine.overrides.rates(classes, watch.window.class_counts) if watch else {}
+        ),
+        last_record_ts=watch.last_ts_text if watch else "",
+        recent=engine.recent.newest_first(classes, engine.overrides.new_classes()),
+        alarms=engine.alarms.views(),
+        events=tuple(engine.system_events),
+        watch=watch.state() if watch is not None else None,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from console.actions import CommandRefused, Escalate
 from console.audited import Actor, AuditedActions, SystemActor
 from console.auth import Session, Signature
+from console.detectors import SPECS
 from console.incidents import (
     Incident,
     add_note,
@@ -137,6 +138,9 @@ class IncidentDesk(AuditedActions):
         self._open_by_policy(now)
 
     def _open_by_policy(self, now: float) -> None:
+        """An incident for a high/urgent drift alarm at once, and for any alarm left
+        unacknowledged past its response time ([policy] in the config)."""
+        policy = self.config.policy
         linked = {a for i in self.incidents if i.status != "closed" for a in i.alarms}
         for alarm in self.engine.alarms.views():
             if alarm.state != "unacknowledged" or alarm.id in linked or not alarm.raised_at:
@@ -144,26 +148,30 @@ class IncidentDesk(AuditedActions):
             key = f"{alarm.id}@{alarm.raised_at}"
             if key in self._policy_opened:
                 continue
+            spec = SPECS.get(alarm.detector)
+            drift = spec is not None and spec.drift and alarm.priority in policy.drift_priorities
+            if policy.on_drift and drift:
+                self._open_for(alarm, key, f"{alarm.id}: {alarm.priority} drift alarm", now)
+                continue
+            if not policy.on_unacknowledged:
+                continue
             levels, _ = escalation_path(
                 (alarm.id,), alarm.priority, self.config.people, self.config.playbook
             )
             if now - alarm.raised_at < levels[0].response_seconds:
                 continue
-            self._policy_opened.add(key)
-            command = Escalate(
-                f"{alarm.id} unacknowledged for {(now - alarm.raised_at) / 60:.0f} min",
-                alarm.priority,
-                "system",
-                role="system",
-                alarms=(alarm.id,),
-                at=now,
-            )
-            incident = open_incident(
-                command, self.snapshot, self.config.people, self.config.playbook
-            )
-            self._save_incident(incident, SystemActor(), "incident_open", command.summary, now)
-            self.engine.note_system("incident", incident.role, f"{incident.id} {command.summary}")
-            self.notifier.send(_message(incident, "opened"))
+            minutes = (now - alarm.raised_at) / 60
+            self._open_for(alarm, key, f"{alarm.id} unacknowledged for {minutes:.0f} min", now)
+
+    def _open_for(self, alarm: Any, key: str, summary: str, now: float) -> None:
+        self._policy_opened.add(key)
+        command = Escalate(
+            summary, alarm.priority, "system", role="system", alarms=(alarm.id,), at=now
+        )
+        incident = open_incident(command, self.snapshot, self.config.people, self.config.playbook)
+        self._save_incident(incident, SystemActor(), "incident_open", command.summary, now)
+        self.engine.note_system("incident", incident.role, f"{incident.id} {command.summary}")
+        self.notifier.send(_message(incident, "opened"))
 
 
 def _message(incident: Incident, what: str) -> dict[str, Any]:

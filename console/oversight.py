@@ -1,10 +1,11 @@
-"""Human oversight at the station: login and lock, users, shelving, suppression, fallback,
+"""Human oversight at the station: login and lock, users, shelving, suppression,
 configuration, a new reference and the audit export — each checked against the permission
 matrix and audited.
 
 `Oversight` is the part of `console.runner.Station` that deals with people (a mixin, so the
 runner's file stays about the engine); incidents and the clock's duties are its base
-`IncidentDesk` (console/incident_desk.py), the audited write under both is `AuditedActions`
+`IncidentDesk` (console/incident_desk.py), the fallback is `FallbackDesk`
+(console/fallback_desk.py), the audited write under both is `AuditedActions`
 (console/audited.py). Every command takes the acting `Session` (default: the one logged in at
 this console), asks `Authenticator.check` (or `.sign` for the commands that need an e-signature:
 shelving, incident closure, configuration, a new reference) and writes its rows together with
@@ -139,14 +140,7 @@ class Oversight(IncidentDesk):
         self._journal(event, event.state, who, reason, now)
         return event
 
-    # --- fallback, configuration, reference --------------------------------------------------
-
-    def set_fallback(self, on: bool, reason: str, session: Session | None = None) -> None:
-        who = self.people.check(session or self.session, "fallback")
-        old, now = self.fallback, self.clock()
-        self._record([], self._facts(who, "fallback", "fallback", reason, now, old=old, new=on))
-        self.fallback = on
-        self._snapshot_requested.set()
+    # --- configuration, reference ----------------------------------------------------------
 
     def configure(
         self,

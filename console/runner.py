@@ -34,6 +34,8 @@ from console.alarms import AlarmEvent
 from console.auth import Session
 from console.config import Config, ConfigError
 from console.engine import Engine
+from console.fallback import FallbackSwitch
+from console.fallback_desk import FallbackDesk
 from console.headless import (
     STORE_FAILED,
     contain,
@@ -43,8 +45,10 @@ from console.headless import (
 )
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.metrics_desk import MetricsDesk
 from console.oversight import Oversight
 from console.records import iso
+from console.releases import ReleaseDesk
 from console.snapshot import Snapshot, take
 from console.station_memory import (
     ReferenceCommands,
@@ -62,7 +66,7 @@ if TYPE_CHECKING:
 SNAPSHOT_PERIOD = 0.1
 
 
-class Station(ReferenceCommands, Oversight):
+class Station(ReferenceCommands, Oversight, FallbackDesk, ReleaseDesk, MetricsDesk):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -97,6 +101,8 @@ class Station(ReferenceCommands, Oversight):
             self.engine, source_statuses(self.sources), store_text(self.store, self.health.error)
         )
         self.fallback = False
+        self.fallback_switch = FallbackSwitch(config.fallback, plc_links(self.sources))
+        self.restore_fallback()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._snapshot_requested = threading.Event()
@@ -188,6 +194,9 @@ class Station(ReferenceCommands, Oversight):
                 self.health.check()
                 self._check_stale()
                 self.tick()
+                self.fallback_tick()
+                self.release_tick()
+                self.metrics_tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -329,6 +338,16 @@ def load_reference(engine: Engine, path: str) -> None:
         raise ConfigError("reference.file", f"{path}: {error}", fix) from error
     if skipped:
         engine.note_system("data", "reference", f"{skipped} malformed lines skipped in {path}")
+
+
+def plc_links(sources: list) -> list:
+    """The fallback coil of every source whose driver can write one (Modbus)."""
+    links = []
+    for source in sources:
+        set_fallback = getattr(getattr(source, "driver", None), "set_fallback", None)
+        if callable(set_fallback):
+            links.append(set_fallback)
+    return links
 
 
 def source_statuses(sources: list) -> tuple:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from console.actions import CommandRefused, Escalate
-from console.config import Escalation, EscalationLevel, Notify, People, demo_config
+from console.config import Escalation, EscalationLevel, Notify, People, Policy, demo_config
 from console.incidents import escalation_path, move, open_incident, overdue
 from console.runner import Station
 from data import audit, store
@@ -213,3 +213,33 @@ def test_shelving_through_the_station_is_signed_journaled_and_expires(station, t
     assert (entry["user_name"], entry["meaning"], entry["reason"]) == (
         "lead", "responsibility", "lamp change"
     )  # fmt: skip
+
+
+def _drift_alarm(station, detector: str, priority: str) -> str:
+    event = station.engine.alarms.trip(
+        detector, "focus", value=9.0, priority=priority, seq=0, ts="", message="drift"
+    )
+    station.engine.emit(event)
+    return event.alarm
+
+
+def test_a_high_drift_alarm_opens_an_incident_by_itself_routed_by_the_playbook(station):
+    alarm = _drift_alarm(station, "jump", "high")
+    station.tick()
+    opened = [i for i in station.incidents if alarm in i.alarms]
+    assert len(opened) == 1 and opened[0].opened_by == "system"
+    assert opened[0].role == "model_owner"  # the playbook's entry for jump
+    station.clock.now += 2
+    station.tick()
+    assert len([i for i in station.incidents if alarm in i.alarms]) == 1  # once per raise
+    low = _drift_alarm(station, "psi", "medium")
+    station.clock.now += 2
+    station.tick()
+    assert not [i for i in station.incidents if low in i.alarms]  # medium drift: not at once
+
+
+def test_drift_policy_can_be_switched_off(station):
+    station.config = replace(station.config, policy=Policy(on_drift=False))
+    alarm = _drift_alarm(station, "jump", "urgent")
+    station.tick()
+    assert not [i for i in station.incidents if alarm in i.alarms]

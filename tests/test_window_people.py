@@ -238,4 +238,5 @@ def test_the_fallback_is_reachable_from_the_lock_screen(qtbot, window, station):
     qtbot.waitUntil(lambda: window.screens.currentWidget() is window.console, timeout=WAIT)
     assert station.fallback is True
     entry = audit.trail(station.store.path, limit=1)[0]
-    assert (entry["action"], entry["user_name"], entry["new"]) == ("fallback", "olga", True)
+    assert (entry["action"], entry["user_name"], entry["new"]["on"]) == ("fallback", "olga", True)
+    assert entry["new"]["via"] == "instruction"  # no PLC on this station: people are told

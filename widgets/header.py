@@ -68,6 +68,7 @@ class OverviewHeader(QFrame):
 
     escalate_requested = Signal()
     lock_requested = Signal()
+    fallback_requested = Signal()
 
     def __init__(
         self, station_name: str, clock: StationClock | None = None, sync_configured: bool = False
@@ -107,6 +108,10 @@ class OverviewHeader(QFrame):
         self.escalate.setMinimumWidth(170)
         self.escalate.clicked.connect(self.escalate_requested)
         top.addWidget(self.escalate)
+        self.fallback = big_button("Fallback (F12)", name="fallback")
+        self.fallback.setToolTip("Route parts to manual inspection (the stop); again to end it")
+        self.fallback.clicked.connect(self.fallback_requested)
+        top.addWidget(self.fallback)
         outer.addLayout(top)
         tiles = QGridLayout()
         tiles.setHorizontalSpacing(4)
@@ -181,7 +186,7 @@ class OverviewHeader(QFrame):
         self.line.set_value(
             s.line_state, "" if s.line_state != "stopped" else f"border: 2px solid {theme.TEXT};"
         )
-        if s.learning:
+        if s.learning and not s.fallback:
             self.health.set_value(f"Learning {100 * s.reference_progress:.0f} %")
         else:
             style = {
@@ -190,6 +195,7 @@ class OverviewHeader(QFrame):
                 "fallback": theme.priority_style("urgent"),
             }.get(s.health, "")
             self.health.set_value(HEALTH_TEXT.get(s.health, s.health), style)
+        self.fallback.setText("End fallback (F12)" if s.fallback else "Fallback (F12)")
         self.rate.set_value(f"{s.parts_per_minute:,.0f}")
         self.rejects.set_value(f"{100 * s.reject_rate:.2f} %")
         self.overrides.set_value(f"{s.overrides_last_hour}")

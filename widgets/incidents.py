@@ -10,6 +10,7 @@ shows as soon as it happens.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.incident_record import content_hash, export_json
 from console.incidents import Incident
 from console.runner import Station
 from data.audit import MEANINGS
@@ -27,6 +29,7 @@ from widgets import theme
 from widgets.alarms import table_view
 from widgets.commands import run_command
 from widgets.escalate import due_text, role_label
+from widgets.record_pdf import write_pdf
 from widgets.sheet import big_button, caption
 from widgets.table import RowsModel
 
@@ -92,6 +95,10 @@ class IncidentsView(QWidget):
         add = big_button("Add note")
         add.clicked.connect(self.add_note)
         row.addWidget(add)
+        export = big_button("Export record")
+        export.setToolTip("The incident event record as JSON and PDF, beside the store")
+        export.clicked.connect(self.export_record)
+        row.addWidget(export)
         layout.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(caption("Reassign to"))
@@ -205,6 +212,26 @@ class IncidentsView(QWidget):
             lambda: self.station.move_incident(incident, "close", note, pin=pin, meaning=meaning),
             "close",
         )
+
+    def export_record(self) -> None:
+        """One click: DIR/ID.json in a worker thread, then DIR/ID.pdf here (Qt's PDF writer)."""
+        incident, store = self.current, self.station.store
+        if not incident or store is None:
+            self._refused("pick an incident (and the station needs its store)")
+            return
+        folder = Path(store.path).parent / "evidence"
+
+        def done(result) -> None:  # noqa: ANN001
+            record, path = result
+            pdf = write_pdf(
+                f"Incident {incident}", record, content_hash(record), path.with_suffix(".pdf")
+            )
+            self.result.setText(f"{incident}: record written to {path} and {pdf.name}.")
+            self.result.setStyleSheet(f"font-weight: bold; color: {theme.TEXT};")
+
+        store.flush()
+        work = lambda: export_json(store.path, incident, self.station.config, folder)  # noqa: E731
+        run_command(work, done, self._refused)
 
     def _run(self, work, what: str) -> None:  # noqa: ANN001
         run_command(work, lambda i: self._done(i, what), self._refused)

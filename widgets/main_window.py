@@ -2,7 +2,7 @@
 
 `MainWindow` puts the overview header on top (always visible, with the user, Lock and
 Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
-F8, History F9, Incidents F10, People F11, Replay F12 on its store; Override F2, Acknowledge F4), the views, and a status
+F8, History F9, Incidents F10, People F11, Replay Ctrl+R on its store, Fallback F12; Override F2, Acknowledge F4), the views, and a status
 line with the latest system event. The login/lock screen replaces all of it while nobody is
 logged in: at first start (it creates the admin), after Lock, or once the session idled out.
 Override and Escalate open as sheets over the views, never as modal dialogs. Every shortcut acts
@@ -54,11 +54,13 @@ from widgets.commands import run_command
 from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
+from widgets.fallback import toggle_fallback
 from widgets.header import OverviewHeader
 from widgets.history import AlarmHistory
 from widgets.incidents import IncidentsView
 from widgets.live import FeatureGrid
 from widgets.login import LoginScreen
+from widgets.metrics import MetricsView
 from widgets.override import OverrideSheet
 from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
@@ -66,8 +68,8 @@ from widgets.people import PeopleView
 from widgets.replay import ReplayView
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
-REPLAY = "Replay"  # F12, after the views' F5-F11; only when the station has a store
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People", "Metrics")
+REPLAY = "Replay"  # Ctrl+R (F12 is the fallback); only when the station has a store
 DEMO_STORE = "linewatch-demo.db"
 NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
 
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         self.login_screen = LoginScreen(station)
         self.login_screen.logged_in.connect(self.unlocked)
         self.header.lock_requested.connect(lambda: self.lock("Locked."))
+        self.header.fallback_requested.connect(self.toggle_fallback)
         self.screens = QStackedWidget()
         self.screens.addWidget(central)
         self.screens.addWidget(self.login_screen)
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
         self.history = AlarmHistory(station)
         self.incidents = IncidentsView(station)
         self.people = PeopleView(station)
+        self.metrics = MetricsView(station)
         self.alarms.incident_table.doubleClicked.connect(
             lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
         )
@@ -155,6 +159,7 @@ class MainWindow(QMainWindow):
             "History": self.history,
             "Incidents": self.incidents,
             "People": self.people,
+            "Metrics": self.metrics,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -194,7 +199,7 @@ class MainWindow(QMainWindow):
         self.view_buttons.setExclusive(True)
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
-            button = big_button(f"{name} (F{5 + i})", checkable=True)
+            button = big_button(f"{name} (F{5 + i})" if i < 7 else name, checkable=True)
             button.setMinimumWidth(110)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
@@ -214,30 +219,32 @@ class MainWindow(QMainWindow):
             Qt.Key.Key_F2: self.open_override,
             Qt.Key.Key_F3: self.open_escalate,
             Qt.Key.Key_F4: self.acknowledge,
+            Qt.Key.Key_F12: self.toggle_fallback,
         }
-        for i, name in enumerate(VIEWS):
+        for i, name in enumerate(VIEWS[:7]):  # F12 is the fallback
             keys[getattr(Qt.Key, f"Key_F{5 + i}")] = lambda n=name: self.show_view(n)
-        if REPLAY in self.pages:
-            keys[Qt.Key.Key_F12] = lambda: self.show_view(REPLAY)
         for key, action in keys.items():
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
 
     def _add_replay_tab(self) -> None:
-        """Replay (F12): the station's own store, read-only, beside the live views."""
+        """Replay (Ctrl+R): the station's own store, read-only, beside the live views."""
         store = self.station.store
         if store is None:
             return
         self.replay_view = ReplayView(store.path, self.station.config)
         self.pages[REPLAY] = self.replay_view
         self.stack.addWidget(self.replay_view)
-        button = big_button(f"{REPLAY} (F12)", checkable=True)
+        button = big_button(f"{REPLAY} (Ctrl+R)", checkable=True)
         button.setMinimumWidth(130)
         button.clicked.connect(lambda: self.show_view(REPLAY))
         self.view_buttons.addButton(button)
         self.nav_row.insertWidget(len(VIEWS), button)
         self.nav[REPLAY] = button
+        shortcut = QShortcut(QKeySequence("Ctrl+R"), self)
+        shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        shortcut.activated.connect(lambda: self.show_view(REPLAY))
 
     # --- who is at the console -------------------------------------------------------------
 
@@ -367,6 +374,9 @@ class MainWindow(QMainWindow):
         self.override_sheet.close_sheet()
         self.escalate_sheet.open_form()
         self._status_note("Escalate: say what is wrong and pick a severity.")
+
+    def toggle_fallback(self) -> None:
+        toggle_fallback(self, self.station, self._status_note)
 
     def acknowledge(self) -> None:
         """F4: on the Alarms view the selected alarm; elsewhere the most urgent one waiting."""

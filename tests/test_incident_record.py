@@ -1,0 +1,141 @@
+"""The incident event record from a seeded scenario: a running simulated line with its store, an
+alarm, an escalation, an override, an acknowledgement, a fallback, an incident moved on. Then
+`main.py incidents` lists it and `main.py export-incident` writes DIR/ID.json and DIR/ID.pdf with
+every field the EU AI Act evidence needs; exported twice, the JSON is the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from console.actions import Acknowledge, Escalate, Override
+from console.cli import main
+from console.config import DEMO_CLASSES, DEMO_FEATURES, load_config
+from console.runner import Station
+from tests.drivers_helpers import wait_for
+
+TOML = """
+[station]
+id = "press-7"
+name = "Press line 7"
+features = {features}
+classes = {classes}
+[[source]]
+kind = "simulator"
+scenario = "demo"
+rate = 3000.0
+[store]
+path = "{store}"
+[reference]
+size = 1000
+[window]
+parts = 1000
+batch = 50
+"""
+
+
+def seeded(tmp_path: Path) -> tuple[Path, str, str, str]:
+    """A config file, the incident id, the alarm and the overridden part."""
+    path = tmp_path / "station.toml"
+    path.write_text(
+        TOML.format(
+            features=json.dumps(list(DEMO_FEATURES)),
+            classes=json.dumps(list(DEMO_CLASSES)),
+            store=tmp_path / "line.db",
+        )
+    )
+    station = Station(load_config(path))
+    station.start()
+    try:
+        admin = station.first_admin("ann", "123456")
+        wait_for(lambda: not station.refresh().learning, 120, "the reference learnt")
+        event = station.engine.alarms.trip(
+            "source", "cam", value=1, priority="high", seq=0, ts="", message="camera lost"
+        )
+        station.engine.emit(event)
+        snap = station.refresh()
+        part = snap.recent[0]
+        station.override(
+            Override(part.part, part.cls, "scratch" if part.cls == "ok" else "ok", "misclassified",
+                     "ann", old_conf=part.conf, model=part.model or ""),
+            admin,
+        )  # fmt: skip
+        incident = station.escalate(
+            Escalate("camera lost, parts uninspected", "urgent", "ann", alarms=(event.alarm,),
+                     parts=(part.part,)),
+            admin,
+        )  # fmt: skip
+        station.acknowledge(Acknowledge(event.alarm, "ann", note="cable reseated"), admin)
+        station.set_fallback(True, "camera lost", admin)
+        station.move_incident(incident.id, "acknowledge", "on it", admin)
+        station.store.flush()
+    finally:
+        station.stop()
+    return path, incident.id, event.alarm, part.part
+
+
+def run_main(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+def test_export_has_every_field_and_is_the_same_twice(tmp_path):
+    config, incident, alarm, part = seeded(tmp_path)
+    code, text = run_main(["incidents", "--config", str(config)])
+    assert code == 0
+    listed = [json.loads(x) for x in text.splitlines()]
+    assert listed == [
+        {"event": "incident", "id": incident, "status": "acknowledged", "severity": "urgent",
+         "opened": listed[0]["opened"], "owner": listed[0]["owner"]}
+    ]  # fmt: skip
+    out = tmp_path / "out"
+    code, text = run_main(["export-incident", incident, "--config", str(config), "--out", str(out)])
+    assert code == 0
+    first = (out / f"{incident}.json").read_bytes()
+    assert (out / f"{incident}.pdf").read_bytes().startswith(b"%PDF")
+    code, _ = run_main(["export-incident", incident, "--config", str(config), "--out", str(out)])
+    assert (
+        hashlib.sha256((out / f"{incident}.json").read_bytes()).digest()
+        == hashlib.sha256(first).digest()
+    )
+    assert json.loads(text)["sha256"] == hashlib.sha256(first).hexdigest()
+    r = json.loads(first)
+    assert r["station"] == {"id": "press-7", "name": "Press line 7"} and r["line"]
+    assert r["incident"]["id"] == incident and r["incident"]["status"] == "acknowledged"
+    assert [s["status"] for s in r["incident"]["states"]] == ["open", "acknowledged"]
+    assert [p["part"] for p in r["parts"]] == [part] and r["batches"]
+    assert r["models"] and all(len(m["sha256"]) == 64 for m in r["models"])
+    assert r["configuration"]["file"] == "station.toml"
+    assert r["configuration"]["sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert "version" in r["reference"]
+    assert r["drift"]["drift"] and r["drift"]["model"]
+    journal = r["alarms"][0]["journal"]
+    assert r["alarms"][0]["alarm"] == alarm
+    assert [j["state"] for j in journal][-1] == "acknowledged" and journal[-1]["user_name"] == "ann"
+    assert [o["part"] for o in r["overrides"]] == [part]
+    assert r["overrides"][0]["reason"] == "misclassified"
+    assert r["escalations"][0]["what"].startswith("opened, sent to")
+    actions = {a["action"] for a in r["human_actions"]}
+    assert {"override", "incident_open", "alarm_acknowledged", "fallback"} <= actions
+    assert all(a["user"] == "ann" and a["role"] == "admin" for a in r["human_actions"])
+    assert all("meaning" in a and "reason" in a for a in r["human_actions"])
+    assert r["known_at"] == r["incident"]["opened_at"] == r["art73"]["known_at"]
+    assert r["art73"]["class_days"] == 2 and r["art73"]["clause"] == "Art. 73(3)"
+    assert r["art73"]["due"] > r["known_at"]
+    assert [a["what"] for a in r["actions_taken"] if "what" in a][-1] == "acknowledged"
+    assert any(a.get("note") == "on it" for a in r["actions_taken"])
+    head = r["audit"]["chain_head"]
+    assert len(head["hash"]) == 64 and head["seq"] >= max(e["seq"] for e in r["audit"]["entries"])
+
+
+def test_an_unknown_incident_is_a_usage_error(tmp_path, capsys):
+    config, _, _, _ = seeded(tmp_path)
+    assert (
+        main(["export-incident", "INC-NOPE", "--config", str(config), "--out", str(tmp_path)]) == 2
+    )
+    assert "no incident INC-NOPE" in capsys.readouterr().err
