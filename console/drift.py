@@ -237,7 +237,7 @@ def _shape_inflation(
         scales_arr = np.asarray(scales)
         ks_ratio[j] = math.sqrt(np.mean(np.square(ks_values) / scales_arr) / (math.pi**2 / 12))
         psi_ratio[j] = float(np.mean(np.asarray(psi_values) / scales_arr) / (COARSE_BINS - 1))
-    return np.clip(ks_ratio, 1.0, 4.0), np.clip(psi_ratio, 1.0, 16.0)
+    return np.clip(ks_ratio, 1.0, 12.0), np.clip(psi_ratio, 1.0, 144.0)
 
 
 def _coarse(fine: np.ndarray, profile: ReferenceProfile, column: int) -> np.ndarray:

@@ -86,7 +86,7 @@ class Watch:
         profile = self.profile
         residuals(matrix, batch.ts, profile.phase_mean, profile.phase_sd, self.units, resid, scaled)
         closed = self.buckets.add(matrix, batch.ts, resid)
-        step = Step(batch, first, scaled)
+        step = Step(batch, first, scaled, resid)
         for detector in self.detectors:
             detector.observe(step)
         self.last_ts_text = step.ts

@@ -14,6 +14,7 @@ from console.detectors.jump import JUMP, JumpDetector
 from console.detectors.line import LineAlarms
 from console.detectors.mean_shift import MEAN_SHIFT, MeanShiftDetector
 from console.detectors.quality import MISSING, STUCK, DataQuality, StuckValues
+from console.detectors.ramp import RampDetector
 from console.detectors.shape import KS, PSI, ShapeDetector
 
 # Assessed in this order every batch (each at its cadence).
@@ -21,6 +22,7 @@ REGISTRY: tuple[DetectorClass, ...] = (
     JumpDetector,
     StuckValues,
     MeanShiftDetector,
+    RampDetector,
     DataQuality,
     ShapeDetector,
     ClassMixDetector,

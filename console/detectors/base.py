@@ -88,6 +88,7 @@ class Step:
     batch: RecordBatch
     first: int  # seq of its first part
     scaled: np.ndarray  # residuals in sd units (`console.kernels.residuals`)
+    resid: np.ndarray | None = None  # residuals in the hour's own sd (same kernel)
 
     @property
     def parts(self) -> int:
