@@ -177,7 +177,8 @@ def ramp_limit(data: LineData, drift: Drift, budget: float, horizon_days: float)
     removed, production hours only), the reference mean carrying its own sampling error 1/n. With weights
     w_i = the ramp's shape at each live part, the test statistic has mean
     Σ w_i · ramp_i and variance Σ w_i² + Σ_groups (Σ_{i in group} w_i)² / n_group (the
-    expected value is used: the limit is where the expected z reaches the level)."""
+    expected value is used: the limit is where the expected z reaches the level). Shift effects
+    drawn per shift add τ² per shift block, live and (over the reference's days) in its mean."""
     d = data.design
     level = oracle_z(budget, drift.days)
     begin, end = d.hours
@@ -197,8 +198,25 @@ def ramp_limit(data: LineData, drift: Drift, budget: float, horizon_days: float)
     weights = np.zeros((t.size, 24))
     weights[np.arange(t.size), groups] = n * shape
     reference = (np.cumsum(weights, axis=0) ** 2).sum(axis=1) / ref_n
+    # Shift effects drawn anew every shift: τ² per shift block, live and in the reference mean.
+    tau2 = float(d.shift_daily_sd[drift.column] ** 2)
+    shifts = d.shift_fixed.shape[0]
+    clock = (data.onset - START) / 3600.0 + t
+    block = (clock // 24.0) * shifts + np.clip(
+        (clock % 24.0 - begin) // (24.0 * (end - begin) / 24.0 / shifts), 0, shifts - 1
+    )
+    wn = n * shape
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    ends = np.append(starts[1:], t.size)
+    running = np.zeros(t.size)
+    done = 0.0
+    for a, b in zip(starts, ends, strict=True):
+        inside = np.cumsum(wn[a:b])
+        running[a:b] = done + inside**2
+        done += inside[-1] ** 2
+    blocks = tau2 * (running + np.cumsum(wn) ** 2 / d.reference_days)
     with np.errstate(all="ignore"):
-        z = signal / np.sqrt(live + reference)
+        z = signal / np.sqrt(live + reference + blocks)
     hit = np.flatnonzero(z >= level)
     return None if not hit.size else float(t[hit[0]] / 24.0)
 

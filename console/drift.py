@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
@@ -46,6 +46,18 @@ class Calibration:
     stuck: np.ndarray
     parts_per_day: float
     windows_hours: tuple[float, ...]
+    # Variance of a shift-long (8 h) block effect on the residual mean, per column (residual sd²
+    # units), and the blocks behind each hour's reference mean, which carries block_var / ref_blocks.
+    block_var: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ref_blocks: float = 1.0
+    # Share of the reference's records that count as independent, per column
+    # (console/reference_health.py); the mean-drift detectors scale its counts by it.
+    effective: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    def reference_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Reference counts (…, columns) as effectively independent records."""
+        share = self.effective if self.effective.size else 1.0
+        return np.maximum(counts * share, 1.0)
 
 
 def _chi2_sf(q: float, dof: int) -> float:
@@ -97,7 +109,7 @@ def calibrate(
     budget = cfg.false_alarms_per_year
     windows = tuple(cfg.drift_windows_hours)
     z_mean = scan_threshold(budget, windows)
-    resid = _residuals(profile, reference, ref_ts)
+    resid = standardised(profile, reference, ref_ts)
     mean_inflation = _block_inflation(resid, ref_ts, profile)
     # Jump: two one-sided CUSUMs per column.
     k = cfg.jump_sd / 2.0
@@ -140,10 +152,13 @@ def calibrate(
         stuck=stuck,
         parts_per_day=parts_per_day,
         windows_hours=windows,
+        block_var=block_variance(resid, ref_ts, profile),
+        ref_blocks=_reference_blocks(ref_ts, profile),
     )
 
 
-def _residuals(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
+def standardised(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Residuals against the hour-of-day profile, in each hour's sd (NaN where missing)."""
     phase = phase_of(ts)
     return (matrix - profile.phase_mean[phase]) / profile.phase_sd[phase]
 
@@ -184,6 +199,41 @@ def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfil
     # a noisy estimate must not blunt the detector at random.
     significant = ratio > 1.0 + 2.0 * np.sqrt(2.0 / np.maximum(dof, 1.0))
     return np.clip(np.where(significant, np.sqrt(ratio), 1.0), 1.0, 3.0)
+
+
+BLOCK_SECONDS = 8 * 3600.0  # a shift
+
+
+def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile) -> np.ndarray:
+    """Variance τ² of a shift-long block effect on the residual mean, per column, from the
+    reference: E[s_b²] = n_b + n_b² τ² for a block of n_b parts summing to s_b (the moment
+    estimate, floored at 0: a margin for its own error cost a sixth of the z on the simulator's
+    lines for effects far below those that cause false alarms); with an hour-of-day profile
+    fitted on D days, residual blocks keep (1 − 1/D) of the effect, which is undone."""
+    blocks = (ts // BLOCK_SECONDS).astype(np.int64)
+    _, index = np.unique(blocks, return_inverse=True)
+    present = ~np.isnan(resid)
+    filled = np.where(present, resid, 0.0)
+    width = resid.shape[1]
+    out = np.zeros(width)
+    for j in range(width):
+        n_b = np.bincount(index, weights=present[:, j])
+        s_b = np.bincount(index, weights=filled[:, j])
+        square = float(np.sum(n_b**2))
+        if square <= 0:
+            continue
+        out[j] = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
+    days = profile.span_seconds / 86400.0
+    if profile.phased and days >= 2:
+        out *= days / (days - 1.0)
+    return out
+
+
+def _reference_blocks(ts: np.ndarray, profile: ReferenceProfile) -> float:
+    """Independent block effects behind each hour's reference mean: the days it covers with an
+    hour-of-day profile, its shift-long blocks without."""
+    seconds = 86400.0 if profile.phased else BLOCK_SECONDS
+    return float(max(np.unique(ts // seconds).size, 1))
 
 
 def _cusum_theta(values: np.ndarray, k: float) -> float:

@@ -190,6 +190,8 @@ class Engine:
             description,
             self.annunciator,
         )
+        for warning in self.watch.health.warnings:
+            self.note_system("reference", warning.source, warning.message)
         if self.store is not None:
             self.store.save_reference(self.watch.profile.to_json(), description)
 

@@ -13,6 +13,7 @@ from console.detectors.class_mix import ClassMixDetector
 from console.detectors.jump import JUMP, JumpDetector
 from console.detectors.line import LineAlarms
 from console.detectors.mean_shift import MEAN_SHIFT, MeanShiftDetector
+from console.detectors.missing_rate import MissingRateDetector
 from console.detectors.quality import MISSING, STUCK, DataQuality, StuckValues
 from console.detectors.ramp import RampDetector
 from console.detectors.shape import KS, PSI, ShapeDetector
@@ -24,6 +25,7 @@ REGISTRY: tuple[DetectorClass, ...] = (
     MeanShiftDetector,
     RampDetector,
     DataQuality,
+    MissingRateDetector,
     ShapeDetector,
     ClassMixDetector,
 )

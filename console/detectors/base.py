@@ -32,7 +32,7 @@ class Cadence(Enum):
 
     BATCH = "every batch"  # per-part detectors and short EWMAs
     DRIFT_SCAN = "when a time bucket closed, at most every W/40 parts"  # slow drift
-    WINDOW = "every W/10 parts"  # views of the whole rolling window
+    WINDOW = "every W/40 parts"  # views of the whole rolling window
 
 
 @dataclass(frozen=True)
