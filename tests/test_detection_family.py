@@ -132,3 +132,24 @@ def test_events_of_a_batch_come_out_in_seq_order() -> None:
     _, _, events = run(plain_line(drifts=(drift,)), days=10)
     seqs = [e.seq for e in events]
     assert seqs == sorted(seqs)
+
+
+def test_the_ramp_scan_equals_its_plain_form_with_gaps_and_block_effects() -> None:
+    from types import SimpleNamespace
+
+    from console.detectors.ramp import HourSums, RampScan
+
+    rng = np.random.default_rng(5)
+    for width, size in ((3, 2), (5, 40), (4, 1300)):
+        sums = HourSums(width)
+        sums.size = size
+        sums.hour[:size] = np.sort(rng.choice(3000, size, replace=False))
+        sums.n[:size] = rng.integers(1, 300, (size, width))
+        sums.s[:size] = rng.standard_normal((size, width)) * 10
+        calibration = SimpleNamespace(
+            block_var=np.full(width, 0.002), ref_blocks=7.0, reference_counts=lambda c: c
+        )
+        profile = SimpleNamespace(phase_count=rng.uniform(100, 900, (24, width)))
+        scan = RampScan(SimpleNamespace(profile=profile, calibration=calibration, width=width))
+        fast = scan.evaluate(sums).copy()
+        assert np.allclose(fast, scan.evaluate_direct(sums), rtol=1e-9, atol=1e-12)

@@ -69,17 +69,24 @@ class HourSums:
         self.closed = 0
 
     def add(self, resid: np.ndarray, ts: np.ndarray) -> None:
+        first, last = int(ts[0] // HOUR), int(ts[-1] // HOUR)
+        if first == last:  # the usual batch: within one hour
+            self._take(resid, first)
+            return
         hours = np.floor(ts / HOUR).astype(np.int64)
         cuts = np.flatnonzero(np.diff(hours)) + 1
         for part, hour in zip(
             np.split(resid, cuts), hours[np.concatenate([[0], cuts])], strict=True
         ):
-            if hour != self.open_hour:
-                self._close()
-                self.open_hour = int(hour)
-            present = ~np.isnan(part)
-            self.open_n += present.sum(axis=0)
-            self.open_s += np.where(present, part, 0.0).sum(axis=0)
+            self._take(part, int(hour))
+
+    def _take(self, part: np.ndarray, hour: int) -> None:
+        if hour != self.open_hour:
+            self._close()
+            self.open_hour = hour
+        present = ~np.isnan(part)
+        self.open_n += present.sum(axis=0)
+        self.open_s += np.where(present, part, 0.0).sum(axis=0)
 
     def _close(self) -> None:
         if self.open_hour < 0 or not self.open_n.any():
@@ -112,43 +119,116 @@ class RampScan:
         self.onset_hours = np.zeros(basis.width)
 
     def evaluate(self, sums: HourSums) -> np.ndarray:
-        """Signed z of the best onset per column, as of the end of the newest closed hour."""
+        """Signed z of the best onset per column, as of the end of the newest closed hour.
+
+        With ages a (hours back) and an onset L hours back, every term is a polynomial in L of
+        sums over the hours with a < L: Σ (L − a) s = L·S − AS, Σ (L − a)² n = L²·N − 2L·AN +
+        A²N, and per hour of day or per block L·N − AN. Running sums over the hours (newest
+        first) give them at each onset, so a look costs O(hours + onsets), not
+        O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them equal)."""
         size = sums.size
         if size < 2:
             return self.z
+        hour = sums.hour[:size][::-1]  # newest first: ages increase
+        n, s = sums.n[:size][::-1], sums.s[:size][::-1]
+        age = (hour[0] + 1 - hour) - 0.5
+        width = n.shape[1]
+        an = age[:, None] * n
+        running = np.zeros((size + 1, 5 * width))
+        np.cumsum(np.hstack([n, an, age[:, None] * an, s, age[:, None] * s]), axis=0,
+                  out=running[1:])  # fmt: skip
+        k = np.searchsorted(age, self.lookbacks)  # hours inside each onset
+        total, total_a, total_a2, sum_s, sum_as = np.split(running[k], 5, axis=1)
+        ell = self.lookbacks[:, None]
+        num = ell * sum_s - sum_as
+        live = ell * ell * total - 2.0 * ell * total_a + total_a2
+        seg = np.searchsorted(k, np.arange(size), side="right")
+        phase = (hour % 24).astype(np.intp)
+        by_phase = _by_stretch(seg, phase, np.hstack([n, an]), k.size, 24)
+        x = ell[:, :, None] * by_phase[:, :, :width] - by_phase[:, :, width:]
+        reference = (x * x / self.reference_count[None, :, :]).sum(axis=1)
+        blocks = self._block_terms(hour, running[:, : 2 * width], k, ell, total, total_a)
+        with np.errstate(all="ignore"):
+            z = np.where(live > 0, num / np.sqrt(live + reference + blocks), 0.0)
+        return self._keep(np.nan_to_num(z))
+
+    def _block_terms(
+        self,
+        hour: np.ndarray,
+        running: np.ndarray,
+        k: np.ndarray,
+        ell: np.ndarray,
+        total: np.ndarray,
+        total_a: np.ndarray,
+    ) -> np.ndarray:
+        """τ² Σ_blocks (L·N_b − AN_b)² live, and τ² (L·N − AN)² / reference blocks: blocks
+        wholly inside an onset from running sums of N_b², N_b·AN_b and AN_b², the one it cuts
+        from the hours' running sums."""
+        if not self.block_var.any():
+            return np.zeros_like(total)
+        width = total.shape[1]
+        block = hour * HOUR // BLOCK_SECONDS
+        starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+        ends = np.append(starts[1:], hour.size)
+        whole = running[ends] - running[starts]  # per block: N_b, AN_b
+        nb, anb = whole[:, :width], whole[:, width:]
+        squares = np.zeros((starts.size + 1, 3 * width))
+        np.cumsum(np.hstack([nb * nb, nb * anb, anb * anb]), axis=0, out=squares[1:])
+        inside = np.searchsorted(ends, k, side="right")  # blocks wholly inside each onset
+        p1, p2, p3 = np.split(squares[inside], 3, axis=1)
+        cut = running[k] - running[np.append(starts, hour.size)[inside]]
+        partial = ell * cut[:, :width] - cut[:, width:]
+        live = ell * ell * p1 - 2.0 * ell * p2 + p3 + partial * partial
+        reference = (ell * total - total_a) ** 2 / self.ref_blocks
+        return self.block_var * (live + reference)
+
+    def _keep(self, z: np.ndarray) -> np.ndarray:
+        pick = np.argmax(np.abs(z), axis=0)
+        self.z = z[pick, np.arange(z.shape[1])]
+        self.onset_hours = self.lookbacks[pick]
+        return self.z
+
+    def evaluate_direct(self, sums: HourSums) -> np.ndarray:
+        """The same z as `evaluate`, with the ramp's weights written out (for tests)."""
+        size = sums.size
         hour = sums.hour[:size]
-        age = (hour[-1] + 1 - hour) - 0.5  # hours from each hour's middle to now
+        age = (hour[-1] + 1 - hour) - 0.5
         w = np.maximum(self.lookbacks[:, None] - age[None, :], 0.0)  # (onsets, hours)
         n, s = sums.n[:size], sums.s[:size]
-        num = w @ s
         live = (w * w) @ n
         phase = hour % 24
         reference = np.zeros_like(live)
         for p in np.unique(phase):
             rows = phase == p
             reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
-        blocks = self._block_effects(w, n, hour)
+        blocks = np.zeros_like(live)
+        if self.block_var.any():
+            weighted = w[:, :, None] * n[None, :, :]
+            block = hour * HOUR // BLOCK_SECONDS
+            starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+            grouped = np.add.reduceat(weighted, starts, axis=1)
+            blocks = (grouped**2).sum(axis=1) + grouped.sum(axis=1) ** 2 / self.ref_blocks
+            blocks = self.block_var * blocks
         with np.errstate(all="ignore"):
-            z = np.where(live > 0, num / np.sqrt(live + reference + blocks), 0.0)
-        z = np.nan_to_num(z)
-        pick = np.argmax(np.abs(z), axis=0)
-        columns = np.arange(z.shape[1])
-        self.z = z[pick, columns]
-        self.onset_hours = self.lookbacks[pick]
-        return self.z
+            z = np.where(live > 0, (w @ s) / np.sqrt(live + reference + blocks), 0.0)
+        return self._keep(np.nan_to_num(z))
 
-    def _block_effects(self, w: np.ndarray, n: np.ndarray, hour: np.ndarray) -> np.ndarray:
-        """Variance that shift-long block effects add: τ² Σ_blocks (Σ_h∈block w_h n_h)² for the
-        live blocks, and τ² (Σ_h w_h n_h)² / reference blocks for the reference's own mean."""
-        if not self.block_var.any():
-            return np.zeros((w.shape[0], n.shape[1]))
-        weighted = w[:, :, None] * n[None, :, :]  # (onsets, hours, columns)
-        block = hour * HOUR // BLOCK_SECONDS
-        starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
-        sums = np.add.reduceat(weighted, starts, axis=1)
-        live = (sums**2).sum(axis=1)
-        reference = sums.sum(axis=1) ** 2 / self.ref_blocks
-        return self.block_var * (live + reference)
+
+def _by_stretch(
+    seg: np.ndarray, group: np.ndarray, values: np.ndarray, stretches: int, groups: int
+) -> np.ndarray:
+    """Sums of `values` rows per (stretch, group), accumulated over the stretches: [g, k] is
+    what onset g covers of group k (rows past the longest onset are dropped)."""
+    keep = seg < stretches
+    key = seg[keep] * groups + group[keep]
+    values = values[keep]
+    out = np.zeros((stretches * groups, values.shape[1]))
+    if key.size:
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return np.cumsum(out.reshape(stretches, groups, values.shape[1]), axis=0)
 
 
 class RampDetector:
