@@ -125,11 +125,11 @@ def _spread(values: list[float]) -> str:
 
 def bench_family(quick: bool) -> list[LineResult]:
     """Print the family table; returns the results (tests and BENCHMARKS.md use them)."""
-    lines = 8 if quick else 40
+    lines = 8 if quick else 30
     stable = 6 if quick else 100
     inputs = 16 if quick else 64
     heading("detection", "family of randomised lines: latency against the statistical limit")
-    results = [run_line(draw_line(1000 + s, max_inputs=inputs), days=60) for s in range(lines)]
+    results = [run_line(draw_line(1000 + s, max_inputs=inputs), days=30) for s in range(lines)]
     for r in results:
         line(
             f"  line {r.design.seed}: {r.design.describe()}",

@@ -105,7 +105,9 @@ def calibrate(
     """Derive every threshold from the reference records (`reference`: rows × columns)."""
     n = profile.n
     span = profile.span_seconds
-    parts_per_day = n / span * 86400.0 if span > 3600 else 5000.0
+    # The reference's own rate (no line speed assumed); a reference of a few minutes counts
+    # as ten, so that a burst does not claim millions of parts a day.
+    parts_per_day = n / max(span, 600.0) * 86400.0
     budget = cfg.false_alarms_per_year
     windows = tuple(cfg.drift_windows_hours)
     z_mean = scan_threshold(budget, windows)
