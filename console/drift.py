@@ -136,6 +136,13 @@ def calibrate(
         _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
     )
     ks_infl, psi_infl = _shape_inflation(profile, reference, window)
+    # Where block effects dominate, the window's KS and PSI follow those effects (about normal,
+    # and squared for PSI), not the finite-sample null's tails: their level in the effect's
+    # own RMS, for windows_a_year continuously evaluated windows.
+    ks_rms = math.sqrt(math.pi**2 / 12.0) * ks_null / ks_level  # iid RMS of a block's KS
+    gauss = _solve(
+        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
+    )
     classes = max(len(profile.classes), 2)
     class_psi = (
         _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
@@ -148,8 +155,8 @@ def calibrate(
         mean_inflation=mean_inflation,
         cusum_k=k,
         cusum_h=cusum_h,
-        ks=ks_null * ks_infl,
-        psi=psi_null * psi_infl,
+        ks=np.maximum(ks_null * ks_infl, _block_level(ks_infl, ks_rms, 2.0, gauss)),
+        psi=np.maximum(psi_null * psi_infl, _block_level(psi_infl, scale * psi_dof, 4.0, gauss**2)),
         class_psi=class_psi,
         stuck=stuck,
         parts_per_day=parts_per_day,
@@ -290,6 +297,14 @@ def _shape_inflation(
         ks_ratio[j] = math.sqrt(np.mean(np.square(ks_values) / scales_arr) / (math.pi**2 / 12))
         psi_ratio[j] = float(np.mean(np.asarray(psi_values) / scales_arr) / (COARSE_BINS - 1))
     return np.clip(ks_ratio, 1.0, 12.0), np.clip(psi_ratio, 1.0, 144.0)
+
+
+def _block_level(
+    inflation: np.ndarray, iid_rms: float, dominant: float, level: float
+) -> np.ndarray:
+    """Where the inflation (a ratio of RMS for KS, of means for PSI) shows that block effects
+    dominate (≥ `dominant`), `level` times the reference blocks' own RMS (mean for PSI); else 0."""
+    return np.where(inflation >= dominant, level * inflation * iid_rms, 0.0)
 
 
 def _coarse(fine: np.ndarray, profile: ReferenceProfile, column: int) -> np.ndarray:
