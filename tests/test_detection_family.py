@@ -149,7 +149,9 @@ def test_the_ramp_scan_equals_its_plain_form_with_gaps_and_block_effects() -> No
         calibration = SimpleNamespace(
             block_var=np.full(width, 0.002), ref_blocks=7.0, reference_counts=lambda c: c
         )
-        profile = SimpleNamespace(phase_count=rng.uniform(100, 900, (24, width)))
+        phase_count = rng.uniform(100, 900, (24, width))
+        phase_count[:8] = 5000.0  # hours without a profile of their own share one error
+        profile = SimpleNamespace(phase_count=phase_count, count=np.full(width, 5000.0))
         scan = RampScan(SimpleNamespace(profile=profile, calibration=calibration, width=width))
         fast = scan.evaluate(sums).copy()
         assert np.allclose(fast, scan.evaluate_direct(sums), rtol=1e-9, atol=1e-12)

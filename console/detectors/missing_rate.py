@@ -89,22 +89,21 @@ class MissingRateDetector:
             )
 
     def _evaluate(self) -> None:
+        """The best window's z per input: every window's counts from one running sum over the
+        hours (newest first), one likelihood ratio for all."""
         sums = self.sums
-        hour = sums.hour[: sums.size]
-        age = hour[-1] - hour
-        best = np.full(self.z.shape, -np.inf)
-        rate = np.zeros_like(self.rate)
-        for hours in WINDOWS_HOURS:
-            rows = age < hours
-            parts = sums.n[: sums.size][rows].sum(axis=0)
-            missing = sums.s[: sums.size][rows].sum(axis=0)
-            z = rise_z(missing, parts, self.ref_missing, self.ref_parts)
-            better = z > best
-            best = np.where(better, z, best)
-            with np.errstate(all="ignore"):
-                rate = np.where(better, missing / np.maximum(parts, 1.0), rate)
-        self.z = np.where(np.isfinite(best), best, 0.0)
-        self.rate = rate
+        size = sums.size
+        hour = sums.hour[:size][::-1]
+        running = np.zeros((size + 1, 2 * self.z.size))
+        np.cumsum(np.hstack([sums.n[:size][::-1], sums.s[:size][::-1]]), axis=0, out=running[1:])
+        inside = np.searchsorted(hour[0] - hour, WINDOWS_HOURS, side="left")  # hours per window
+        parts, missing = np.split(running[inside], 2, axis=1)  # (windows, inputs)
+        z = rise_z(missing, parts, self.ref_missing, self.ref_parts)
+        pick = np.argmax(z, axis=0)
+        columns = np.arange(z.shape[1])
+        self.z = z[pick, columns]
+        with np.errstate(all="ignore"):
+            self.rate = np.nan_to_num(missing[pick, columns] / parts[pick, columns])
 
     def readings(self) -> dict[str, ColumnReading]:
         limit = np.full(self.z.shape, self.limit)

@@ -110,8 +110,14 @@ class RampScan:
 
     def __init__(self, basis: Basis) -> None:
         profile = basis.profile
-        self.reference_count = basis.calibration.reference_counts(profile.phase_count)
         calibration = basis.calibration
+        # Hours of the day with a profile of their own keep their own reference error; the
+        # hours that fell back to the whole reference's mean share that one error (group 24).
+        shared = np.all(profile.phase_count >= profile.count[None, :], axis=1)
+        self.group_of_phase = np.where(shared, 24, np.arange(24))
+        self.reference_count = calibration.reference_counts(
+            np.vstack([profile.phase_count, profile.count[None, :]])
+        )
         self.block_var = calibration.block_var
         self.ref_blocks = calibration.ref_blocks
         self.lookbacks = np.asarray(LOOKBACKS)
@@ -143,8 +149,8 @@ class RampScan:
         num = ell * sum_s - sum_as
         live = ell * ell * total - 2.0 * ell * total_a + total_a2
         seg = np.searchsorted(k, np.arange(size), side="right")
-        phase = (hour % 24).astype(np.intp)
-        by_phase = _by_stretch(seg, phase, np.hstack([n, an]), k.size, 24)
+        group = self.group_of_phase[(hour % 24).astype(np.intp)]
+        by_phase = _by_stretch(seg, group, np.hstack([n, an]), k.size, 25)
         x = ell[:, :, None] * by_phase[:, :, :width] - by_phase[:, :, width:]
         reference = (x * x / self.reference_count[None, :, :]).sum(axis=1)
         blocks = self._block_terms(hour, running[:, : 2 * width], k, ell, total, total_a)
@@ -196,10 +202,10 @@ class RampScan:
         w = np.maximum(self.lookbacks[:, None] - age[None, :], 0.0)  # (onsets, hours)
         n, s = sums.n[:size], sums.s[:size]
         live = (w * w) @ n
-        phase = hour % 24
+        group = self.group_of_phase[hour % 24]
         reference = np.zeros_like(live)
-        for p in np.unique(phase):
-            rows = phase == p
+        for p in np.unique(group):
+            rows = group == p
             reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
         blocks = np.zeros_like(live)
         if self.block_var.any():
@@ -243,6 +249,8 @@ class RampDetector:
         self.sums = HourSums(basis.width)
         self.scan = RampScan(basis)
         self.seen = 0
+        self.parts = 0
+        self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
 
     def observe(self, step: Step) -> None:
         if step.resid is not None:
@@ -250,9 +258,13 @@ class RampDetector:
 
     def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
         sums = self.sums
-        if sums.closed == self.seen:
+        self.parts += due.parts
+        # When an hour closed, at most every W/40 parts unless three hours closed since: a
+        # cap on the cost per part at mid rates that delays a look by at most three hours.
+        if sums.closed == self.seen or (self.parts < self.every and sums.closed - self.seen < 3):
             return
         self.seen = sums.closed
+        self.parts = 0
         z = self.scan.evaluate(sums)
         now = float(step.batch.ts[-1])
         score = np.abs(z) / self.limit
