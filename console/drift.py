@@ -123,26 +123,9 @@ def calibrate(
             for j in range(units.shape[1])
         ]
     )
-    # Shape over W parts, evaluated as the window slides: about parts-a-year / W windows, each
-    # crossing its level u about u² times as often as one fixed window would (as for the means).
     windows_a_year = max(parts_per_day * 365.0 / window, 1.0)
     scale = 1.0 / window + 1.0 / max(n, 1)
-    ks_level = _solve(
-        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0
-    )
-    ks_null = ks_level * math.sqrt(scale)
-    psi_dof = COARSE_BINS - 1
-    psi_null = (
-        _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
-    )
-    ks_infl, psi_infl = _shape_inflation(profile, reference, window)
-    # Where block effects dominate, the window's KS and PSI follow those effects (about normal,
-    # and squared for PSI), not the finite-sample null's tails: their level in the effect's
-    # own RMS, for windows_a_year continuously evaluated windows.
-    ks_rms = math.sqrt(math.pi**2 / 12.0) * ks_null / ks_level  # iid RMS of a block's KS
-    gauss = _solve(
-        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
-    )
+    ks, psi_level = _shape_levels(profile, reference, window, windows_a_year, budget)
     classes = max(len(profile.classes), 2)
     class_psi = (
         _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
@@ -155,8 +138,8 @@ def calibrate(
         mean_inflation=mean_inflation,
         cusum_k=k,
         cusum_h=cusum_h,
-        ks=np.maximum(ks_null * ks_infl, _block_level(ks_infl, ks_rms, 2.0, gauss)),
-        psi=np.maximum(psi_null * psi_infl, _block_level(psi_infl, scale * psi_dof, 4.0, gauss**2)),
+        ks=ks,
+        psi=psi_level,
         class_psi=class_psi,
         stuck=stuck,
         parts_per_day=parts_per_day,
@@ -297,6 +280,39 @@ def _shape_inflation(
         ks_ratio[j] = math.sqrt(np.mean(np.square(ks_values) / scales_arr) / (math.pi**2 / 12))
         psi_ratio[j] = float(np.mean(np.asarray(psi_values) / scales_arr) / (COARSE_BINS - 1))
     return np.clip(ks_ratio, 1.0, 12.0), np.clip(psi_ratio, 1.0, 144.0)
+
+
+def _shape_levels(
+    profile: ReferenceProfile,
+    reference: np.ndarray,
+    window: int,
+    windows_a_year: float,
+    budget: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """KS and PSI levels per column for a window of W parts evaluated as it slides."""
+    n = profile.n
+    # About parts-a-year / W windows, each crossing its level u about u² times as often as one
+    # fixed window would (as for the means).
+    scale = 1.0 / window + 1.0 / max(n, 1)
+    ks_level = _solve(
+        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0
+    )
+    ks_null = ks_level * math.sqrt(scale)
+    psi_dof = COARSE_BINS - 1
+    psi_null = (
+        _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
+    )
+    ks_infl, psi_infl = _shape_inflation(profile, reference, window)
+    # Where block effects dominate, the window's KS and PSI follow those effects (about normal,
+    # and squared for PSI), not the finite-sample null's tails: their level in the effect's
+    # own RMS, for windows_a_year continuously evaluated windows.
+    ks_rms = math.sqrt(math.pi**2 / 12.0) * ks_null / ks_level  # iid RMS of a block's KS
+    gauss = _solve(
+        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
+    )
+    ks = np.maximum(ks_null * ks_infl, _block_level(ks_infl, ks_rms, 2.0, gauss))
+    psi_block = _block_level(psi_infl, scale * psi_dof, 4.0, gauss**2)
+    return ks, np.maximum(psi_null * psi_infl, psi_block)
 
 
 def _block_level(
