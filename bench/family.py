@@ -181,8 +181,11 @@ def _stable(line_years: int, inputs: int) -> None:
         for day in range(begin, begin + 365, 5):
             for event in engine.process(data.days(day, 5)):
                 if event.event == "alarm_raised" and event.detector not in QUIET:
-                    alarms.append(f"{event.detector}:{event.source}")
-    detail = ", ".join(sorted(set(alarms))) or "-"
+                    alarms.append(f"{event.detector}:{event.source}@{s}")
+    by = Counter(a.split(":")[0] for a in alarms)
+    lines_with = len({a.split("@")[1] for a in alarms})
+    detail = ", ".join(f"{k} {v}" for k, v in by.most_common()) or "-"
+    detail += f"; on {lines_with} of {line_years} lines"
     line(
         f"stable: alarms in {line_years} line-years",
         f"{len(alarms)} = {len(alarms) / line_years:.3f} per line-year ({detail})",

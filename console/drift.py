@@ -214,7 +214,10 @@ def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile)
         square = float(np.sum(n_b**2))
         if square <= 0:
             continue
-        out[j] = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
+        estimate = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
+        # A variance seen on few blocks may be twice what they showed: its upper bound (about
+        # two standard errors of a variance on blocks − 1 degrees of freedom).
+        out[j] = estimate * (1.0 + 2.0 * math.sqrt(2.0 / max(n_b.size - 1, 1)))
     days = profile.span_seconds / 86400.0
     if profile.phased and days >= 2:
         out *= days / (days - 1.0)
