@@ -36,6 +36,7 @@ NAMES = (
     "detection",
     "drivers",
     "window",
+    "sync",
 )
 
 
@@ -60,6 +61,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "detection": _detection,
         "drivers": bench_drivers,
         "window": bench_window,
+        "sync": bench_sync,
     }
     for name in chosen:
         started = time.perf_counter()
@@ -304,6 +306,20 @@ def bench_drivers(quick: bool) -> None:
             line(f"{name} failed", f"{type(error).__name__}: {error}")
             continue
         line(name, json.dumps(result))
+
+
+def bench_sync(quick: bool) -> None:
+    """The plant sync into its own PostgreSQL beside a plain COPY (bench/bench_sync.py)."""
+    try:
+        from bench.bench_sync import run
+    except ImportError as error:
+        heading("sync", "plant sync into PostgreSQL (bench.bench_sync)")
+        line("skipped", f"bench.bench_sync is not importable ({error})")
+        return
+    try:
+        run(quick)
+    except Exception as error:  # no PostgreSQL on this machine, say: report, go on
+        line("failed", f"{type(error).__name__}: {error}")
 
 
 def bench_window(quick: bool) -> None:

@@ -76,6 +76,7 @@ def bench_window(seconds: float = 20.0, rate: float = 200.0) -> dict:
     app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as tmp:
         station = Station(bench_config(os.path.join(tmp, "bench.db")), sources=False)
+        station.first_admin("bench", "1234")  # the console, not the login screen
         station.start()
         try:
             return _measure(app, station, seconds, rate)

@@ -40,7 +40,7 @@ class Journal(Protocol):
         user: str = "",
         note: str = "",
         at: float | None = None,
-    ) -> None: ...
+    ) -> int | None: ...
 
 
 class Annunciator:

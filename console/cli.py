@@ -9,12 +9,16 @@ exits 0, whatever it contained.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from console.cli_people import PeopleUsageError, add_parsers
+from console.cli_people import run as run_people
 from console.config import Config, ConfigError, default_config, demo_config, load_config
 from console.records import MAX_LINE_BYTES
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from console.engine import Engine
 
 READ_HINT = 1 << 20  # bytes of lines read at a time
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class UsageError(Exception):
@@ -74,9 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--per-day", type=float, default=5000.0, help="parts a day")
     simulate.add_argument("--onset", type=float, help="day the scenario's fault begins (default 3)")
     simulate.add_argument("--seed", type=int, default=1)
+    sync = commands.add_parser(
+        "sync", help="push the outbox to the plant database once (--init: create its schema)"
+    )
+    sync.add_argument("--config", dest="sub_config", help="station config (TOML)")
+    sync.add_argument(
+        "--init", action="store_true", help="create or migrate the central schema and exit"
+    )
+    sync.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
+    )
     bench = commands.add_parser("bench", help="side-by-side benchmarks; prints rates and ratios")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     bench.add_argument("--only", help="comma-separated benchmark names")
+    add_parsers(commands)
     return parser
 
 
@@ -95,11 +111,20 @@ def read_config(path: str | None, *, demo: bool = False) -> Config:
 
 def open_stream(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
-    try:
-        return open(path, "rb")  # closed by the caller
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+        handle = sys.stdin.buffer
+    else:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+    peek = getattr(handle, "peek", None)
+    if peek is not None and peek(len(SQLITE_HEADER))[: len(SQLITE_HEADER)] == SQLITE_HEADER:
+        handle.close()
+        raise UsageError(
+            f"{path} is a SQLite store, not a JSON Lines stream: export its records first"
+            " (main.py export --format jsonl) and analyze the export"
+        )
+    return handle
 
 
 def read_chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
@@ -199,8 +224,14 @@ def simulate(args: argparse.Namespace) -> int:
                     time.sleep(ahead)
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a serial port unplugged, a peer gone: one line, no traceback
+        print(
+            f"main.py simulate: {args.to} went away after {done} records: {error}", file=sys.stderr
+        )
+        return 1
     finally:
-        sink.close()
+        with contextlib.suppress(OSError):  # closing a vanished port fails too
+            sink.close()
     return 0
 
 
@@ -256,17 +287,41 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(
                 read_config(args.sub_config or args.config, demo=True), args.seconds
             )
+        if args.command in ("user", "audit"):
+            return run_people(args, read_config(args.sub_config))
+        if args.command == "sync":
+            from console.sync_command import run_sync
+
+            return run_sync(read_config(args.sub_config or args.config), args.init, args.timeout)
         if args.command == "bench":
             from bench.suite import run_benchmarks
 
             return run_benchmarks(quick=args.quick, only=args.only)
         return _open_window(read_config(args.config, demo=True))
-    except (UsageError, ConfigError) as error:
+    except (UsageError, ConfigError, PeopleUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`analyze ... | head -1`): end quietly, no traceback.
+
+    Python would try to flush stdout again at exit and complain; point it at /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _open_window(config: Config) -> int:
+    from widgets.display import display_problem  # standard library only: safe before Qt loads
+
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         from widgets.main_window import run_console
     except ImportError:

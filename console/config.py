@@ -9,14 +9,22 @@ Stable keys are those of WIRE.md §6; everything else may grow. Pure: read once 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SOURCE_KINDS = ("serial", "modbus", "folder", "tcp", "simulator")
+# The same rule as console/records.py FEATURE_NAME (WIRE.md §1); kept here so config stays pure.
+FEATURE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+# The time buckets hold four days (console/stats.py): no drift window can be longer.
+LONGEST_DRIFT_WINDOW_HOURS = 96.0
+SHORTEST_DRIFT_WINDOW_HOURS = 0.25
 
 
 class ConfigError(ValueError):
@@ -67,6 +75,10 @@ class Source:
     settle: float = 1.0
     # tcp: listening on anything but loopback needs this set explicitly
     allow_remote: bool = False
+    # tcp: clients at once (more are refused at accept and counted); a client silent this long
+    # is disconnected, so idle connections cannot hold every slot
+    max_clients: int = 64
+    idle_seconds: float = 300.0
     # simulator
     scenario: str = "demo"
     rate: float = 100.0  # parts per second of wall-clock time
@@ -87,7 +99,17 @@ class Reference:
 
 @dataclass(frozen=True)
 class Sync:
+    """The plant database (`check_sync` below checks the values; the password is never here)."""
+
     url: str = ""
+    password_file: str = ""  # a file readable only by the service user; else PGPASSWORD/.pgpass
+    sslmode: str = ""  # libpq's: require, verify-ca, verify-full, ...
+    sslrootcert: str = ""  # the plant CA's certificate, for verify-ca / verify-full
+    batch_rows: int = 20000  # outbox rows per central transaction
+    stale_seconds: float = 3600.0  # no successful push for this long while rows wait: alarm
+    retention_days: float = 90.0  # synced records older than this are purged locally
+    journal_retention_days: float = 366.0  # overrides, alarms, incidents, audit (>= 183)
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,19 @@ class Detection:
     rejected_fraction: float = 0.005  # over the last 1,000 lines
     missing_fraction: float = 0.05
     out_of_range_fraction: float = 0.02
+    # A record stamped more than this ahead of the stream's own recent time is rejected
+    # (`ts_implausible`, console/stream_time.py): 5 minutes covers clock skew between cameras.
+    future_margin_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class AlarmClass:
+    """On-delay, off-delay and deadband of one detector's alarms (negative: the station's)."""
+
+    detector: str = ""
+    on_delay_parts: int = -1
+    off_delay_parts: int = -1
+    deadband: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +153,41 @@ class Alarms:
     on_delay_parts: int = 0
     off_delay_parts: int = 500
     deadband: float = 0.2  # clear below (1 - deadband) × threshold
+    classes: tuple[AlarmClass, ...] = ()
+    # Chattering (ISA-18.2): this many raises within the window hold the alarm raised until its
+    # condition has been gone for min_active_seconds.
+    chatter_cycles: int = 3
+    chatter_window_seconds: float = 60.0
+    min_active_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Access:
+    idle_lock_seconds: float = 300.0  # auto-lock after this long without a touch
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    role: str = "operations_lead"  # product_owner | data_owner | model_owner | control_owner | operations_lead
+    people: tuple[str, ...] = ()  # named people; empty: the [people] entry of the role
+    response_minutes: float = 0.0  # 0: the severity's people.sla_minutes
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One playbook entry: the alarm kinds (detectors) it covers and its levels in order."""
+
+    kinds: tuple[str, ...] = ("*",)
+    level: tuple[EscalationLevel, ...] = (EscalationLevel(),)
+    renotify_minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A local command that delivers notifications (argv, run without a shell)."""
+
+    command: tuple[str, ...] = ()
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +205,15 @@ class People:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The console window on the station's screen."""
+
+    fullscreen: bool = False  # kiosk stations: the window takes the whole screen
+    # The station's time zone (IANA name, e.g. "Europe/Berlin"); empty = the machine's own.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     station: Station = field(default_factory=Station)
     source: tuple[Source, ...] = (Source(),)
@@ -145,6 +224,10 @@ class Config:
     detection: Detection = field(default_factory=Detection)
     alarms: Alarms = field(default_factory=Alarms)
     people: People = field(default_factory=People)
+    access: Access = field(default_factory=Access)
+    playbook: tuple[Escalation, ...] = ()
+    notify: Notify = field(default_factory=Notify)
+    console: Console = field(default_factory=Console)
     path: str = ""
 
 
@@ -241,6 +324,38 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
 
 
 def _check(config: Config) -> None:
+    _check_sources(config)
+    _check_numbers(config)
+    if config.console.timezone and not _known_zone(config.console.timezone):
+        raise ConfigError(
+            "console.timezone",
+            f"unknown time zone {config.console.timezone!r}",
+            'use an IANA name such as "Europe/Berlin", or leave it empty for the machine\'s own',
+        )
+    check_sync(config.sync)
+    if len(config.station.features) > 256:
+        raise ConfigError(
+            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+        )
+    for i, name in enumerate(config.station.features, start=1):
+        if not FEATURE_NAME.match(name):
+            raise ConfigError(
+                f"station.features[{i}]",
+                f"{name!r} is not a feature name (letters, digits, _ . - ; 1-64 characters)",
+                f"write it as {re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:64] or 'feature1'!r}",
+            )
+    for i, name in enumerate(config.station.classes, start=1):
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            raise ConfigError(
+                f"station.classes[{i}]",
+                f"{name!r} is not a class name of 1-64 printable characters",
+                'write the class as the model names it, e.g. "scratch"',
+            )
+
+    _check_people(config)
+
+
+def _check_sources(config: Config) -> None:
     for i, source in enumerate(config.source, start=1):
         key = f"source[{i}]"
         if source.kind not in SOURCE_KINDS:
@@ -265,7 +380,9 @@ def _check(config: Config) -> None:
             )
         if source.parity not in ("N", "E", "O", "M", "S"):
             raise ConfigError(
-                f"{key}.parity", f"unknown parity {source.parity!r}", 'use "N", "E" or "O"'
+                f"{key}.parity",
+                f"unknown parity {source.parity!r}",
+                'use "N", "E", "O", "M" or "S"',
             )
         if source.word_order not in ("big", "little"):
             raise ConfigError(
@@ -273,32 +390,183 @@ def _check(config: Config) -> None:
                 f"unknown word order {source.word_order!r}",
                 'use "big" or "little"',
             )
-        if source.rate <= 0 or source.parts_per_day <= 0:
+        _check_source_numbers(source, key)
+
+
+PLAYBOOK_ROLES = ("product_owner", "data_owner", "model_owner", "control_owner", "operations_lead")
+
+
+def _check_people(config: Config) -> None:
+    if config.access.idle_lock_seconds < 10:
+        raise ConfigError(
+            "access.idle_lock_seconds", "is below 10 s", "use e.g. 300 (five minutes)"
+        )
+    for i, entry in enumerate(config.playbook, start=1):
+        if not entry.level:
             raise ConfigError(
-                f"{key}.rate", "rate and parts_per_day must be positive", "use e.g. rate = 20"
+                f"playbook[{i}].level", "is empty", "add at least one [[playbook.level]]"
             )
-    if config.reference.size < 100:
+        for k, level in enumerate(entry.level, start=1):
+            if level.role not in PLAYBOOK_ROLES:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].role",
+                    f"unknown role {level.role!r}",
+                    f"use one of {', '.join(PLAYBOOK_ROLES)}",
+                )
+            if level.response_minutes < 0:
+                raise ConfigError(
+                    f"playbook[{i}].level[{k}].response_minutes", "is negative", "use e.g. 15"
+                )
+    if config.notify.command and config.notify.timeout_seconds <= 0:
+        raise ConfigError("notify.timeout_seconds", "must be positive", "use e.g. 10")
+
+
+def _within(
+    key: str, value: float, low: float, high: float, fix: str, *, above: bool = False
+) -> None:
+    """`low <= value <= high` (`low < value` when `above`), and finite; else a ConfigError whose
+    message states exactly that check."""
+    ok = math.isfinite(value) and (low < value if above else low <= value) and value <= high
+    if not ok:
+        bound = f"greater than {low:g}" if above else f"at least {low:g}"
         raise ConfigError(
-            "reference.size",
-            f"{config.reference.size} is too small",
-            "use at least 1000 parts (default 10000)",
+            key, f"{value!r} is out of range: it must be {bound} and at most {high:g}", fix
         )
-    if config.window.parts < 100:
+
+
+# (key, low, high, low excluded, fix): what `_within` checks for each numeric key.
+SOURCE_RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
+    ("baudrate", 50, 4_000_000, False, "use e.g. baudrate = 115200"),
+    ("bytesize", 5, 8, False, "use bytesize = 8"),
+    ("unit", 0, 247, False, "use the PLC's Modbus unit id, e.g. unit = 1"),
+    ("poll_interval", 0.0, 60.0, True, "use e.g. poll_interval = 0.1"),
+    ("fallback_coil", 0, 65535, False, "use e.g. fallback_coil = 0"),
+    ("timeout", 0.0, 60.0, False, "use 0 (from the baud rate) or e.g. 0.5"),
+    ("settle", 0.0, 3600.0, False, "use e.g. settle = 1.0"),
+    ("rate", 0.0, 1_000_000.0, True, "use e.g. rate = 20"),
+    ("parts_per_day", 0.0, 1e9, True, "use e.g. parts_per_day = 5000"),
+    ("max_clients", 1, 1000, False, "use e.g. max_clients = 64"),
+    ("idle_seconds", 0.0, 86400.0, True, "use e.g. idle_seconds = 300"),
+)
+RANGES: tuple[tuple[str, float, float, bool, str], ...] = (
+    ("reference.size", 100, 10_000_000, False, "use e.g. size = 10000 (at least 100)"),
+    ("window.parts", 100, 1_000_000, False, "use e.g. parts = 10000 (100 to 1,000,000)"),
+    ("detection.false_alarms_per_year", 0.0, 100.0, True, "use e.g. 0.02"),
+    ("detection.jump_sd", 0.0, 20.0, True, "use e.g. jump_sd = 2.0"),
+    ("detection.jump_baseline_parts", 10.0, 1e7, False, "use e.g. jump_baseline_parts = 1000"),
+    ("detection.stuck_parts", 0, 1_000_000, False, "use 0 (from the reference) or e.g. 50"),
+    ("detection.stale_seconds", 0.0, 86400.0, True, "use e.g. stale_seconds = 60"),
+    ("detection.rejected_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.005"),
+    ("detection.missing_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.05"),
+    ("detection.out_of_range_fraction", 0.0, 1.0, True, "use a fraction, e.g. 0.02"),
+    ("detection.future_margin_seconds", 1.0, 31_536_000.0, False, "use e.g. 300"),
+    ("alarms.on_delay_parts", 0, 1_000_000, False, "use e.g. on_delay_parts = 0"),
+    ("alarms.off_delay_parts", 0, 1_000_000, False, "use e.g. off_delay_parts = 500"),
+    # 1 or more would put the clear level at or below zero: the alarm could never clear.
+    ("alarms.deadband", 0.0, 0.9, False, "use e.g. deadband = 0.2"),
+)
+
+
+def _check_source_numbers(source: Source, key: str) -> None:
+    for name, low, high, above, fix in SOURCE_RANGES:
+        _within(f"{key}.{name}", getattr(source, name), low, high, fix, above=above)
+    if source.stopbits not in (1, 1.5, 2):
         raise ConfigError(
-            "window.parts",
-            f"{config.window.parts} is too small",
-            "use at least 1000 parts (default 10000)",
+            f"{key}.stopbits", f"{source.stopbits!r} is not 1, 1.5 or 2", "use stopbits = 1"
         )
-    if not 1 <= config.window.batch <= config.window.parts:
+
+
+def _check_numbers(config: Config) -> None:
+    """Every numeric key in a range the engine can work with (issue 8: no crash, no silence)."""
+    for key, low, high, above, fix in RANGES:
+        section, name = key.split(".")
+        _within(key, getattr(getattr(config, section), name), low, high, fix, above=above)
+    batch_fix = "use e.g. batch = 100 (at most window.parts)"
+    _within("window.batch", config.window.batch, 1, config.window.parts, batch_fix)
+    hours = config.detection.drift_windows_hours
+    if not hours:
         raise ConfigError(
-            "window.batch", "must be between 1 and window.parts", "use e.g. batch = 100"
+            "detection.drift_windows_hours", "is empty", "list at least one, e.g. [24.0, 48.0]"
         )
-    if not 0 < config.detection.false_alarms_per_year < 100:
-        raise ConfigError("detection.false_alarms_per_year", "must be in (0, 100)", "use e.g. 0.01")
-    if len(config.station.features) > 256:
+    for i, value in enumerate(hours, start=1):
+        _within(
+            f"detection.drift_windows_hours[{i}]",
+            value,
+            SHORTEST_DRIFT_WINDOW_HOURS,
+            LONGEST_DRIFT_WINDOW_HOURS,
+            "use hours of production between 0.25 and 96, e.g. [24.0, 36.0, 48.0]",
+        )
+    sla = config.people.sla_minutes
+    if len(sla) != 4:
         raise ConfigError(
-            "station.features", "more than 256 features", "list at most 256 (WIRE.md §1)"
+            "people.sla_minutes",
+            f"has {len(sla)} values, not 4 (low, medium, high, urgent)",
+            "write e.g. sla_minutes = [1440.0, 240.0, 60.0, 15.0]",
         )
+    for i, minutes in enumerate(sla, start=1):
+        _within(
+            f"people.sla_minutes[{i}]",
+            minutes,
+            0.0,
+            525_600.0,
+            "use minutes, e.g. 60.0",
+            above=True,
+        )
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+PASSWORD_FIX = "remove it; give the password in PGPASSWORD, a ~/.pgpass or [sync] password_file"
+
+
+def check_sync(sync: Sync) -> None:
+    """ConfigError naming the [sync] key when a value cannot work (no file system access)."""
+    if not sync.url:
+        return
+    # Imported here, not at the top: config is a leaf that every module imports, and only a
+    # station with a plant database needs libpq's own parser (which keeps a bad URL a config
+    # error naming `sync.url` at load time, not a surprise of the sync thread hours later).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(sync.url)
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(
+            "sync.url",
+            f"not a PostgreSQL URL ({error})",
+            'write e.g. url = "postgresql://linewatch@db.plant.local/linewatch"',
+        ) from error
+    if params.get("password"):
+        raise ConfigError("sync.url", "contains a password", PASSWORD_FIX)
+    if sync.sslmode and sync.sslmode not in SSL_MODES:
+        raise ConfigError(
+            "sync.sslmode", f"unknown mode {sync.sslmode!r}", f"use one of {', '.join(SSL_MODES)}"
+        )
+    if not 1 <= sync.batch_rows <= 1_000_000:
+        raise ConfigError("sync.batch_rows", "must be in 1..1000000", "use e.g. 20000")
+    if sync.stale_seconds <= 0:
+        raise ConfigError("sync.stale_seconds", "must be positive", "use e.g. 3600 (one hour)")
+    if sync.retention_days <= 0:
+        raise ConfigError(
+            "sync.retention_days", "must be positive", "use e.g. 90 (days of synced records)"
+        )
+    if sync.journal_retention_days < 183:
+        raise ConfigError(
+            "sync.journal_retention_days",
+            f"{sync.journal_retention_days:g} days is shorter than the 183 days (six months) "
+            "the EU AI Act asks logs to be kept",
+            "use 183 or more",
+        )
+    if sync.connect_timeout <= 0:
+        raise ConfigError("sync.connect_timeout", "must be positive", "use e.g. 10 (seconds)")
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -310,6 +578,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return dataclasses.replace(
         config,
         store=Store(path=resolve(config.store.path)),
+        sync=dataclasses.replace(
+            config.sync,
+            password_file=resolve(config.sync.password_file),
+            sslrootcert=config.sync.sslrootcert
+            if config.sync.sslrootcert == "system"
+            else resolve(config.sync.sslrootcert),
+        ),
         reference=dataclasses.replace(config.reference, file=resolve(config.reference.file)),
         source=tuple(
             dataclasses.replace(s, url=resolve(s.url)) if s.kind == "folder" else s

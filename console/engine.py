@@ -24,6 +24,7 @@ from console.alarms import AlarmEvent
 from console.annunciator import Annunciator, Journal
 from console.config import Config
 from console.detectors.line import LineAlarms
+from console.detectors.plant_sync import SyncAlarms
 from console.intake import SourceEvent
 from console.learning import ReferenceLearning
 from console.production import ArrivalRate, Overrides, RecentParts
@@ -57,13 +58,20 @@ class Engine:
         on_event: Callable[[AlarmEvent], None] | None = None,
         on_features: Callable[[tuple[str, ...]], None] | None = None,
     ) -> None:
+        self.on_system: Callable[[SystemEvent], None] | None = None
         self.config = config
         self.annunciator = Annunciator(config.alarms, on_event)
         self.alarms = self.annunciator.book
-        self.reader = RecordReader(config.station, reference_features, on_features)
+        self.reader = RecordReader(
+            config.station,
+            reference_features,
+            on_features,
+            future_margin=config.detection.future_margin_seconds,
+        )
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
         self.line_alarms = LineAlarms(self.annunciator, config.detection.stale_seconds)
+        self.sync_alarms = SyncAlarms(self.annunciator)
         self.rate = ArrivalRate()
         self.recent = RecentParts()
         self.overrides = Overrides()
@@ -206,8 +214,12 @@ class Engine:
         self.line_alarms.source_event(event, self.accepted, text)
 
     def check_stale(self, now: float) -> None:
-        """Raise or clear `stale:line` from the last arrival (engine thread)."""
+        """Raise or clear `stale:line` from the last arrival (engine thread; `now` monotonic)."""
         self.line_alarms.check_stale(self.rate.last_arrival, now, self.accepted)
+
+    def check_sync(self, stale: bool, pending: int, detail: str, now: float) -> None:
+        """Raise or clear `sync_stale:plant sync` from the plant sync's status (engine thread)."""
+        self.sync_alarms.check(stale, pending, detail, now, self.accepted)
 
     def note_override(self, part: str, old_class: str, new_class: str, at: float) -> None:
         """Count a saved override (any thread): labels for per-class override rates."""
@@ -216,10 +228,15 @@ class Engine:
     def note_system(self, kind: str, source: str, text: str, at: float | None = None) -> None:
         """A system or data-quality event for the screen's event list (engine thread)."""
         self.system_events.append((time.time() if at is None else at, kind, source, text))
+        if self.on_system is not None:
+            self.on_system(self.system_events[-1])
 
     def state(self, now: float | None = None) -> EngineState:
         """The typed read model as of now (call on the engine thread)."""
         now = time.time() if now is None else now
+        # Arrivals are on the monotonic clock; the read model shows them on the wall clock.
+        since = time.monotonic()
+        last = self.rate.last_arrival
         watch = self.watch
         classes = self.reader.classes
         return EngineState(
@@ -231,8 +248,8 @@ class Engine:
             records=self.accepted,
             lines=self.reader.lines,
             rejected=dict(self.reader.rejected),
-            parts_per_minute=self.rate.per_minute(now),
-            last_arrival=self.rate.last_arrival,
+            parts_per_minute=self.rate.per_minute(since),
+            last_arrival=None if last is None else now - (since - last),
             stale_seconds=self.config.detection.stale_seconds,
             overrides_last_hour=self.overrides.since(now - 3600.0),
             override_rate_by_class=(

@@ -19,14 +19,15 @@ RECENT_PARTS = 60
 
 
 class ArrivalRate:
-    """Parts per minute from arrival times (wall clock), over the last minute."""
+    """Parts per minute from arrival times, over the last minute (monotonic clock: a step of
+    the wall clock changes nothing)."""
 
     def __init__(self) -> None:
         self._arrivals: deque[tuple[float, int]] = deque()
         self.last_arrival: float | None = None
 
     def note(self, n: int, at: float | None = None) -> None:
-        at = time.time() if at is None else at
+        at = time.monotonic() if at is None else at
         self._arrivals.append((at, n))
         self.last_arrival = at
         while self._arrivals and self._arrivals[0][0] < at - 60.0:

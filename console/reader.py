@@ -1,8 +1,9 @@
 """Raw JSON Lines in, record batches out: the engine's reading of what the sources deliver.
 
 `RecordReader` learns the feature list from the first records when the config names none,
-parses lines with `RecordParser` (console/records.py) and counts lines and rejections by reason.
-Engine thread.
+parses lines with `RecordParser` (console/records.py; records too far ahead of the stream's own
+time are rejected as `ts_implausible`, console/stream_time.py) and counts lines and rejections
+by reason. Engine thread.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from console.config import Station
-from console.records import RecordBatch, RecordParser, Rejected, learn_features
+from console.records import FUTURE_MARGIN, RecordBatch, RecordParser, Rejected, learn_features
 
 
 class RecordReader:
@@ -22,8 +23,10 @@ class RecordReader:
         station: Station,
         features: Sequence[str] = (),
         on_features: Callable[[tuple[str, ...]], None] | None = None,
+        future_margin: float = FUTURE_MARGIN,
     ) -> None:
         self.station = station
+        self.future_margin = future_margin
         self.on_features = on_features
         self.features: tuple[str, ...] = tuple(station.features) or tuple(features)
         self.parser: RecordParser | None = self._parser() if self.features else None
@@ -53,11 +56,12 @@ class RecordReader:
         return parser.parse(lines)
 
     def read_reference(self, lines: Sequence[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
-        """Records of the validation period; ValueError when no record names the features."""
+        """Records of the validation period (old times are no news there: not judged against
+        the stream's clock); ValueError when no record names the features."""
         parser = self.parser or self._learn(lines)
         if parser is None:
             raise ValueError("no valid record to take the feature list from")
-        return parser.parse(lines)
+        return parser.parse(lines, timed=False)
 
     def count(self, accepted: int, rejected: Sequence[Rejected]) -> None:
         self.lines += accepted + len(rejected)
@@ -79,7 +83,10 @@ class RecordReader:
 
     def _parser(self) -> RecordParser:
         return RecordParser(
-            self.features, fixed=self.station.fixed_features, classes=self.station.classes
+            self.features,
+            fixed=self.station.fixed_features,
+            classes=self.station.classes,
+            future_margin=self.future_margin,
         )
 
 

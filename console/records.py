@@ -23,6 +23,8 @@ from itertools import chain, repeat
 import numpy as np
 import orjson
 
+from console.stream_time import StreamClock
+
 MAX_LINE_BYTES = 64 * 1024
 MAX_FEATURES = 256
 FEATURE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
@@ -44,7 +46,16 @@ REJECT_REASONS: tuple[str, ...] = (
     "bad_checksum",  # delimited serial line whose *HH checksum does not match
     "bad_field_count",  # delimited serial line with the wrong number of fields
     "too_many_classes",  # a class name beyond the first 256 different ones (a garbled stream)
+    "bad_text",  # a string that is not valid Unicode (a lone surrogate such as "\\ud800")
+    "bad_id",  # part, batch, station, model or class holding control characters
+    "ts_implausible",  # ts too far ahead of the stream's own recent time (console/stream_time.py)
+    "unprocessable",  # the engine failed on the line (a bug, reported as a system event)
+    "store_refused",  # parsed, but the store still refused the row (data/store.py)
 )
+# Seconds a record may claim to be ahead of the stream's recent time (config overrides it).
+FUTURE_MARGIN = 300.0
+_IDS = ("part", "class", "station", "batch", "model")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_CLASSES = 256
 
 _REQUIRED = ("ts", "part", "class", "conf", "features")
@@ -115,6 +126,27 @@ class RecordBatch:
             image=(),
             label=(),
             station=(),
+        )
+
+    def select(self, rows: np.ndarray) -> RecordBatch:
+        """The rows at the given indices (in that order), as a new batch."""
+        pick = rows.tolist()
+
+        def column(values: tuple) -> tuple:
+            return tuple(values[i] for i in pick) if values else ()
+
+        return RecordBatch(
+            features=self.features[rows],
+            class_codes=self.class_codes[rows],
+            conf=self.conf[rows],
+            ts=self.ts[rows],
+            ts_text=column(self.ts_text),
+            part=column(self.part),
+            batch=column(self.batch),
+            model=column(self.model),
+            image=column(self.image),
+            label=column(self.label),
+            station=column(self.station),
         )
 
     def take(self, index: slice) -> RecordBatch:
@@ -234,6 +266,12 @@ def _decode_slowly(raw: bytes | str) -> dict | None:
         raise RejectedLine("not_json", str(error)[:80]) from error
     if not isinstance(record, dict):
         raise RejectedLine("not_object", type(record).__name__)
+    try:  # the stdlib lets "\\ud800" through; no store or screen can hold it
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise RejectedLine(
+            "bad_text", f"not a Unicode scalar value: {error.object[error.start : error.end]!a}"
+        ) from error
     record["_slow"] = True
     return record
 
@@ -252,6 +290,7 @@ class RecordParser:
         fixed: bool = False,
         classes: Sequence[str] = (),
         source: str = "",
+        future_margin: float = FUTURE_MARGIN,
     ) -> None:
         for name in features:
             if not FEATURE_NAME.match(name):
@@ -262,22 +301,39 @@ class RecordParser:
         self.source = source
         self._feature_set = frozenset(self.features)
         self._row_of = operator.itemgetter(*self.features) if self.features else None
+        self.clock = StreamClock(future_margin)
 
-    def parse(self, lines: Iterable[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
+    def parse(
+        self, lines: Iterable[bytes | str], *, timed: bool = True
+    ) -> tuple[RecordBatch, list[Rejected]]:
         """Parse lines (with or without their terminator); blank lines are skipped silently.
 
         Usual lines are checked a column at a time (one C-level pass per field); a line that
         looks unusual is judged on its own. Should a column check fail, the whole chunk is
-        judged line by line, which names each bad line's reason."""
+        judged line by line, which names each bad line's reason. With `timed` (a stream, not a
+        reference file) records too far ahead of the stream's time are rejected."""
         lines = lines if isinstance(lines, list) else list(lines)
         result = self._parse_in_bulk(lines)
-        return result if result is not None else self._parse_line_by_line(lines)
+        batch, rejected, raws = result if result is not None else self._parse_line_by_line(lines)
+        if timed and len(batch):
+            batch = self._judge_time(batch, raws, rejected)
+        return batch, rejected
 
-    def _parse_in_bulk(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]] | None:
+    def _judge_time(self, batch: RecordBatch, raws: list, rejected: list[Rejected]) -> RecordBatch:
+        bad = self.clock.judge(batch.ts)
+        if not bad.any():
+            return batch
+        for i in np.flatnonzero(bad).tolist():
+            detail = f"{batch.ts_text[i]!r} is ahead of the stream's time"
+            rejected.append(Rejected(_kept(raws[i]), "ts_implausible", detail[:120], self.source))
+        return batch.select(np.flatnonzero(~bad))
+
+    def _parse_in_bulk(self, lines: list[bytes | str]) -> tuple[RecordBatch, list, list] | None:
         good = self._decode_all(lines)
         rejected: list[Rejected] = []
+        raws: list = lines
         if good is None:
-            good, rejected = self._decode_each(lines)
+            good, rejected, raws = self._decode_each(lines)
         parts = [r["part"] for r in good]
         classes = [r["class"] for r in good]
         confs = [r["conf"] for r in good]
@@ -319,12 +375,16 @@ class RecordParser:
         text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
         if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
             return None
+        ids = chain(parts, classes, *(filter(None, text[k]) for k in ("station", "batch", "model")))
+        joined = "".join(ids)  # isprintable is a fast C pass; the regex names control chars
+        if not joined.isprintable() and _CONTROL.search(joined):
+            return None
         try:
             matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
         except OverflowError:
             return None
         codes = [table.code(c) for c in classes]
-        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected
+        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected, raws
 
     def _decode_all(self, lines: list[bytes | str]) -> list[dict] | None:
         """Every line decoded and shaped as a record, in C-level passes; None if any is not."""
@@ -345,9 +405,10 @@ class RecordParser:
             return None
         return records
 
-    def _decode_each(self, lines: list[bytes | str]) -> tuple[list[dict], list[Rejected]]:
+    def _decode_each(self, lines: list[bytes | str]) -> tuple[list[dict], list[Rejected], list]:
         """Decode line by line: usual records pass straight on, unusual lines are judged."""
         good: list[dict] = []
+        raws: list[bytes | str] = []
         rejected: list[Rejected] = []
         required, known = _REQUIRED_SET, self._feature_set
         loads = _fast_loads
@@ -363,6 +424,7 @@ class RecordParser:
                 and feats.keys() <= known
             ):
                 good.append(record)
+                raws.append(raw)
                 continue
             try:  # an unusual line: judged on its own
                 record = _decode_line(raw)
@@ -370,13 +432,13 @@ class RecordParser:
                     continue
                 self._check(record)
             except RejectedLine as error:
-                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
-                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
+                rejected.append(Rejected(_kept(raw), error.reason, error.detail, self.source))
                 continue
             good.append(record)
-        return good, rejected
+            raws.append(raw)
+        return good, rejected, raws
 
-    def _parse_line_by_line(self, lines: list[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
+    def _parse_line_by_line(self, lines: list[bytes | str]) -> tuple[RecordBatch, list, list]:
         good: list[dict] = []
         raws: list[bytes | str] = []
         rows: list[list[float | None]] = []
@@ -390,15 +452,14 @@ class RecordParser:
                     continue
                 rows.append(check(record))
             except RejectedLine as error:
-                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
-                rejected.append(Rejected(keep, error.reason, error.detail, self.source))
+                rejected.append(Rejected(_kept(raw), error.reason, error.detail, self.source))
                 continue
             good.append(record)
             raws.append(raw)
         # The optional text fields are checked a column at a time: one pass in C per field.
         text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
         if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
-            good, rows, text = self._drop_bad_text(good, raws, rows, rejected)
+            good, rows, text, raws = self._drop_bad_text(good, raws, rows, rejected)
         names = self.features
         matrix = (
             np.array(rows, dtype=np.float64)
@@ -410,23 +471,24 @@ class RecordParser:
         codes, conf, stamps, texts, parts = (
             [r[key] for r in good] for key in ("_code", "conf", "_ts", "ts", "part")
         )
-        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected
+        return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected, raws
 
     def _drop_bad_text(
         self, good: list[dict], raws: list, rows: list, rejected: list[Rejected]
-    ) -> tuple[list[dict], list, dict]:
+    ) -> tuple[list[dict], list, dict, list]:
         """Reject the records whose optional text fields are not strings (the rare case)."""
-        keep_good, keep_rows = [], []
+        keep_good, keep_rows, keep_raws = [], [], []
         for record, raw, row in zip(good, raws, rows, strict=True):
             bad = next((k for k in _OPTIONAL_TEXT if type(record.get(k)) not in _TEXT_TYPES), None)
             if bad is None:
                 keep_good.append(record)
                 keep_rows.append(row)
+                keep_raws.append(raw)
             else:
-                keep = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
-                rejected.append(Rejected(keep, "bad_type", f"{bad} must be a string", self.source))
+                detail = f"{bad} must be a string"
+                rejected.append(Rejected(_kept(raw), "bad_type", detail, self.source))
         text = {key: [r.get(key) for r in keep_good] for key in _OPTIONAL_TEXT}
-        return keep_good, keep_rows, text
+        return keep_good, keep_rows, text, keep_raws
 
     def _check(self, record: dict) -> list[float | None]:
         """Validate one decoded record (adds `_ts`); returns its feature row."""
@@ -442,7 +504,11 @@ class RecordParser:
         if type(conf) not in _NUMBER_TYPES:
             raise RejectedLine("bad_type", "conf must be a number")
         if not 0.0 <= conf <= 1.0:
-            raise RejectedLine("non_finite" if not math.isfinite(conf) else "bad_conf", repr(conf))
+            raise RejectedLine("bad_conf" if _finite(conf) else "non_finite", repr(conf)[:80])
+        for key in _IDS:
+            value = record.get(key)
+            if type(value) is str and _CONTROL.search(value):
+                raise RejectedLine("bad_id", f"{key} holds control characters: {value[:40]!a}")
         if type(feats) is not dict:
             raise RejectedLine("bad_type", "features must be an object")
         if len(feats) > MAX_FEATURES:
@@ -463,14 +529,22 @@ class RecordParser:
         # orjson refuses non-finite numbers; only the stdlib path can bring them in.
         if record.get("_slow"):
             for value in row:
-                try:
-                    finite = value is None or math.isfinite(value)
-                except OverflowError:  # an integer too large for a float
-                    finite = False
-                if not finite:
+                if not (value is None or _finite(value)):
                     raise RejectedLine("non_finite", repr(value)[:80])
         record["_code"] = self.classes.code(cls)
         return row
+
+
+def _finite(value: float) -> bool:
+    """Finite as a float64: an integer too large for one (400 digits) is not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _kept(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
 
 
 def _assemble(

@@ -17,32 +17,47 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from console.actions import OVERRIDE_REASONS, Acknowledge, Escalate, Override
+from console.actions import (
+    OVERRIDE_REASONS,
+    Acknowledge,
+    CommandRefused,
+    Escalate,
+    Override,
+    good_class,
+    reason_refusal,
+)
 from console.alarms import AlarmEvent
+from console.auth import Session
 from console.config import Config, ConfigError
 from console.engine import Engine
+from console.headless import (
+    STORE_FAILED,
+    contain,
+    print_system_event,
+    report_quarantine,
+    store_summary,
+)
 from console.incidents import Incident, open_incident
 from console.intake import Delivery, Intake, SourceEvent
+from console.oversight import Oversight
 from console.records import iso
 from console.snapshot import Snapshot, take
+from console.store_health import StoreHealth
+from console.sync_link import SyncLink
+from data.audit import AuditFacts, Write
 
 if TYPE_CHECKING:
     from data.store import StoreWriter
     from drivers.base import RunningSource
 
-ROLES_THAT_OVERRIDE = ("operator", "shift_lead", "quality_engineer", "admin")
-ROLES_THAT_ACKNOWLEDGE = ("operator", "shift_lead", "quality_engineer", "admin")
 SNAPSHOT_PERIOD = 0.1
 
 
-class CommandRefused(Exception):
-    """A command that was not carried out; the message says why, in the operator's words."""
-
-
-class Station:
+class Station(Oversight):
     """One station at work: sources, engine thread, store; safe to command from the UI thread."""
 
     def __init__(
@@ -52,15 +67,19 @@ class Station:
         store_path: str | None = None,
         on_event: Callable[[AlarmEvent], None] | None = None,
         sources: bool = True,
+        clock: Callable[[], float] = time.time,
+        on_system: Callable[[tuple[float, str, str, str]], None] | None = None,
     ) -> None:
         self.config = config
         self.intake = Intake()
-        self.store: StoreWriter | None = None
-        self.store_error = ""
         path = config.store.path if store_path is None else store_path
         self._on_event = on_event
         self.engine = Engine(config, on_event=self._event, on_features=self._features_known)
+        self.engine.on_system = on_system
+        self.health = StoreHealth(self.engine, config.station.id)
+        self.sync = SyncLink(config.sync, self.engine)
         self._store_path = path
+        self._start_oversight(clock)
         if path and self.engine.features:
             self._open_store(path)
         if config.reference.file:
@@ -69,7 +88,7 @@ class Station:
         if sources:
             self._open_sources()
         self.snapshot: Snapshot = take(
-            self.engine, source_statuses(self.sources), store_text(self.store, self.store_error)
+            self.engine, source_statuses(self.sources), store_text(self.store, self.health.error)
         )
         self.incidents: list[Incident] = []
         self.fallback = False
@@ -83,9 +102,11 @@ class Station:
         for source in self.sources:
             source.start()
         self._thread.start()
+        self.sync.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self.notifier.close()
         for source in self.sources:
             try:
                 source.stop(timeout=1.0)
@@ -95,22 +116,22 @@ class Station:
                 )
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sync.stop()
         if self.store is not None:
             try:
                 self.store.close()
             except Exception as error:
                 print(f"store close failed: {error}", file=sys.stderr)
 
-    def _open_store(self, path: str) -> None:
-        try:
-            from data.store import StoreWriter
+    @property
+    def store(self) -> StoreWriter | None:
+        return self.health.store
 
-            features = self.engine.features or ()
-            self.store = StoreWriter(path, self.config.station.id, features)
-            self.engine.store = self.store
-        except Exception as error:  # the line keeps running without a store
-            self.store_error = f"store unavailable: {error}"
-            self.engine.note_system("system", "store", self.store_error)
+    def _open_store(self, path: str) -> None:
+        store = self.health.open(path)
+        if store is not None:
+            self._use_store_for_people()
+            self.sync.attach(store)
 
     def _features_known(self, features: tuple[str, ...]) -> None:
         """A station without a feature list learns it from its first record; the store opens then."""
@@ -131,7 +152,9 @@ class Station:
                 self.sources.append(source)
             except Exception as error:  # one bad source must not stop the others
                 name = cfg.name or f"source[{index}]"
-                self.engine.note_system("error", name, f"cannot open {cfg.kind} {cfg.url}: {error}")
+                text = f"cannot open {cfg.kind} {cfg.url}: {error}"
+                self.engine.note_system("error", name, text)
+                self.engine.line_alarms.source_unopened(name, self.engine.accepted, text)
 
     # --- the engine thread ------------------------------------------------------------------
 
@@ -152,12 +175,12 @@ class Station:
             try:
                 for item in self.intake.drain(timeout=0.05):
                     if isinstance(item, Delivery):
-                        self.engine.feed_lines(item.lines, item.source)
-                        if item.rejected:
-                            self.engine.note_rejected(item.rejected)
+                        self._deliver(item)
                     else:
                         self._source_event(item)
+                self.health.check()
                 self._check_stale()
+                self.tick()
                 now = time.monotonic()
                 due = now - last_snapshot >= SNAPSHOT_PERIOD
                 # An idle line keeps its snapshot (the screen then skips its redraw), but at
@@ -170,13 +193,20 @@ class Station:
                     self.snapshot = take(
                         self.engine,
                         source_statuses(self.sources),
-                        store_text(self.store, self.store_error),
+                        store_text(self.store, self.health.error),
                         self.fallback,
+                        sync=self.sync.status,
                     )
                     last_snapshot = now
             except Exception as error:  # never let the line's monitor die
                 self.engine.note_system("error", "engine", f"{type(error).__name__}: {error}")
                 time.sleep(0.05)
+
+    def _deliver(self, item: Delivery) -> None:
+        """One source's delivery; a failure costs the lines that caused it, not the delivery."""
+        before = dict(self.engine.rejected)
+        contain(self.engine, item)
+        report_quarantine(self.engine, item.source, before)
 
     def _event(self, event: AlarmEvent) -> None:
         if self._on_event is not None:
@@ -191,7 +221,8 @@ class Station:
         engine.source_event(event, text)
 
     def _check_stale(self) -> None:
-        self.engine.check_stale(time.time())
+        self.engine.check_stale(time.monotonic())  # a step of the wall clock changes nothing
+        self.sync.check(time.time())  # the alarm's timestamp
 
     def refresh(self, timeout: float = 2.0) -> Snapshot:
         """Ask the engine thread for a fresh snapshot and wait for it (tests, commands)."""
@@ -204,79 +235,72 @@ class Station:
 
     # --- commands (any thread) --------------------------------------------------------------
 
-    def override(self, command: Override) -> int:
-        """Save an override; returns its seq only once it is durable."""
-        if command.role not in ROLES_THAT_OVERRIDE:
-            raise CommandRefused(f"role {command.role!r} may not override classifications")
+    def override(self, command: Override, session: Session | None = None) -> int:
+        """Save an override (with its audit entry); returns its seq only once it is durable."""
+        who = self.people.check(session or self.session, "override")
+        command = replace(command, user=who.user, role=who.role)
         if command.reason not in OVERRIDE_REASONS:
             raise CommandRefused(f"pick a reason: {', '.join(OVERRIDE_REASONS)}")
         if command.new_class == command.old_class:
             raise CommandRefused("the new class is the same as the model's")
+        misfit = reason_refusal(
+            command.new_class,
+            command.reason,
+            good_class(self.snapshot.classes or self.config.station.classes),
+        )
+        if misfit:
+            raise CommandRefused(misfit)
         if self.store is None:
-            raise CommandRefused(f"not saved: {self.store_error or 'no store configured'}")
-        try:
-            seq = self.store.save_override(command)
-        except Exception as error:
-            self.engine.note_system("error", "store", f"override not saved: {error}")
-            raise CommandRefused(f"not saved: {error}") from error
+            raise CommandRefused(f"not saved: {self.health.error or 'no store configured'}")
+        c = command
+        row = {"at": c.at, "part": c.part, "old_class": c.old_class, "old_conf": c.old_conf}
+        row |= {"new_class": c.new_class, "reason": c.reason, "note": c.note}
+        row |= {"user_name": c.user, "role": c.role, "model": c.model}
+        facts = AuditFacts(
+            c.user, c.role, "override", c.part, c.old_class, c.new_class, c.reason,
+            station_seq=self.engine.accepted, at=c.at,
+        )  # fmt: skip
+        seq = self._record([Write("overrides", row)], facts)[0]
         self.engine.note_override(command.part, command.old_class, command.new_class, command.at)
         self._snapshot_requested.set()
         return seq
 
-    def acknowledge(self, command: Acknowledge) -> AlarmEvent:
-        if command.role not in ROLES_THAT_ACKNOWLEDGE:
-            raise CommandRefused(f"role {command.role!r} may not acknowledge alarms")
+    def stored_overrides(self) -> list[dict]:
+        """Every override in the store, oldest first (any thread: a read connection of its own)."""
+        if self.store is None or not self._store_path:
+            return []
+        from data.reading import overrides
+
+        return overrides(self._store_path)
+
+    def acknowledge(self, command: Acknowledge, session: Session | None = None) -> AlarmEvent:
+        """Acknowledge an alarm, with an optional comment; journaled and audited together."""
+        who = self.people.check(session or self.session, "acknowledge")
+        if self.store is None and self._store_path:
+            raise CommandRefused(f"not saved: {self.health.error or 'no store'}")
         try:
             event = self.engine.alarms.acknowledge(
-                command.alarm, command.user, seq=self.engine.accepted, ts=iso(command.at)
-            )
+                command.alarm, who.user, seq=self.engine.accepted, ts=iso(command.at),
+                comment=command.note,
+                commit=lambda e: self._journal(e, "acknowledged", who, command.note, command.at),
+            )  # fmt: skip
+        except CommandRefused:
+            raise
         except (KeyError, ValueError) as error:
             raise CommandRefused(str(error).strip("'\"")) from error
-        if self.store is not None:
-            self.store.journal_alarm(
-                event.alarm,
-                event.source,
-                event.detector,
-                "acknowledged",
-                event.priority,
-                event.value,
-                command.user,
-                command.note,
-                command.at,
-            )
-            try:
-                self.store.flush(timeout=2.0)
-            except Exception as error:
-                self.engine.note_system("error", "store", f"acknowledgement not yet saved: {error}")
-        self._snapshot_requested.set()
         return event
 
-    def escalate(self, command: Escalate) -> Incident:
+    def escalate(self, command: Escalate, session: Session | None = None) -> Incident:
+        who = self.people.check(session or self.session, "escalate")
+        command = replace(command, user=who.user, role=who.role, at=self.clock())
         try:
-            incident = open_incident(command, self.snapshot, self.config.people)
+            incident = open_incident(
+                command, self.snapshot, self.config.people, self.config.playbook
+            )
         except ValueError as error:
             raise CommandRefused(str(error)) from error
-        if self.store is not None:
-            try:
-                self.store.save_incident(
-                    incident.id,
-                    incident.status,
-                    incident.severity,
-                    incident.owner,
-                    incident.summary,
-                    {
-                        "role": incident.role,
-                        "opened_by": incident.opened_by,
-                        "due_at": incident.due_at,
-                        "alarms": list(incident.alarms),
-                        "parts": list(incident.parts),
-                        "snapshot": incident.snapshot,
-                    },
-                    at=incident.opened_at,
-                )
-            except Exception as error:
-                raise CommandRefused(f"incident not saved: {error}") from error
-        self.incidents.append(incident)
+        self._save_incident(incident, who, "incident_open", incident.summary, incident.opened_at)
+        self.notifier.send({"event": "incident_opened", "incident": incident.id})
         self.engine.note_system(
             "incident",
             incident.role,
@@ -321,7 +345,7 @@ def store_text(store: StoreWriter | None, error: str) -> str:
         return f"error: {failure}"
     if status.last_error:
         return f"error: {status.last_error}"
-    return f"ok, {status.pending_outbox} to sync"
+    return "ok"  # what waits for the plant database is the sync's to say
 
 
 def route_errors(station: Station) -> None:
@@ -356,8 +380,11 @@ def run_headless(config: Config, seconds: float | None) -> int:
             out.write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
             out.flush()
 
-    station = Station(config, on_event=print_event)
+    station = Station(config, on_event=print_event, on_system=print_system_event)
     route_errors(station)
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
+        return STORE_FAILED
     done = threading.Event()
 
     def finish(signum: int, frame: object) -> None:
@@ -367,11 +394,17 @@ def run_headless(config: Config, seconds: float | None) -> int:
     signal.signal(signal.SIGTERM, finish)
     started = time.perf_counter()
     station.start()
-    done.wait(seconds)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not done.wait(0.1) and not station.health.failure:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     station.stop()
-    out.write(
-        json.dumps(station.engine.summary(time.perf_counter() - started), separators=(",", ":"))
-        + "\n"
-    )
+    station.health.check()
+    summary = station.engine.summary(time.perf_counter() - started)
+    summary.update(store_summary(station.store, station.engine.alarms))
+    out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     out.flush()
+    if station.health.failure:
+        print(f"main.py: {station.health.failure}", file=sys.stderr)
+        return STORE_FAILED
     return 0

@@ -20,6 +20,7 @@ from console.detectors.mean_shift import MEAN_SHIFT
 from console.intake import SourceStatus
 from console.reference import CONF, FINE_BINS, ReferenceProfile
 from console.state import EngineState, Part, WatchState
+from data.sync_status import NOT_CONFIGURED, SyncStatus
 
 DISPLAY_BINS = 30
 HEALTH = ("ok", "watch", "drift", "fallback")
@@ -94,6 +95,7 @@ class Snapshot:
     sources: tuple[SourceStatus, ...] = ()
     store: str = "not used"
     fallback: bool = False
+    sync: SyncStatus = NOT_CONFIGURED
     series: dict[str, Series] = field(default_factory=dict)
 
     def active_by_priority(self) -> dict[str, int]:
@@ -151,6 +153,7 @@ def take(
     sources: tuple[SourceStatus, ...] = (),
     store: str = "not used",
     fallback: bool = False,
+    sync: SyncStatus = NOT_CONFIGURED,
 ) -> Snapshot:
     """Build a snapshot from the engine's published state (`Engine.state`; given an engine,
     asks it for its state: call on the engine thread)."""
@@ -179,6 +182,7 @@ def take(
         sources=sources,
         store=store,
         fallback=fallback,
+        sync=sync,
     )
     if watch is None:
         return base

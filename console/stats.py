@@ -245,13 +245,31 @@ class TimeBuckets:
         self.center = np.nan_to_num(profile.mean)
         self.closed = 0  # buckets closed since start
 
+    def _restart(self) -> None:
+        self.parts[:] = 0
+        for values in (self.n, self.sum, self.sumsq, self.resid):
+            values[:] = 0.0
+        self.low[:] = np.inf
+        self.high[:] = -np.inf
+        self.current = None
+
     def residuals(self, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Standardised residuals against the hour-of-day profile (NaN stays NaN)."""
         phase = phase_of(ts)
         return (matrix - self.profile.phase_mean[phase]) / self.profile.phase_sd[phase]
 
     def add(self, matrix: np.ndarray, ts: np.ndarray, resid: np.ndarray) -> int:
-        """Add a batch (one compiled pass); returns how many buckets it closed."""
+        """Add a batch (one compiled pass); returns how many buckets it closed.
+
+        A batch wholly older than the ring means the newest bucket came from a record with a
+        wrong time: the ring starts again from this batch instead of ignoring the stream."""
+        newest = self.current
+        if (
+            newest is not None
+            and ts.size
+            and np.floor(ts.max() / BUCKET_SECONDS) <= newest - BUCKET_COUNT
+        ):
+            self._restart()
         current, closed = bucket_step(
             np.ascontiguousarray(matrix, dtype=np.float64),
             np.ascontiguousarray(resid, dtype=np.float64),

@@ -3,9 +3,10 @@
 `StoreWriter` (data/store.py) turns each public call into one of these and queues it; the writer
 thread hands it to `RowWriter.write` (data/rows.py), which dispatches on its type. Bulk commands
 go in order through the bounded queue and are committed in batches (`synchronous=NORMAL`);
-operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `SaveReference`, `MarkSynced`) jump
-the queue and are committed on their own (`synchronous=FULL`) while their caller waits. `Flush`
-and `Stop` are markers in the bulk lane. Built on the caller's thread, read on the writer's.
+operator actions (`SaveOverride`, `SaveIncident`, `Audit`, `Audited`, `SaveReference`,
+`MarkSynced`, `PurgeSynced`) jump the queue and are committed on their own
+(`synchronous=FULL`) while their caller waits. `Flush` and `Stop` are markers in the bulk lane.
+Built on the caller's thread, read on the writer's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write
 
 # --- bulk: queued in order, committed in batches ------------------------------------------------
 
@@ -59,10 +61,12 @@ class JournalAlarm:
 
 @dataclass(frozen=True, slots=True)
 class Flush:
-    """Everything queued before it is committed (or failed: more failures than `failed`)."""
+    """Everything queued before it is committed (or failed: more failures than `failed`, or
+    more records not stored than `not_stored`: quarantined rows are reported too)."""
 
     name: ClassVar[str] = "flush"
     failed: int
+    not_stored: int
     request: Request
 
 
@@ -115,6 +119,16 @@ class Audit:
 
 
 @dataclass(frozen=True, slots=True)
+class Audited:
+    """An action's rows (override, alarm journal, incident, user) and its chained audit entry,
+    written in ONE transaction (data/audit.py); its result is the seqs given, the entry's last."""
+
+    name: ClassVar[str] = "audited"
+    writes: tuple[Write, ...]
+    facts: AuditFacts
+
+
+@dataclass(frozen=True, slots=True)
 class SaveReference:
     name: ClassVar[str] = "reference"
     created: float
@@ -129,7 +143,18 @@ class MarkSynced:
     at: float
 
 
-Urgent = SaveOverride | SaveIncident | Audit | SaveReference | MarkSynced
+@dataclass(frozen=True, slots=True)
+class PurgeSynced:
+    """Delete at most `limit` rows the plant database has (seq <= high water) and older than the
+    cut-offs: records by `ts`; overrides, alarm journal and incidents by `at`. Never the audit."""
+
+    name: ClassVar[str] = "purge"
+    records_before: float
+    journal_before: float
+    limit: int
+
+
+Urgent = SaveOverride | SaveIncident | Audit | Audited | SaveReference | MarkSynced | PurgeSynced
 
 
 class Request:

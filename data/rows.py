@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable
 from functools import singledispatchmethod
 from itertools import repeat
@@ -17,13 +18,17 @@ from itertools import repeat
 import numpy as np
 from sqlite_utils import Database
 
+from data.audit import write_audited
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     Audit,
+    Audited,
+    Bulk,
     JournalAlarm,
     MarkSynced,
+    PurgeSynced,
     SaveIncident,
     SaveOverride,
     SaveReference,
@@ -45,6 +50,16 @@ PAGE_SIZE = 16384
 CACHE_KIB = 8192
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
+# Bounds (issue 8): a rejected line keeps at most this many raw bytes (its length and sha256
+# go in `detail`); the quarantine and the event list keep their newest rows only.
+RAW_KEEP_BYTES = 4096
+REJECTED_KEEP_ROWS = 50_000
+EVENTS_KEEP_ROWS = 100_000
+
+_INSERT_ALARM = (
+    "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
+    " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _INSERT_RECORD = (
     "INSERT INTO records (seq, ts, ts_text, station, part, batch, model, class, conf,"
     " feature_set, features, image, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -115,10 +130,16 @@ class RowWriter:
     def _outbox(self, seq: int, kind: str) -> None:
         self.conn.execute("INSERT INTO outbox (seq, kind) VALUES (?, ?)", (seq, kind))
 
+    def append(self, item: Bulk) -> int:
+        """Write one bulk command's rows; returns how many."""
+        written = self.write(item)
+        return written if isinstance(written, int) else 0
+
     @singledispatchmethod
-    def write(self, command: object) -> int | None:
+    def write(self, command: object) -> int | list[int] | None:
         """Write one command's rows (inside the caller's transaction). Bulk commands return the
-        rows written, operator actions their seq (a reference: its version)."""
+        rows written, operator actions their seq (a reference: its version; an audited action: the
+        seqs it gave, the audit entry's last)."""
         raise ValueError(f"unknown store command {type(command).__name__}")
 
     @write.register
@@ -154,8 +175,12 @@ class RowWriter:
     def _(self, command: AppendRejected) -> int:
         self.conn.executemany(
             "INSERT INTO rejected (at, source, reason, detail, raw) VALUES (?, ?, ?, ?, ?)",
-            [(command.at, r.source, r.reason, r.detail, bytes(r.raw)) for r in command.rejected],
+            [
+                (command.at, r.source, r.reason, *_kept_raw(r.detail, bytes(r.raw)))
+                for r in command.rejected
+            ],
         )
+        _keep_newest(self.conn, "rejected", REJECTED_KEEP_ROWS)
         return len(command.rejected)
 
     @write.register
@@ -165,30 +190,23 @@ class RowWriter:
             "INSERT INTO events (at, source, kind, detail, count) VALUES (?, ?, ?, ?, ?)",
             (c.at, c.source, c.kind, c.detail, c.count),
         )
+        _keep_newest(self.conn, "events", EVENTS_KEEP_ROWS)
         return 1
 
     @write.register
     def _(self, command: JournalAlarm) -> int:
-        c = command
+        self._journal(command)
+        return 1
+
+    def _journal(self, c: JournalAlarm) -> int:
         seq = self.next_seq()
         self.conn.execute(
-            "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
-            " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                c.at,
-                c.alarm,
-                c.source,
-                c.detector,
-                c.state,
-                c.priority,
-                c.value,
-                c.user,
-                c.note,
-            ),
-        )
+            _INSERT_ALARM,
+            (seq, c.at, c.alarm, c.source, c.detector, c.state, c.priority, c.value, c.user,
+             c.note),
+        )  # fmt: skip
         self._outbox(seq, "alarm")
-        return 1
+        return seq
 
     @write.register
     def _(self, command: SaveReference) -> int:
@@ -211,6 +229,24 @@ class RowWriter:
         )
         self.high_water = max(self.high_water, command.high_water)
         return None
+
+    @write.register
+    def _(self, command: PurgeSynced) -> int:
+        conn, high, limit = self.conn, self.high_water, command.limit
+        gone = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE seq <= ? AND ts < ?"
+            " ORDER BY seq LIMIT ?)",
+            (high, command.records_before, limit),
+        ).rowcount
+        for table in ("overrides", "alarm_journal", "incidents"):
+            seqs = conn.execute(
+                f"SELECT seq FROM {table} WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?",
+                (high, command.journal_before, max(limit - gone, 0)),
+            ).fetchall()
+            conn.executemany(f"DELETE FROM {table} WHERE seq = ?", seqs)
+            conn.executemany("DELETE FROM outbox WHERE seq = ?", seqs)
+            gone += len(seqs)
+        return gone
 
     @write.register
     def _(self, command: SaveOverride) -> int:
@@ -253,6 +289,27 @@ class RowWriter:
         self.audit_hash = digest
         self._outbox(seq, c.name)
         return seq
+
+    @write.register
+    def _(self, command: Audited) -> list[int]:
+        seqs, self.audit_hash = write_audited(
+            self.conn, command.writes, command.facts, self.next_seq, self.audit_hash
+        )
+        return seqs
+
+
+def _kept_raw(detail: str, raw: bytes) -> tuple[str, bytes]:
+    """At most RAW_KEEP_BYTES of a rejected line; a longer one keeps its length and hash."""
+    if len(raw) <= RAW_KEEP_BYTES:
+        return detail, raw
+    digest = hashlib.sha256(raw).hexdigest()
+    note = f"raw {len(raw)} bytes, sha256 {digest}, first {RAW_KEEP_BYTES} kept"
+    return (f"{detail}; {note}" if detail else note), raw[:RAW_KEEP_BYTES]
+
+
+def _keep_newest(conn: sqlite3.Connection, table: str, keep: int) -> None:
+    """Drop all but the newest `keep` rows (ids only grow, so this is one range delete)."""
+    conn.execute(f"DELETE FROM {table} WHERE id <= (SELECT max(id) FROM {table}) - ?", (keep,))
 
 
 def _sha256(text: str) -> str:

@@ -163,8 +163,30 @@ def _v3_indexes(db: Database) -> None:
     db.table("events").create_index(["at"], index_name="events_at")
 
 
+def _v4_people(db: Database) -> None:
+    """The people who may act at this console: role, hashed PIN and badge, enabled or not."""
+    db.table("users").create(
+        {
+            "name": str,
+            "role": str,
+            "pin_hash": str,
+            "badge_hash": str,
+            "disabled": int,
+            "created": float,
+            "changed": float,
+        },
+        pk="name",
+        not_null=["role", "pin_hash", "disabled", "created", "changed"],
+    )
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_core, _v2_governance, _v3_indexes)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _v1_core,
+    _v2_governance,
+    _v3_indexes,
+    _v4_people,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

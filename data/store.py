@@ -40,15 +40,18 @@ from typing import Any
 
 from console.actions import Override
 from console.records import RecordBatch, Rejected
+from data.audit import AuditFacts, Write
 from data.commands import (
     AppendEvent,
     AppendRecords,
     AppendRejected,
     Audit,
+    Audited,
     Bulk,
     Flush,
     JournalAlarm,
     MarkSynced,
+    PurgeSynced,
     Request,
     SaveIncident,
     SaveOverride,
@@ -56,6 +59,7 @@ from data.commands import (
     Stop,
     Urgent,
 )
+from data.custody import StoreLock, StoreLocked, examine_store, make_private, set_aside
 from data.reading import (
     StoredRecords,
     StoreError,
@@ -93,6 +97,7 @@ class StoreStatus:
     records: int  # records committed since start
     failed: int  # queued items that could not be written (and were dropped)
     running: bool
+    not_stored: int = 0  # accepted records that are not in the store (lost or quarantined)
 
 
 class StoreWriter:
@@ -102,14 +107,27 @@ class StoreWriter:
         self.path = str(path)
         self.station = station
         self.features = tuple(features)
+        self.set_aside = ""  # where a damaged file was moved, when one was
+        self._lock = _lock(self.path)
         try:
-            self._rows = RowWriter(self.path, station, self.features)
+            self._rows = RowWriter(self._examined(), station, self.features)
         except (sqlite3.Error, SchemaError, OSError) as error:
+            self._lock.release()
             raise StoreError(f"cannot open store {self.path}: {error}") from error
         self._writer = WriterThread(self._rows, self.path, MAX_QUEUED_ROWS)
         self._queue = self._writer.queue
         self._closing = False
         self._closed = False
+
+    def _examined(self) -> str:
+        """The store's path once its file passed a health check (a damaged one is moved aside
+        and a fresh store starts) and is private to its user (caller's thread, at open)."""
+        damage = examine_store(self.path)
+        if damage:
+            moved = set_aside(self.path)
+            self.set_aside = f"store {self.path} was damaged ({damage}); kept as {moved}"
+        make_private(self.path)
+        return self.path
 
     # ---- public API (any thread) ----
 
@@ -124,6 +142,7 @@ class StoreWriter:
             records=self._writer.records,
             failed=self._writer.failed,
             running=self._writer.thread.is_alive(),
+            not_stored=self._writer.not_stored,
         )
 
     def append_records(self, batch: RecordBatch, class_names: Sequence[str]) -> None:
@@ -157,12 +176,20 @@ class StoreWriter:
         note: str = "",
         at: float | None = None,
     ) -> None:
+        """Queue an alarm transition the engine saw (operators' actions go through `audited`)."""
         self._put(
             JournalAlarm(
-                _now(at), alarm, source, detector, state, priority, finite_or_none(value), user,
+                _now(at),
+                alarm,
+                source,
+                detector,
+                state,
+                priority,
+                finite_or_none(value),
+                user,
                 note,
             )
-        )  # fmt: skip
+        )
 
     def save_override(self, override: Override, timeout: float = 5.0) -> int:
         """Durable (synchronous=FULL) before it returns its seq; StoreError otherwise."""
@@ -202,6 +229,13 @@ class StoreWriter:
         detail = json.loads(canonical_json(detail))  # fail here on what JSON cannot hold
         return self._call(Audit(_now(at), user, role, action, dict(detail)), timeout)
 
+    def audited(
+        self, writes: Sequence[Write], facts: AuditFacts, timeout: float = 5.0
+    ) -> list[int]:
+        """An action's rows and its chained audit entry in ONE durable transaction; returns the
+        seqs given (the audit entry's last). See data/audit.py."""
+        return self._call(Audited(tuple(writes), facts), timeout)
+
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int:
         """Store a new reference profile version (durable); returns the version number."""
         return self._call(SaveReference(time.time(), description, profile_json), timeout)
@@ -210,10 +244,24 @@ class StoreWriter:
         """The sync thread says every seq <= high_water reached the plant database."""
         self._call(MarkSynced(int(high_water), time.time()), timeout)
 
+    def purge_synced(
+        self,
+        records_before: float,
+        journal_before: float,
+        limit: int = 20000,
+        timeout: float = 30.0,
+    ) -> int:
+        """Delete at most `limit` rows the plant database has (seq <= high water) and that are
+        older than the cut-offs: records by `ts`, overrides, alarm journal and incidents by `at`.
+        The audit chain stays whole (`audit verify` starts from its genesis). Returns how many
+        went; never touches a row not yet synced."""
+        command = PurgeSynced(float(records_before), float(journal_before), int(limit))
+        return int(self._call(command, timeout))
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is committed; StoreError if any of it failed."""
         op = Request()
-        self._put(Flush(self._writer.failed, op))
+        self._put(Flush(self._writer.failed, self._writer.not_stored, op))
         if not op.done.wait(timeout):
             raise StoreError(f"store flush did not finish within {timeout} s")
         if op.error is not None:
@@ -228,6 +276,7 @@ class StoreWriter:
             self._queue.put_bulk(Stop(Request()), 1, QUEUE_FULL_TIMEOUT)
         self._writer.stop(timeout)
         self._closed = True
+        self._lock.release()
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -257,6 +306,17 @@ class StoreWriter:
         if op.error is not None:
             raise StoreError(f"{kind} not saved: {op.error}") from op.error
         return op.result
+
+
+def _lock(path: str) -> StoreLock:
+    """This process's lock on the store; StoreError naming the holder or the folder if not."""
+    try:
+        return StoreLock(path)
+    except StoreLocked as error:
+        raise StoreError(str(error)) from None
+    except OSError as error:
+        why = f"{error.strerror or error} (folder {Path(path).parent})"
+        raise StoreError(f"cannot open store {path}: {why}") from error
 
 
 def _now(at: float | None) -> float:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from data.commands import AppendRecords, Bulk, Flush, Request, Stop, Urgent
+from console.records import RecordBatch, Rejected
+from data.commands import AppendRecords, AppendRejected, Bulk, Flush, Request, Stop, Urgent
 from data.reading import StoreError, connect
 from data.rows import RowWriter
 
@@ -29,6 +30,8 @@ BULK_TXN_ROWS = 4096
 # Bulk rows between pauses that let the WAL restart (~20 MB of WAL), and the longest pause.
 WAL_RESTART_ROWS = 50_000
 CHECKPOINT_PAUSE = 0.5
+# Reason a record the parser accepted is quarantined with when the store still refuses it.
+STORE_REFUSED = "store_refused"
 
 
 class WorkQueue:
@@ -143,6 +146,7 @@ class WriterThread:
         self.last_commit: float | None = None
         self.last_error = ""
         self.failed = 0
+        self.not_stored = 0  # accepted records that are not in the store (lost or quarantined)
         self.records = 0
         self.rows_since_restart = 0
         self._backoff = threading.Event()  # never set: a wait on it is an interruptible pause
@@ -226,6 +230,7 @@ class WriterThread:
         conn = self.conn
         self._set_sync("NORMAL")
         done = _BulkRun()
+        not_stored = self.not_stored
         try:
             conn.execute("BEGIN IMMEDIATE")
             start_seq = self.rows.last_seq
@@ -241,7 +246,10 @@ class WriterThread:
                 item = self.pending.popleft()
                 if isinstance(item, Flush | Stop):
                     done.markers.append(item)
+                elif isinstance(item, AppendRecords):
+                    done.records_taken += len(item.batch)
             self.failed += max(done.taken - len(done.markers), 1)
+            self.not_stored = not_stored + done.records_taken
             self.last_error = f"bulk commit: {type(error).__name__}: {error}"
             self._backoff.wait(0.05)
         else:
@@ -250,9 +258,11 @@ class WriterThread:
             self.rows_since_restart += done.rows
             self.checkpointer.poke()
         for marker in done.markers:
-            failed = marker.failed if isinstance(marker, Flush) else self.failed
-            failure = StoreError(self.last_error) if self.failed > failed else None
-            marker.request.finish(error=failure)
+            if isinstance(marker, Flush):
+                worse = self.failed > marker.failed or self.not_stored > marker.not_stored
+            else:
+                worse = False
+            marker.request.finish(error=StoreError(self.last_error) if worse else None)
         return any(isinstance(marker, Stop) for marker in done.markers)
 
     def _write_pending(self, done: _BulkRun) -> None:
@@ -267,19 +277,53 @@ class WriterThread:
             if isinstance(item, AppendRecords) and len(item.batch) > RECORD_CHUNK:
                 pending.appendleft(replace(item, batch=item.batch.take(slice(RECORD_CHUNK, None))))
                 item = replace(item, batch=item.batch.take(slice(0, RECORD_CHUNK)))
+            if isinstance(item, AppendRecords):
+                done.records_taken += len(item.batch)
             saved = rows.saved()
             conn.execute("SAVEPOINT item")
             try:
-                written = rows.write(item) or 0
+                written = rows.append(item)
             except Exception as error:
                 conn.execute("ROLLBACK TO item")
                 rows.restore(saved)
-                self._note_failure(f"{item.name} not stored: {type(error).__name__}: {error}")
+                if isinstance(item, AppendRecords):
+                    written = self._write_one_by_one(item, error)
+                    done.rows += written
+                    done.records += written
+                else:
+                    self._note_failure(f"{item.name} not stored: {type(error).__name__}: {error}")
             else:
                 done.rows += written
                 if isinstance(item, AppendRecords):
                     done.records += written
             conn.execute("RELEASE item")
+
+    def _write_one_by_one(self, item: AppendRecords, error: Exception) -> int:
+        """A chunk the store refused, retried a row at a time: only the rows that still fail
+        are lost to the records table, and they go to the quarantine with the reason."""
+        conn, rows, batch = self.conn, self.rows, item.batch
+        written = 0
+        for i in range(len(batch)):
+            row = batch.take(slice(i, i + 1))
+            saved = rows.saved()
+            conn.execute("SAVEPOINT one")
+            try:
+                written += rows.append(replace(item, batch=row))
+            except Exception as row_error:  # the row goes to the quarantine
+                conn.execute("ROLLBACK TO one")
+                rows.restore(saved)
+                self.not_stored += 1
+                detail = f"{type(row_error).__name__}: {row_error}"
+                refused = Rejected(_row_text(row), STORE_REFUSED, detail, "store")
+                rows.write(AppendRejected((refused,), time.time()))
+                self._note_failure(f"record {i} of a chunk not stored: {detail}", count=False)
+            conn.execute("RELEASE one")
+        if written < len(batch):
+            self.last_error = (
+                f"{len(batch) - written} records not stored, quarantined as {STORE_REFUSED}:"
+                f" {type(error).__name__}: {error}"
+            )
+        return written
 
     def _rollback(self) -> None:
         try:
@@ -320,7 +364,16 @@ class _BulkRun:
     taken: int = 0
     rows: int = 0
     records: int = 0
+    records_taken: int = 0  # records in the transaction: all lost if it is rolled back
     markers: list[Flush | Stop] = field(default_factory=list)
+
+
+def _row_text(row: RecordBatch) -> bytes:
+    """What a refused record looked like, for the quarantine (not a wire line: it was parsed)."""
+    text = repr(
+        {"ts": row.ts_text[0], "part": row.part[0], "batch": row.batch[0], "conf": row.conf[0]}
+    )
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _name(command: Urgent | None) -> str:

@@ -97,7 +97,13 @@ class Scenario:
             raise ValueError(
                 f"unknown scenario {sorted(unknown)[0]!r}; use one of {', '.join(SCENARIOS)}"
             )
-        base = next((n for n in ("drift", "jump", "frozen", "demo") if n in names), "stable")
+        faults = sorted(names & {"drift", "jump", "frozen", "demo"})
+        if len(faults) > 1:
+            raise ValueError(
+                f"scenario {text!r} combines {' and '.join(faults)}: one fault at a time;"
+                " add only noisy or stable, e.g. drift+noisy"
+            )
+        base = faults[0] if faults else "stable"
         scenario = Scenario(name=base, malformed=0.01 if "noisy" in names else 0.0)
         if base == "demo":
             scenario = Scenario(

@@ -19,6 +19,7 @@ import os
 import socket
 import stat
 import sys
+import termios
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -66,8 +67,12 @@ class SerialSink:
         self.port.write(_joined(lines))
 
     def close(self) -> None:
-        self.port.flush()
-        self.port.close()
+        try:
+            self.port.flush()
+        except (OSError, termios.error):  # the port vanished: nothing left to flush
+            pass
+        finally:
+            self.port.close()
 
 
 class TcpSink:

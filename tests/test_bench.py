@@ -1,8 +1,11 @@
 """`main.py bench` runs end to end on a cheap subset (figures are never asserted in tests)."""
 
+import pytest
+
 from bench.suite import run_benchmarks
 
 
+@pytest.mark.slow
 def test_bench_quick_subset_returns_zero_and_prints_its_headings(capsys):
     assert run_benchmarks(quick=True, only="drift,store") == 0
     out = capsys.readouterr().out

@@ -54,6 +54,9 @@ url = "postgresql://linewatch@db.plant.local/linewatch"
         ("[[source]]\nkind = 'usb'", "source[1].kind", "serial"),
         ("[[source]]\nkind = 'serial'", "source[1].url", "port"),
         ("[reference]\nsize = 5", "reference.size", "at least"),
+        ("[console]\nfullscreen = 'yes'", "console.fullscreen", "fullscreen = true"),
+        ("[console]\ntimezone = 'Mars/Olympus'", "console.timezone", "IANA"),
+        ("[console]\nkiosk = true", "console.kiosk", "fullscreen"),
         ("[window\nparts = 5", "", "TOML"),
     ],
 )

@@ -35,6 +35,7 @@ def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
     assert max(delays) <= 3.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "reference_days"), [(41, 0.0), (42, 7.0)])
 def test_sixty_stable_days_raise_no_alarm(seed, reference_days):
     result = run("stable", days=60, seed=seed, reference_days=reference_days)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -178,6 +179,8 @@ def _chunks(rng: random.Random, blob: bytes, style: int) -> list[bytes]:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # room for a loaded machine
 def test_framer_and_parser_survive_a_million_fuzzed_frames() -> None:
     """Random, mutated, garbage and over-long frames in random chunks: counts always add up."""
     total = 0
@@ -228,6 +231,7 @@ def _parser_blank(line: bytes) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_delimited_decoder_fuzz_every_line_accounted_for() -> None:
     rng = random.Random(7)
     decoder = DelimitedDecoder(("_", "part", "class", "conf", "x", "y"), checksum=True, source="s")

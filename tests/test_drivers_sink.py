@@ -103,3 +103,36 @@ def test_folder_sink_feeds_the_folder_driver(tmp_path: Path, collector, style: s
         thread.stop()
     assert sorted(map(part_of, collector.lines)) == sorted(map(part_of, LINES))
     assert len(list((tmp_path / "done").iterdir())) == 4
+
+
+def test_simulate_to_a_port_that_vanishes_ends_with_one_line(tmp_path: Path) -> None:
+    import select
+    import subprocess
+    import sys
+
+    pty = Pty()
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "simulate", "--to", pty.path, "--rate", "500", "--days", "50"],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _read_some(pty, select), timeout=60, what="the simulator writing")
+        pty.unplug()  # the adapter is pulled out
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and pty.path in lines[0] and "went away" in lines[0]
+
+
+def _read_some(pty: Pty, select) -> bool:
+    """True once bytes came through (EIO: nobody holds the port open yet)."""
+    if not select.select([pty.master], [], [], 0.1)[0]:
+        return False
+    try:
+        return bool(os.read(pty.master, 4096))
+    except OSError:
+        return False

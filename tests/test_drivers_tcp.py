@@ -12,7 +12,7 @@ from console.config import ConfigError, Source
 from console.records import RecordParser
 from drivers import make_driver, open_source
 from drivers.base import SourceMonitor, SourceThread
-from drivers.tcp import TcpListenDriver, is_loopback, parse_listen_url
+from drivers.tcp import REFUSED_LINE, TcpListenDriver, is_loopback, parse_listen_url
 from tests.drivers_helpers import IntakeCollector, part_of, record_line, wait_for
 
 
@@ -120,7 +120,8 @@ def test_clients_beyond_the_limit_are_refused_and_counted(collector) -> None:
         wait_for(lambda: driver.clients() == 2)
         with socket.create_connection(("127.0.0.1", port)) as extra:
             extra.settimeout(5)
-            assert extra.recv(1) == b""  # closed by the listener
+            told = b"".join(iter(lambda: extra.recv(4096), b""))  # read until closed
+            assert told == REFUSED_LINE  # the sender learns why its connection ended
         wait_for(lambda: collector.count("overflow") == 1)
         held[0].sendall(record_line(5) + b"\n")
         wait_for(lambda: len(collector.lines) == 1)

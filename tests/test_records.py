@@ -118,6 +118,55 @@ def test_any_bytes_are_accounted_for_and_never_raise(lines):
     blank = sum(1 for line in lines if not line.strip() or _blank_text(line))
     assert len(batch) + len(rejected) + blank == len(lines)
     assert batch.features.shape == (len(batch), len(FEATURES))
+    # every good line is accepted, every known bad line rejected verbatim with its own reason
+    assert batch.part.count("P0000000") == sum(line == GOOD for line in lines)
+    known_bad = [(line, BAD[line]) for line in lines if line in BAD]
+    judged = [(r.raw, r.reason) for r in rejected if r.raw in BAD]
+    assert judged == known_bad
+
+
+def good_record(rng_values: list[float], part: str, cls: str, conf: float) -> bytes:
+    return with_(
+        part=part,
+        features=dict(zip(FEATURES, rng_values, strict=True)),
+        conf=conf,
+        **{"class": cls},
+    )
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+records = st.builds(
+    good_record,
+    st.lists(st.one_of(finite, st.none()), min_size=3, max_size=3),
+    st.text("PQ0123456789", min_size=1, max_size=12),
+    st.sampled_from(["ok", "scratch", "dent"]),
+    st.floats(0.0, 1.0),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(records, st.sampled_from(list(BAD))), min_size=1, max_size=25))
+def test_bulk_and_line_by_line_parsing_agree(lines):
+    bulk_parser, single_parser = RecordParser(FEATURES), RecordParser(FEATURES)
+    bulk = bulk_parser._parse_in_bulk(list(lines))
+    if bulk is None:  # the bulk path declined: the chunk goes line by line anyway
+        return
+    # each path also returns the raw lines of the records it kept (for the stream-time check)
+    (a, a_rejected, _), (b, b_rejected, _) = bulk, single_parser._parse_line_by_line(list(lines))
+    assert a.part == b.part and a.ts_text == b.ts_text
+    np.testing.assert_array_equal(a.features, b.features)  # NaN where missing, on both
+    np.testing.assert_array_equal(a.conf, b.conf)
+    np.testing.assert_array_equal(a.ts, b.ts)
+    assert [bulk_parser.classes.names[c] for c in a.class_codes] == [
+        single_parser.classes.names[c] for c in b.class_codes
+    ]
+    assert [(r.raw, r.reason) for r in a_rejected] == [(r.raw, r.reason) for r in b_rejected]
+
+
+def test_the_bulk_path_takes_usual_lines_and_lines_it_can_judge():
+    """So the agreement above is tested on real bulk results, not only on declined chunks."""
+    usual = [GOOD, with_(features={"brightness": None, "focus": 2.0}), b'{"ts":']
+    assert RecordParser(FEATURES)._parse_in_bulk(usual) is not None
 
 
 def _blank_text(line: bytes) -> bool:

@@ -13,6 +13,7 @@ import pytest
 
 from console.actions import Acknowledge, Escalate, Override
 from console.config import demo_config
+from console.detectors.line import SOURCE
 from console.intake import SourceEvent
 from console.runner import CommandRefused, Station
 from data import store
@@ -26,6 +27,9 @@ def station(tmp_path):
     config = demo_config()
     fast = replace(config.source[0], rate=1000.0)
     running = Station(replace(config, source=(fast,)), store_path=str(tmp_path / "line.db"))
+    running.first_admin("admin", "9999")
+    running.add_user("ana", "operator", "1111")
+    running.add_user("lead", "shift_lead", "2222")
     running.start()
     yield running
     running.stop()
@@ -60,7 +64,8 @@ def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
         role="operator",
         old_conf=part.conf,
     )
-    seq = station.override(command)
+    station.login("ana", "1111")
+    seq = station.override(replace(command, role="admin"))  # a declared role is ignored
     saved = store.overrides(tmp_path / "line.db")
     assert [(o["seq"], o["part"], o["user_name"], o["reason"]) for o in saved] == [
         (seq, part.part, "ana", "misclassified")
@@ -68,30 +73,50 @@ def test_an_override_is_durable_before_it_is_reported_saved(station, tmp_path):
     assert station.refresh().overrides_last_hour == 1
     with pytest.raises(CommandRefused, match="reason"):
         station.override(replace(command, reason="because"))
-    with pytest.raises(CommandRefused, match="may not"):
-        station.override(replace(command, role="visitor"))
+    assert store.overrides(tmp_path / "line.db")[0]["role"] == "operator"
+    station.lock()
+    with pytest.raises(CommandRefused, match="log in"):
+        station.override(command)
+
+
+def trip_alarm(station, source: str) -> str:
+    """An instantaneous condition (a lost link): active until reset, whatever the line does."""
+    station.engine.alarms.trip(
+        SOURCE.name, source, value=1.0, priority="high", seq=0, ts="2026-03-02T06:00:00Z",
+        message=f"{source} link lost",
+    )  # fmt: skip
+    return f"{SOURCE.name}:{source}"
 
 
 def test_acknowledge_changes_the_state_and_is_journaled(station, tmp_path):
-    alarm = wait_until(
-        lambda: next((a for a in station.snapshot.alarms if a.state == "unacknowledged"), None),
-        timeout=60,
-        what="an alarm",
-    )
-    event = station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
-    assert event.state in ("acknowledged", "normal")
-    assert next(a for a in station.refresh().alarms if a.id == alarm.id).state != "unacknowledged"
+    alarm_id = trip_alarm(station, "plc")
+    station.login("lead", "2222")
+    event = station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+    assert event.state == "acknowledged"  # still active: acknowledged, not gone
+    assert next(a for a in station.refresh().alarms if a.id == alarm_id).state == "acknowledged"
     journal = store.alarm_journal(tmp_path / "line.db")
     assert any(
-        j["alarm"] == alarm.id and j["state"] == "acknowledged" and j["user_name"] == "lead"
+        j["alarm"] == alarm_id and j["state"] == "acknowledged" and j["user_name"] == "lead"
         for j in journal
     )
     with pytest.raises(CommandRefused):
-        station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
+        station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+
+
+def test_acknowledging_a_cleared_alarm_returns_it_to_normal(station):
+    alarm_id = trip_alarm(station, "lamp")
+    station.login("lead", "2222")
+    station.engine.alarms.reset("source", "lamp", seq=1, ts="2026-03-02T06:01:00Z")
+    assert next(a for a in station.refresh().alarms if a.id == alarm_id).state == (
+        "returned_unacknowledged"
+    )
+    event = station.acknowledge(Acknowledge(alarm_id, user="lead", role="shift_lead"))
+    assert event.state == "normal"
 
 
 def test_escalate_opens_an_incident_with_a_frozen_snapshot(station, tmp_path):
     wait_until(lambda: station.snapshot.columns, what="columns")
+    station.login("ana", "1111")
     incident = station.escalate(Escalate("focus looks soft", "high", user="ana"))
     assert incident.owner and incident.due_at > incident.opened_at
     stored = store.incidents(tmp_path / "line.db")
@@ -228,5 +253,6 @@ def test_missed_parts_leave_an_alarm_to_acknowledge(station):
         what="missed-parts alarm",
     )
     assert not alarm.active and alarm.state == "returned_unacknowledged"
+    station.login("lead", "2222")
     station.acknowledge(Acknowledge(alarm.id, user="lead", role="shift_lead"))
     assert all(a.id != alarm.id for a in station.refresh().alarms)

@@ -47,14 +47,6 @@ def shows_records(window: MainWindow, n: int) -> bool:
 
 
 @pytest.fixture
-def station(tmp_path):
-    station = Station(demo_config(), store_path=str(tmp_path / "s.db"), sources=False)
-    station.start()
-    yield station
-    station.stop()
-
-
-@pytest.fixture
 def window(qtbot, station):
     window = MainWindow(station, beep=False)
     qtbot.addWidget(window)
@@ -121,6 +113,7 @@ def test_override_through_the_sheet_lands_in_the_store_with_user_and_reason(
 
 def test_a_refused_override_shows_its_reason_inline_and_nothing_blocks(qtbot, tmp_path):
     station = Station(demo_config(), store_path="", sources=False)  # no store: refused
+    station.first_admin("admin", "9999")
     station.start()
     try:
         window = MainWindow(station, beep=False)
@@ -130,9 +123,11 @@ def test_a_refused_override_shows_its_reason_inline_and_nothing_blocks(qtbot, tm
         qtbot.waitUntil(
             lambda: shows_records(window, 400) and bool(window.parts.shown_parts()), timeout=WAIT
         )
+        window.parts.hold.click()
+        window.parts.view.selectRow(0)
         qtbot.keyClick(window, Qt.Key.Key_F2)
         sheet = window.override_sheet
-        assert sheet.isVisible()
+        assert sheet.isVisible() and sheet.part == window.parts.shown_parts()[0]
         other = next(c for c in sheet.class_buttons if c != sheet.part.cls)
         sheet.class_buttons[other].click()
         sheet.reason_buttons["misclassified"].click()
@@ -154,7 +149,7 @@ def test_acknowledge_changes_the_alarm_state_and_journals_it(qtbot, window, stat
     assert alarms.isVisible()
     target = next(a for a in window.snapshot.alarms if a.detector == "mean_shift")
     alarms.table.selectRow(alarms.model.row_of(target.id))
-    window.header.user.setCurrentIndex(1)  # shift lead
+    station.login("shift_lead", "2222")  # a user switch
     qtbot.keyClick(window, Qt.Key.Key_F4)
     qtbot.waitUntil(lambda: "Acknowledged" in alarms.result.text(), timeout=WAIT)
     now = next(a for a in station.refresh().alarms if a.id == target.id)
@@ -217,7 +212,7 @@ def test_the_live_charts_show_the_engines_data(qtbot, window, station):
 def test_learning_shows_progress_in_the_header(qtbot, window, station):
     feed(station, 1000)
     qtbot.waitUntil(lambda: shows_records(window, 1000), timeout=WAIT)
-    assert window.header.health.value.text() == "Learning reference 50 %"
+    assert window.header.health.value.text() == "Learning 50 %"
     assert "Learning reference 50 %" in window.grid.learning.text()
 
 

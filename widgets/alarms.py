@@ -3,13 +3,15 @@ response timers, and the banner that announces a new high or urgent alarm (UI th
 
 The table shows `snapshot.alarms` (most urgent first): priority (in its colour, the only colour
 on the screen), state, time raised, source, detector, value against limit, message.
-Acknowledge (button or F4) acknowledges the selected alarm, or the most urgent unacknowledged
-one when none is selected, off the UI thread; the result shows inline. The banner never blocks:
+Acknowledge (button or F4) acknowledges the selected alarm when this view is on screen, else the
+most urgent one waiting, off the UI thread; what it is doing and its result show inline and are
+sent to the window's status line (`acknowledged`). Times are in the station's zone. The banner never blocks:
 it stays until dismissed or until the alarms view is opened.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -31,9 +34,11 @@ from console.runner import Station
 from console.snapshot import Snapshot
 from widgets import theme
 from widgets.bridge import note_error
+from widgets.clock import StationClock
 from widgets.commands import run_command
 from widgets.escalate import due_text, role_label
-from widgets.sheet import big_button
+from widgets.sheet import big_button, caption
+from widgets.shelve import ShelveForm
 from widgets.table import RowsModel
 
 STATE_TEXT = {
@@ -48,20 +53,30 @@ STATE_TEXT = {
 BANNER_PRIORITIES = ("high", "urgent")
 
 
-def short_time(iso_text: str) -> str:
-    return iso_text[5:19].replace("T", " ") if len(iso_text) >= 19 else iso_text
-
-
-def alarm_row(alarm: AlarmView) -> tuple[str, ...]:
+def alarm_row(alarm: AlarmView, clock: StationClock) -> tuple[str, ...]:
     limit = f" / {alarm.threshold:.3g}" if alarm.threshold else ""
     return (
         alarm.priority.upper(),
         STATE_TEXT.get(alarm.state, alarm.state),
-        short_time(alarm.raised_ts),
+        clock.record_time(alarm.raised_ts, with_date=True),
         alarm.source,
         alarm.detector.replace("_", " "),
         f"{alarm.value:.3g}{limit}",
         alarm.message,
+    )
+
+
+def hidden_row(alarm: AlarmView) -> tuple[str, ...]:
+    until = (
+        time.strftime("%H:%M", time.localtime(alarm.shelved_until)) if alarm.shelved_until else ""
+    )
+    return (
+        alarm.priority.upper(),
+        STATE_TEXT.get(alarm.state, alarm.state),
+        alarm.source,
+        alarm.detector.replace("_", " "),
+        until,
+        alarm.shelve_reason,
     )
 
 
@@ -93,10 +108,18 @@ def table_view(model: RowsModel, stretch: int) -> QTableView:
 class AlarmsView(QWidget):
     """The alarm table with Acknowledge and the incident list (UI thread)."""
 
-    def __init__(self, station: Station, user: Callable[[], tuple[str, str]]) -> None:
+    acknowledged = Signal(str)  # the result, in words
+
+    def __init__(
+        self,
+        station: Station,
+        user: Callable[[], tuple[str, str]],
+        clock: StationClock | None = None,
+    ) -> None:
         super().__init__()
         self.station = station
         self.user = user
+        self.clock = clock or StationClock()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -108,12 +131,44 @@ class AlarmsView(QWidget):
         top.addWidget(self.result, 2)
         layout.addLayout(top)
         self.model = RowsModel(
-            ("priority", "state", "raised (UTC)", "source", "detector", "value / limit", "message"),
+            (
+                "priority",
+                "state",
+                f"raised ({self.clock.record_label})",
+                "source",
+                "detector",
+                "value / limit",
+                "message",
+            ),
             colours=_alarm_colours,
             bold=lambda alarm: bool(alarm and needs_ack(alarm)),
         )
         self.table = table_view(self.model, 6)
         layout.addWidget(self.table, 3)
+        row = QHBoxLayout()
+        row.addWidget(caption("Acknowledge with comment (optional)"))
+        self.comment = QLineEdit()
+        self.comment.setMinimumHeight(theme.TOUCH)
+        self.comment.setPlaceholderText("e.g. lens cleaned, watching")
+        self.comment.returnPressed.connect(self.acknowledge_selected)
+        row.addWidget(self.comment, 1)
+        acknowledge = big_button("Acknowledge (F4)")
+        acknowledge.clicked.connect(self.acknowledge_selected)
+        row.addWidget(acknowledge)
+        layout.addLayout(row)
+        self.shelve_form = ShelveForm(station, self.selected_alarm)
+        layout.addWidget(self.shelve_form)
+        hidden_row = QHBoxLayout()
+        hidden_title = QLabel("Shelved, suppressed by design, out of service")
+        hidden_title.setObjectName("title")
+        hidden_row.addWidget(hidden_title, 1)
+        self.unshelve_button = big_button("Un-shelve selected")
+        self.unshelve_button.clicked.connect(self.unshelve_selected)
+        hidden_row.addWidget(self.unshelve_button)
+        layout.addLayout(hidden_row)
+        self.hidden = RowsModel(("priority", "state", "source", "detector", "until", "reason"))
+        self.hidden_table = table_view(self.hidden, 5)
+        layout.addWidget(self.hidden_table, 1)
         incidents_title = QLabel("Incidents")
         incidents_title.setObjectName("title")
         layout.addWidget(incidents_title)
@@ -123,17 +178,22 @@ class AlarmsView(QWidget):
         self.incident_table = table_view(self.incidents, 5)
         layout.addWidget(self.incident_table, 1)
         self.busy = False
+        self._done_ids: set[str] = set()
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         selected = self.selected_alarm()
         alarms = snapshot.alarms
-        self.model.set_rows(alarms, [a.id for a in alarms], [alarm_row(a) for a in alarms])
+        self.model.set_rows(
+            alarms, [a.id for a in alarms], [alarm_row(a, self.clock) for a in alarms]
+        )
         if selected is not None:
             row = self.model.row_of(selected)
             if row >= 0:
                 self.table.selectRow(row)
             else:
                 self.table.clearSelection()
+        hidden = self.station.engine.alarms.views(hidden=True)
+        self.hidden.set_rows(hidden, [a.id for a in hidden], [hidden_row(a) for a in hidden])
         unack = snapshot.unacknowledged
         self.title.setText(
             f"Alarms: {sum(a.active for a in alarms)} active, {unack} to acknowledge"
@@ -148,7 +208,7 @@ class AlarmsView(QWidget):
                     i.severity,
                     f"{i.owner} ({role_label(i.role)})",
                     i.status,
-                    due_text(i),
+                    due_text(i, self.station.clock()),
                     i.summary,
                 )
                 for i in incidents
@@ -161,30 +221,58 @@ class AlarmsView(QWidget):
             return self.model.keys[rows[0].row()]
         return None
 
-    def acknowledge_selected(self) -> None:
-        """F4: the selected alarm, or the most urgent one still to acknowledge."""
+    def acknowledge_selected(self) -> str:
+        """The Acknowledge button on this view: the selected alarm, else the most urgent."""
+        return self.acknowledge(use_selection=True)
+
+    def acknowledge(self, *, use_selection: bool) -> str:
+        """Acknowledge the selected alarm (when `use_selection` and one is selected), else the
+        most urgent one waiting; returns what it is doing, in words."""
         if self.busy:
-            return
-        alarm_id = self.selected_alarm()
-        if alarm_id is None:
-            waiting = [a for a in self.model.items if needs_ack(a)]
+            return "Acknowledge: the previous one is still being saved."
+        alarm = self.selected_alarm() if use_selection else None
+        if alarm is None:
+            waiting = [a for a in self.model.items if needs_ack(a) and a.id not in self._done_ids]
             if not waiting:
-                self._result("Nothing to acknowledge.", False)
-                return
-            alarm_id = waiting[0].id
+                text = "Nothing to acknowledge: no alarm is waiting."
+                self._result(text, False)
+                return text
+            alarm = waiting[0].id
         user, role = self.user()
-        command = Acknowledge(alarm=alarm_id, user=user, role=role)
+        command = Acknowledge(alarm=alarm, user=user, role=role, note=self.comment.text())
         self.busy = True
         run_command(
             lambda: self.station.acknowledge(command),
-            lambda event: self._done(f"Acknowledged {event.alarm} ({user})."),
-            lambda reason: self._done(f"Not acknowledged: {reason}", error=True),
+            lambda event: self._acknowledged(event, alarm),
+            lambda reason: self._done(f"Not acknowledged {alarm}: {reason}", error=True),
             lambda text: note_error(self.station, "acknowledge", text),
         )
+        text = f"Acknowledging {alarm}…"
+        self._result(text, False)
+        return text
 
-    def _done(self, text: str, error: bool = False) -> None:
+    def _acknowledged(self, event, alarm: str) -> None:  # noqa: ANN001 - console.alarms.AlarmEvent
+        self.comment.clear()
+        self._done(f"Acknowledged {event.alarm} ({event.user}).", alarm=alarm)
+
+    def unshelve_selected(self) -> None:
+        rows = self.hidden_table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.hidden.keys):
+            self._result("Select a shelved alarm first.", True)
+            return
+        alarm_id = self.hidden.keys[rows[0].row()]
+        run_command(
+            lambda: self.station.unshelve(alarm_id),
+            lambda event: self._done(f"Un-shelved {event.alarm}: {event.state}."),
+            lambda reason: self._done(f"Not un-shelved: {reason}", error=True),
+        )
+
+    def _done(self, text: str, error: bool = False, alarm: str = "") -> None:
         self.busy = False
+        if alarm:
+            self._done_ids.add(alarm)  # until the next snapshot shows it acknowledged
         self._result(text, error)
+        self.acknowledged.emit(text)
 
     def _result(self, text: str, error: bool) -> None:
         self.result.setText(text)
@@ -231,6 +319,11 @@ class AlarmBanner(QFrame):
         for alarm in fresh:
             self._seen.add((alarm.id, alarm.raised_ts))
         if not fresh:
+            if self.alarm is not None and not any(
+                a.id == self.alarm.id and a.active for a in snapshot.alarms
+            ):
+                self.alarm = None
+                self.hide()  # what it announced is gone: no stale "NEW HIGH ALARM"
             return
         alarm = fresh[0]
         self.alarm = alarm

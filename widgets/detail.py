@@ -9,7 +9,7 @@ this input. A side panel gives the numbers behind the charts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from console.snapshot import ColumnView, Series, Snapshot
 from widgets import theme
-from widgets.live import DETECTOR_LABELS, TITLES, badge_text
+from widgets.clock import StationClock
+from widgets.live import TITLES, badge_text, reading_label, statistics_text
 
 
 def parse_iso(text: str | None) -> float | None:
@@ -42,8 +43,9 @@ class FeatureDetail(QWidget):
 
     feature_chosen = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, clock: StationClock | None = None) -> None:
         super().__init__()
+        self.clock = clock or StationClock()
         self.name = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -58,10 +60,12 @@ class FeatureDetail(QWidget):
         top.addWidget(QLabel("Input:"))
         top.addWidget(self.chooser)
         charts.addLayout(top)
-        axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
+        # pyqtgraph's utcOffset counts seconds west of UTC.
+        west = -self.clock.utc_offset_seconds()
+        axis = pg.DateAxisItem(orientation="bottom", utcOffset=west)
         self.values_plot = pg.PlotWidget(axisItems={"bottom": axis})
         self.z_plot = pg.PlotWidget(
-            axisItems={"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=0)}
+            axisItems={"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=west)}
         )
         for plot, label in ((self.values_plot, "value"), (self.z_plot, "mean shift z")):
             plot.setMenuEnabled(False)
@@ -161,12 +165,13 @@ class FeatureDetail(QWidget):
             )
             return
         self.title.setText(
-            f"{TITLES.get(self.name, self.name)} over time (UTC, 15-minute buckets)<br>"
+            f"{TITLES.get(self.name, self.name)} over time ({self.clock.record_label},"
+            " 15-minute buckets)<br>"
             "<span style='font-weight:normal'>black: now · dashed: the reference at that hour"
             " · band: p5–p95</span>"
         )
         if series is self._series:
-            self._show_numbers(column)
+            self._show_numbers(column, snapshot)
             return
         self._series = series
         ts = series.ts
@@ -177,7 +182,7 @@ class FeatureDetail(QWidget):
             else (float(ts[0]), float(ts[-1]) + 900.0)
         )
         self._show_onset(snapshot, start)
-        self._show_numbers(column)
+        self._show_numbers(column, snapshot)
         self.values_plot.setXRange(start, end, padding=0.02)
         ok = _finite(ts, series.mean)
         self.mean.setData(ts[ok], series.mean[ok])
@@ -217,21 +222,25 @@ class FeatureDetail(QWidget):
                 line.setValue(onset)
         self.onset_note = ""
         if onset is not None:
-            when = datetime.fromtimestamp(onset, UTC).strftime("%m-%d %H:%M")
+            when = self.clock.record_time(mine[0].onset, with_date=True)
             self.onset_values.label.setFormat(f"onset {when}")
-            self.onset_note = f"drift onset {when} UTC" + (
+            self.onset_note = f"drift onset {when} ({self.clock.record_label})" + (
                 "" if inside else " (before the 48 h shown)"
             )
 
-    def _show_numbers(self, column: ColumnView) -> None:
+    def _show_numbers(self, column: ColumnView, snapshot: Snapshot) -> None:
         scores = "".join(
-            f"<tr><td>{DETECTOR_LABELS.get(k, k)}</td><td align='right'>"
+            f"<tr><td>{reading_label(k)}</td><td align='right'>"
             f"{'<b>' if v >= 1 else ''}{v:.2f}{'</b>' if v >= 1 else ''}</td></tr>"
             for k, v in sorted(column.scores.items(), key=lambda kv: -kv[1])
         )
+        readings = "".join(
+            f"<tr><td>{label}</td><td align='right'>{value}</td><td align='right'>{limit}</td></tr>"
+            for label, value, limit in statistics_text(column)
+        )
         self.numbers.setText(
             f"<p style='font-size:{theme.FONT_TITLE}px'><b>{TITLES.get(column.name, column.name)}</b></p>"
-            f"<p>{badge_text(column)}</p>"
+            f"<p>{badge_text(column, snapshot.alarms, self.clock, named=True)}</p>"
             f"<p><b>{self.onset_note}</b></p>"
             f"<table cellspacing='4'>"
             f"<tr><td>mean now</td><td align='right'>{column.mean:.4g}</td></tr>"
@@ -243,5 +252,7 @@ class FeatureDetail(QWidget):
             f"<tr><td>p95</td><td align='right'>{column.p95:.4g}</td></tr>"
             f"<tr><td>missing</td><td align='right'>{column.missing}</td></tr>"
             f"<tr><td>out of range</td><td align='right'>{column.out_of_range}</td></tr>"
-            f"</table><p><b>Scores</b> (1 = threshold)</p><table cellspacing='4'>{scores}</table>"
+            f"</table><p><b>Detector readings</b> (reading / limit)</p><table cellspacing='4'>"
+            f"{readings}</table>"
+            f"<p><b>Scores</b> (1 = threshold)</p><table cellspacing='4'>{scores}</table>"
         )

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from console.actions import SEVERITIES, Escalate
 from console.incidents import Incident
@@ -91,6 +91,9 @@ class EscalateSheet(Sheet):
         self.body.addWidget(self.result)
         self.body.addStretch(1)
         self.incident: Incident | None = None
+
+    def first_focus(self) -> QWidget:
+        return self.summary  # say what is wrong first
 
     def open_form(self) -> None:
         self.severity = ""

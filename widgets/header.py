@@ -1,30 +1,33 @@
 """The overview header, always visible: is the line running and can the model be trusted?
 
 `OverviewHeader` shows station, model version, line state, model health (OK / watch / drift /
-fallback, or "Learning reference 45 %"), parts per minute, reject rate, overrides in the last
-hour, active alarms by priority, alarms to acknowledge, source and store status, the current
-user and a clock, plus the Escalate button. Grey and calm: a tile takes a colour only when what
+fallback, or "Learning 45 %" while the reference is learnt), parts per minute, reject rate,
+overrides in the last hour, active alarms by priority, alarms to acknowledge, source and store
+status, the plant sync's state ("no sync configured", or connected/offline with what waits), the
+current user and the station's clock with its time zone, plus the Escalate button. Grey and calm:
+a tile takes a colour only when what
 it shows is abnormal. Updated from each new snapshot (UI thread); the clock by its own 1 s timer.
 """
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
 from console.alarms import PRIORITIES
 from console.snapshot import Snapshot
+from data.sync_status import SyncStatus
 from widgets import theme
+from widgets.clock import StationClock
 from widgets.sheet import big_button
 
-# (display, user name, role): a simple selector until login arrives.
-USERS = (
-    ("Operator", "operator", "operator"),
-    ("Shift lead", "shift_lead", "shift_lead"),
-    ("Quality engineer", "quality", "quality_engineer"),
-)
 HEALTH_TEXT = {"ok": "OK", "watch": "watch", "drift": "DRIFT", "fallback": "FALLBACK"}
 
 
@@ -38,7 +41,7 @@ class Tile(QFrame):
     def __init__(self, caption: str, small: bool = False) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 2, 8, 2)
+        layout.setContentsMargins(5, 2, 5, 2)  # 10 tiles beside each other at 1280 px
         layout.setSpacing(0)
         self.caption = QLabel(caption)
         self.caption.setObjectName("caption")
@@ -64,10 +67,14 @@ class OverviewHeader(QFrame):
     """Station and model health at a glance, the user, the clock, Escalate (UI thread)."""
 
     escalate_requested = Signal()
-    user_changed = Signal(str, str)
+    lock_requested = Signal()
 
-    def __init__(self, station_name: str) -> None:
+    def __init__(
+        self, station_name: str, clock: StationClock | None = None, sync_configured: bool = False
+    ) -> None:
         super().__init__()
+        self.station_clock = clock or StationClock()
+        self.sync_configured = sync_configured
         self.setObjectName("header")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 6)
@@ -83,16 +90,17 @@ class OverviewHeader(QFrame):
         user_label = QLabel("User")
         user_label.setObjectName("caption")
         top.addWidget(user_label)
-        self.user = QComboBox()
-        for display, _name, role in USERS:
-            self.user.addItem(f"{display} ({role.replace('_', ' ')})")
-        self.user.currentIndexChanged.connect(
-            lambda i: self.user_changed.emit(USERS[i][1], USERS[i][2])
-        )
+        self.user = QLabel("nobody")
+        self.user.setObjectName("title")
         top.addWidget(self.user)
+        self.lock = big_button("Lock", name="lock")
+        self.lock.clicked.connect(self.lock_requested)
+        top.addWidget(self.lock)
+        self._user = ("", "")
         self.clock = QLabel("")
         self.clock.setObjectName("title")
-        self.clock.setMinimumWidth(90)
+        self.clock.setToolTip("the station's wall clock")
+        self.clock.setMinimumWidth(140)
         self.clock.setAlignment(Qt.AlignmentFlag.AlignCenter)
         top.addWidget(self.clock)
         self.escalate = big_button("Escalate (F3)", name="escalate")
@@ -110,9 +118,13 @@ class OverviewHeader(QFrame):
         self.unack = Tile("To acknowledge")
         self.source = Tile("Source", small=True)
         self.store = Tile("Store", small=True)
+        self.sync = Tile("Plant sync", small=True)
+        # its second line can be long: it may be cut at the tile's edge (the tooltip has it all)
+        # so that the header fits 1280 px beside the user and Lock
+        self.sync.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         alarm_box = QFrame()
         alarm_layout = QVBoxLayout(alarm_box)
-        alarm_layout.setContentsMargins(8, 2, 8, 2)
+        alarm_layout.setContentsMargins(5, 2, 5, 2)
         alarm_layout.setSpacing(0)
         alarm_caption = QLabel("Active alarms")
         alarm_caption.setObjectName("caption")
@@ -139,8 +151,9 @@ class OverviewHeader(QFrame):
             self.unack,
             self.source,
             self.store,
+            self.sync,
         )
-        stretch = (1, 2, 1, 1, 1, 2, 1, 2, 2)
+        stretch = (1, 2, 1, 1, 1, 2, 1, 2, 1, 3)
         for column, (widget, weight) in enumerate(zip(widgets, stretch, strict=True)):
             tiles.addWidget(widget, 0, column)
             tiles.setColumnStretch(column, weight)
@@ -152,11 +165,16 @@ class OverviewHeader(QFrame):
         self.tick()
 
     def current_user(self) -> tuple[str, str]:
-        _display, name, role = USERS[max(self.user.currentIndex(), 0)]
-        return name, role
+        return self._user
+
+    def show_user(self, name: str, role: str) -> None:
+        """The person logged in at this console (empty: locked)."""
+        if (name, role) != self._user:
+            self._user = (name, role)
+            self.user.setText(f"{name} ({role.replace('_', ' ')})" if name else "locked")
 
     def tick(self) -> None:
-        self.clock.setText(time.strftime("%H:%M:%S"))
+        self.clock.setText(f"{self.station_clock.wall()} {self.station_clock.zone_name}")
 
     def show_snapshot(self, s: Snapshot) -> None:
         self.model.setText(f"  {s.station} · model {s.model}")
@@ -164,7 +182,7 @@ class OverviewHeader(QFrame):
             s.line_state, "" if s.line_state != "stopped" else f"border: 2px solid {theme.TEXT};"
         )
         if s.learning:
-            self.health.set_value(f"Learning reference {100 * s.reference_progress:.0f} %")
+            self.health.set_value(f"Learning {100 * s.reference_progress:.0f} %")
         else:
             style = {
                 "watch": f"border: 2px solid {theme.TEXT};",
@@ -204,6 +222,27 @@ class OverviewHeader(QFrame):
         bad_store = s.store.startswith("error") or s.store.startswith("store unavailable")
         if bad_store or not detail:
             store, detail = s.store, ""
+        elif not self.sync_configured and "to sync" in detail:
+            detail = "no sync configured"
         self.store.caption.setText(f"Store · {detail}" if detail else "Store")
         self.store.set_value(_short(store, 20), f"color: {theme.ERROR};" if bad_store else "")
         self.store.setToolTip(s.store)
+        self.show_sync(s.sync)
+
+    def show_sync(self, sync: SyncStatus) -> None:
+        """'no sync configured', or connected/offline, waiting rows, oldest, last success."""
+        detail = sync.detail()
+        # The tile is narrow at 1280 px: the caption keeps what fits, the tooltip has it all.
+        caption = f"Plant sync · {detail}" if sync.configured else "Plant sync"
+        self.sync.caption.setText(_short(caption, 30))
+        if sync.stale:
+            style = theme.priority_style("medium")
+        elif sync.abnormal:
+            style = f"border: 2px solid {theme.TEXT};"
+        else:
+            style = ""
+        self.sync.set_value(_short(sync.headline(), 26), style)
+        self.sync.setToolTip(
+            f"{sync.headline()}\n{detail}"
+            + (f"\nlast error: {sync.last_error}" if sync.last_error else "")
+        )

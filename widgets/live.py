@@ -12,6 +12,7 @@ driven by the 10 Hz snapshot pump; a click on a chart asks for its detail view.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,27 +20,82 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.alarms import AlarmView
 from console.detectors import LIVE_VIEW, SPECS
+from console.detectors.jump import JUMP
+from console.detectors.mean_shift import MEAN_SHIFT
+from console.detectors.quality import MISSING, STUCK
+from console.detectors.shape import KS, PSI
 from console.snapshot import ColumnView, Snapshot
 from widgets import theme
+from widgets.clock import StationClock
+from widgets.theme import WATCH_SCORE
 
 DETECTOR_LABELS = {spec.name: spec.label for spec in LIVE_VIEW}
+# Readings shown beside the detectors' that no detector alarms on (no spec of their own).
+READING_LABELS = {"wasserstein_sd": "Wasserstein (sd)"}
 TITLES = {"conf": "confidence"}
 
 pg.setConfigOptions(antialias=False, background=theme.PLOT, foreground=theme.MUTED)
 
 
-def badge_text(column: ColumnView) -> str:
-    """The worst detector's reading against its threshold, in a few characters."""
+# What the worst detector says the input did, in plain words (going up, going down).
+MOVES = {
+    MEAN_SHIFT.name: ("drifting up", "drifting down"),
+    JUMP.name: ("stepped up", "stepped down"),
+    KS.name: ("shape changed", "shape changed"),
+    PSI.name: ("shape changed", "shape changed"),
+    STUCK.name: ("stuck on one value", "stuck on one value"),
+    MISSING.name: ("values missing", "values missing"),
+}
+
+
+def _onset(column: ColumnView, alarms: Sequence[AlarmView]) -> str | None:
+    """The earliest onset among the active alarms on this input."""
+    onsets = sorted(a.onset for a in alarms if a.source == column.name and a.active and a.onset)
+    return onsets[0] if onsets else None
+
+
+def badge_text(
+    column: ColumnView,
+    alarms: Sequence[AlarmView] = (),
+    clock: StationClock | None = None,
+    *,
+    named: bool = False,
+) -> str:
+    """The worst detector in plain words: '2.6× its limit — drifting down since 21:00'."""
     worst = column.worst
-    label = DETECTOR_LABELS.get(worst, worst)
     score = column.scores.get(worst, 0.0)
-    if worst in column.values and worst in column.thresholds:
-        value, limit = column.values[worst], column.thresholds[worst]
-        if SPECS[worst].signed:
-            return f"{label} {value:+.1f} / ±{limit:.1f} · {score:.1f}×"
-        return f"{label} {value:.2g} / {limit:.2g} · {score:.1f}×"
-    return f"{label} {score:.2f} × limit"
+    name = f"{TITLES.get(column.name, column.name)} " if named else ""
+    if score < WATCH_SCORE:
+        return f"{name}normal ({score:.1f}× its limit)"
+    up, down = MOVES.get(worst, ("moved", "moved"))
+    move = up if column.mean >= column.ref_mean else down
+    onset = _onset(column, alarms)
+    since = ""
+    if onset and clock is not None:
+        since = f" since {clock.hour_minute(onset)}"
+    return f"{name}{score:.1f}× its limit — {move}{since}"
+
+
+def reading_label(name: str) -> str:
+    """A detector's label from its spec (or a shown reading's), for the badge and the tables."""
+    if name in SPECS:
+        return SPECS[name].label
+    return READING_LABELS.get(name, name.replace("_", " "))
+
+
+def statistics_text(column: ColumnView) -> list[tuple[str, str, str]]:
+    """(detector, reading, limit) rows for the detail view: the numbers behind the badge."""
+    rows = []
+    for detector, value in column.values.items():
+        limit = column.thresholds.get(detector)
+        spec = SPECS.get(detector)
+        signed = spec is not None and spec.signed
+        shown = f"{value:+.2f}" if signed else f"{value:.3g}"
+        bound = "" if limit is None else (f"±{limit:.2f}" if signed else f"{limit:.3g}")
+        rows.append((reading_label(detector), shown, bound))
+    return rows
 
 
 def _small_plot() -> pg.PlotWidget:
@@ -82,12 +138,12 @@ class ChartFrame(QFrame):
         top.addWidget(self.state)
         layout.addLayout(top)
         self.badge = QLabel("")
+        self.badge.setWordWrap(True)
         self.badge.setStyleSheet(f"color: {theme.MUTED}; font-size: {theme.FONT_SMALL}px;")
         layout.addWidget(self.badge)
         self.plot = _small_plot()
         layout.addWidget(self.plot, 1)
         self.plot.scene().sigMouseClicked.connect(self._on_plot_click)
-        self.set_data_calls = 0
 
     def _on_plot_click(self, _event: object) -> None:
         self.clicked.emit(self.name)
@@ -126,7 +182,12 @@ class FeatureChart(ChartFrame):
         self._state = ""
         self._badge = ""
 
-    def show_column(self, column: ColumnView) -> None:
+    def show_column(
+        self,
+        column: ColumnView,
+        alarms: Sequence[AlarmView] = (),
+        clock: StationClock | None = None,
+    ) -> None:
         edges = column.edges
         edges_changed = not np.array_equal(edges, self._edges)
         if edges_changed:
@@ -135,11 +196,9 @@ class FeatureChart(ChartFrame):
         if edges_changed or not np.array_equal(column.reference, self._reference):
             self._reference = column.reference
             self.reference_curve.setData(edges, column.reference)
-            self.set_data_calls += 1
         if edges_changed or not np.array_equal(column.live, self._live):
             self._live = column.live
             self.live_curve.setData(edges, column.live)
-            self.set_data_calls += 1
         top = max(
             float(np.max(column.live, initial=0.0)),
             float(np.max(column.reference, initial=0.0)),
@@ -149,7 +208,8 @@ class FeatureChart(ChartFrame):
             self._top = top * 1.15
             self.plot.setYRange(0.0, self._top, padding=0)
         self._show_badge(
-            badge_text(column), theme.drift_state(column.scores.get(column.worst, 0.0))
+            badge_text(column, alarms, clock),
+            theme.drift_state(column.scores.get(column.worst, 0.0)),
         )
 
     def _show_badge(self, text: str, state: str) -> None:
@@ -208,11 +268,9 @@ class ClassMixChart(ChartFrame):
         if not np.array_equal(reference, self._reference):
             self._reference = reference
             self.reference_bars.setOpts(x=x - 0.2, height=reference)
-            self.set_data_calls += 1
         if not np.array_equal(live, self._live):
             self._live = live
             self.live_bars.setOpts(x=x + 0.2, height=live)
-            self.set_data_calls += 1
 
 
 class FeatureGrid(QWidget):
@@ -220,8 +278,9 @@ class FeatureGrid(QWidget):
 
     chart_clicked = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, clock: StationClock | None = None) -> None:
         super().__init__()
+        self.clock = clock or StationClock()
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(6)
@@ -232,6 +291,7 @@ class FeatureGrid(QWidget):
         self.learning.setObjectName("title")
         self.grid.addWidget(self.learning, 0, 0)
         self._names: tuple[str, ...] = ()
+        self.notice = ""  # e.g. the detectors being prepared on first start
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         if not snapshot.columns:
@@ -240,20 +300,18 @@ class FeatureGrid(QWidget):
                 if snapshot.learning
                 else "No data"
             )
-            self.learning.setText(f"{progress}\nThe charts appear when the reference is complete.")
+            notice = f"{self.notice}\n" if self.notice else ""
+            self.learning.setText(
+                f"{notice}{progress}\nThe charts appear when the reference is complete."
+            )
             return
         names = tuple(c.name for c in snapshot.columns)
         if names != self._names:
             self._build(names)
         for column in snapshot.columns:
-            self.charts[column.name].show_column(column)
+            self.charts[column.name].show_column(column, snapshot.alarms, self.clock)
         if self.class_mix is not None and snapshot.classes:
             self.class_mix.show_mix(snapshot.classes, snapshot.class_live, snapshot.class_reference)
-
-    @property
-    def set_data_calls(self) -> int:
-        total = sum(c.set_data_calls for c in self.charts.values())
-        return total + (self.class_mix.set_data_calls if self.class_mix is not None else 0)
 
     def _build(self, names: tuple[str, ...]) -> None:
         """Create the charts once for this set of columns."""

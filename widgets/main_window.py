@@ -1,26 +1,33 @@
 """The console window and `run_console`, the entry point `main.py` calls (UI thread).
 
-`MainWindow` puts the overview header on top (always visible, with Escalate), the alarm banner
-under it, the view switcher (Live F5, Detail F6, Alarms F7, Events F8; Override F2,
-Acknowledge F4), the views, and a status line with the latest system event. Override and
-Escalate open as sheets over the views, never as modal dialogs. One `SnapshotPump` drives it
+`MainWindow` puts the overview header on top (always visible, with the user, Lock and
+Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
+F8, History F9, Incidents F10, People F11; Override F2, Acknowledge F4), the views, and a status
+line with the latest system event. The login/lock screen replaces all of it while nobody is
+logged in: at first start (it creates the admin), after Lock, or once the session idled out.
+Override and Escalate open as sheets over the views, never as modal dialogs. Every shortcut acts
+on what is on screen and says in the status line what it did; that note stays for a while
+before the latest system event may replace it. One `SnapshotPump` drives it
 all at 10 Hz: each new snapshot updates the header, the banner, the alarm table and the view
 on screen; a hidden view catches up when it is shown. An exception while drawing becomes a
 system event and the timer keeps running. `run_console` owns the QApplication, the `Station`
-and the error hooks.
+and the error hooks; it fits the window to the screen's available area (or full screen with
+`[console] fullscreen = true`) and takes the keyboard focus.
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,28 +35,39 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from console.actions import Override
 from console.config import Config
 from console.runner import Station
 from console.snapshot import Part, Snapshot
+from console.warmup import kernels_cached
 from widgets import theme
 from widgets.alarms import AlarmBanner, AlarmsView
 from widgets.bridge import SnapshotPump, install_error_hooks, note_error
+from widgets.clock import StationClock
+from widgets.commands import run_command
 from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
 from widgets.header import OverviewHeader
+from widgets.history import AlarmHistory
+from widgets.incidents import IncidentsView
 from widgets.live import FeatureGrid
+from widgets.login import LoginScreen
 from widgets.override import OverrideSheet
+from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
+from widgets.people import PeopleView
 from widgets.sheet import big_button
 
-VIEWS = ("Live", "Detail", "Alarms", "Events")
+VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People")
 DEMO_STORE = "linewatch-demo.db"
+NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
 
 
 class MainWindow(QMainWindow):
@@ -61,15 +79,18 @@ class MainWindow(QMainWindow):
         config = station.config
         self.setWindowTitle(f"Linewatch — {config.station.name}")
         self.setStyleSheet(theme.STYLE)
-        self.setMinimumSize(1200, 720)
+        self.setMinimumSize(1024, 600)
+        self.clock = StationClock.for_config(config)
         self.snapshot: Snapshot | None = None
         self.refreshes = 0
         self._last_error = ("", 0.0)
+        self._note_until = 0.0
+        self._overridden_parts: dict[str, Part] = {}
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.header = OverviewHeader(config.station.name)
+        self.header = OverviewHeader(config.station.name, self.clock, bool(config.sync.url))
         self.header.escalate_requested.connect(self.open_escalate)
         layout.addWidget(self.header)
         self.banner = AlarmBanner(beep=beep)
@@ -85,12 +106,22 @@ class MainWindow(QMainWindow):
         self.status = QLabel("")
         self.status.setObjectName("status")
         layout.addWidget(self.status)
-        self.setCentralWidget(central)
+        self.login_screen = LoginScreen(station)
+        self.login_screen.logged_in.connect(self.unlocked)
+        self.header.lock_requested.connect(lambda: self.lock("Locked."))
+        self.screens = QStackedWidget()
+        self.screens.addWidget(central)
+        self.screens.addWidget(self.login_screen)
+        self.console = central
+        self.setCentralWidget(self.screens)
         roots = tuple(s.url for s in config.source if s.kind == "folder")
         self.thumbnails = Thumbnails(roots)
-        self.grid = FeatureGrid()
+        self.grid = FeatureGrid(self.clock)
         self.grid.chart_clicked.connect(self.open_detail)
-        self.parts = RecentParts(self.thumbnails)
+        self.parts = RecentParts(self.thumbnails, self.clock)
+        self.parts.selection_lost.connect(
+            lambda part: self._status_note(f"Part {part} left the list; nothing is selected now.")
+        )
         self.parts.override_requested.connect(self.open_override_for)
         self.parts.setMinimumWidth(390)
         self.parts.setMaximumWidth(470)
@@ -99,26 +130,54 @@ class MainWindow(QMainWindow):
         live_layout.setContentsMargins(0, 0, 0, 0)
         live_layout.addWidget(self.grid, 1)
         live_layout.addWidget(self.parts)
-        self.detail = FeatureDetail()
-        self.alarms = AlarmsView(station, self.current_user)
-        self.events = EventList()
+        self.detail = FeatureDetail(self.clock)
+        self.alarms = AlarmsView(station, self.current_user, self.clock)
+        self.alarms.acknowledged.connect(self._status_note)
+        self.events = EventList(self.clock)
+        self.overrides = OverrideList(self.clock)
+        self.overrides.correct_requested.connect(self.correct_override)
+        events_page = QSplitter(Qt.Orientation.Vertical)
+        events_page.addWidget(self.events)
+        events_page.addWidget(self.overrides)
+        self.history = AlarmHistory(station)
+        self.incidents = IncidentsView(station)
+        self.people = PeopleView(station)
+        self.alarms.incident_table.doubleClicked.connect(
+            lambda index: self.open_incident(self.alarms.incidents.keys[index.row()])
+        )
         self.pages = {
             "Live": live,
             "Detail": self.detail,
             "Alarms": self.alarms,
-            "Events": self.events,
+            "Events": events_page,
+            "History": self.history,
+            "Incidents": self.incidents,
+            "People": self.people,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
-        self.override_sheet = OverrideSheet(self.area, station, self.current_user, self.thumbnails)
-        self.override_sheet.saved.connect(
-            lambda seq, part: self._status_note(f"Override of {part} saved (#{seq}).")
+        self.override_sheet = OverrideSheet(
+            self.area,
+            station,
+            self.current_user,
+            self.thumbnails,
+            find_part=self.find_part,
+            label_of=self.parts.overridden_to,
         )
+        self.override_sheet.saved.connect(self._override_saved)
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
         self.show_view("Live")
+        self._load_overrides()
+        self.idle_timer = QTimer(self)
+        self.idle_timer.timeout.connect(self.check_idle)
+        self.idle_timer.start(1000)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.check_idle()
         if start_pump:
             self.pump.start()
 
@@ -132,7 +191,7 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
             button = big_button(f"{name} (F{5 + i})", checkable=True)
-            button.setMinimumWidth(130)
+            button.setMinimumWidth(110)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
             row.addWidget(button)
@@ -159,18 +218,50 @@ class MainWindow(QMainWindow):
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(action)
 
+    # --- who is at the console -------------------------------------------------------------
+
+    def unlocked(self, session) -> None:  # noqa: ANN001 - console.auth.Session
+        self.header.show_user(session.user, session.role)
+        self.screens.setCurrentWidget(self.console)
+
+    def lock(self, reason: str) -> None:
+        self.station.lock("locked" if reason == "Locked." else "idle")
+        self.header.show_user("", "")
+        self.login_screen.refresh(reason)
+        self.screens.setCurrentWidget(self.login_screen)
+
+    def check_idle(self) -> None:
+        """Show the lock screen once the session is gone (locked here, or idle too long)."""
+        session = self.station.session
+        if self.station.people.is_live(session):
+            self.header.show_user(session.user, session.role)
+            return
+        if self.screens.currentWidget() is not self.login_screen:
+            minutes = self.station.people.idle_lock_seconds / 60
+            self.lock(f"Locked after {minutes:g} min without a touch." if session else "")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress) and (
+            self.screens.currentWidget() is self.console
+        ):
+            self.station.people.touch(self.station.session)
+        return False
+
     # --- actions ----------------------------------------------------------------------------
 
     def current_user(self) -> tuple[str, str]:
         return self.header.current_user()
 
     def show_view(self, name: str) -> None:
+        self._note_until = 0.0  # a new view: the status line goes back to the latest event
         self.override_sheet.close_sheet()
         self.escalate_sheet.close_sheet()
         self.stack.setCurrentWidget(self.pages[name])
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
         if name == "Alarms":
             self.banner.hide()
+        if name == "People":
+            self._guarded("people", self.people.show_snapshot, self.snapshot)
         if self.snapshot is not None:
             self._draw_page(self.snapshot)
 
@@ -178,28 +269,110 @@ class MainWindow(QMainWindow):
         self.detail.name = name
         self.show_view("Detail")
 
+    def open_incident(self, incident_id: str) -> None:
+        self.incidents.select(incident_id)
+        self.show_view("Incidents")
+
+    def visible_page(self) -> QWidget:
+        return self.stack.currentWidget()
+
     def open_override(self) -> None:
-        part = self.parts.current_part()
+        """F2: the part selected in the parts list on screen; else ask which part."""
+        part = self.parts.current_part() if self.visible_page() is self.pages["Live"] else None
         if part is None:
-            self._status_note("No part to override yet.")
+            self.override_sheet.ask_for_part(self._classes())
+            self._status_note("Override: no part selected — type or scan the part id.")
             return
         self.open_override_for(part)
 
     def open_override_for(self, part: Part) -> None:
         self.escalate_sheet.close_sheet()
-        classes = (
-            self.snapshot.classes if self.snapshot else ()
-        ) or self.station.config.station.classes
-        self.override_sheet.open_for(part, tuple(classes))
+        self.override_sheet.open_for(part, self._classes())
+        self._status_note(f"Override: part {part.part} opened.")
+
+    def find_part(self, part_id: str) -> Part | None:
+        """A part by id: on the parts list, else from this station's overrides."""
+        found = self.parts.find(part_id)
+        if found is not None:
+            return found
+        kept = self._overridden_parts.get(part_id.strip().upper())
+        if kept is not None:
+            return kept
+        mine = [s for s in self.overrides.saved if s.part.upper() == part_id.strip().upper()]
+        if not mine:
+            return None
+        first, last = mine[0], mine[-1]
+        return Part(
+            first.part, first.old_class, math.nan, "", None, None, overridden_to=last.new_class
+        )
+
+    def correct_override(self, part_id: str) -> None:
+        part = self.find_part(part_id)
+        if part is not None:
+            self.open_override_for(part)
+
+    def _classes(self) -> tuple[str, ...]:
+        classes = (self.snapshot.classes if self.snapshot else ()) or (
+            self.station.config.station.classes
+        )
+        return tuple(classes)
+
+    def _override_saved(self, seq: int, command: Override) -> None:
+        saved = SavedOverride.from_command(seq, command)
+        part = self.override_sheet.part
+        if part is not None and part.part == command.part:
+            self._overridden_parts[part.part.upper()] = part  # findable with its picture and time
+        self.parts.note_override(command.part, command.new_class)
+        self.overrides.add(saved)
+        self.station.engine.note_system("override", command.user, saved.sentence())
+        self._status_note(f"Override saved: {saved.sentence()}.")
+
+    def _load_overrides(self) -> None:
+        def loaded(rows: list) -> None:
+            saved = [SavedOverride.from_row(r) for r in rows]
+            for s in saved:
+                self.parts.overrides[s.part] = s.new_class
+            self.overrides.load(saved)
+
+        run_command(
+            self.station.stored_overrides,
+            loaded,
+            lambda reason: note_error(self.station, "overrides", reason),
+        )
 
     def open_escalate(self) -> None:
         self.override_sheet.close_sheet()
         self.escalate_sheet.open_form()
+        self._status_note("Escalate: say what is wrong and pick a severity.")
 
     def acknowledge(self) -> None:
-        self.alarms.acknowledge_selected()
-        if self.stack.currentWidget() is not self.alarms:
-            self._status_note("Acknowledging the most urgent alarm — see Alarms (F7).")
+        """F4: on the Alarms view the selected alarm; elsewhere the most urgent one waiting."""
+        on_alarms = self.visible_page() is self.alarms
+        text = self.alarms.acknowledge(use_selection=on_alarms)
+        self._status_note(text)
+
+    def start_after_warmup(self, warmup: subprocess.Popen | None) -> None:
+        """Start the station now, or once the kernels are compiled, with a note meanwhile."""
+        if warmup is None:
+            self.station.start()
+            return
+        note = "Preparing the detectors: compiling them once for this machine (about 15 s)…"
+        self.grid.notice = note
+        self.grid.learning.setText(note)
+        self.status.setText(note)
+        self._note_until = math.inf
+        timer = QTimer(self)
+
+        def check() -> None:
+            if warmup.poll() is None:
+                return
+            timer.stop()
+            self.grid.notice = ""
+            self.station.start()
+            self._status_note("Detectors ready.")
+
+        timer.timeout.connect(check)
+        timer.start(200)
 
     # --- drawing ----------------------------------------------------------------------------
 
@@ -220,16 +393,26 @@ class MainWindow(QMainWindow):
             self._guarded("recent parts", self.parts.show_snapshot, snapshot)
         elif page is self.detail:
             self._guarded("detail", self.detail.show_snapshot, snapshot)
-        elif page is self.events:
+        elif page is self.pages["Events"]:
             self._guarded("events", self.events.show_snapshot, snapshot)
+        elif page is self.history:
+            self._guarded("history", self.history.show_snapshot, snapshot)
+        elif page is self.incidents:
+            self._guarded("incidents", self.incidents.show_snapshot, snapshot)
+        elif page is self.people and self.refreshes % 10 == 0:
+            self._guarded("people", self.people.show_snapshot, snapshot)
 
     def _show_status(self, snapshot: Snapshot) -> None:
-        text = latest_event_text(snapshot)
+        if time.monotonic() < self._note_until:
+            return  # an action's note is still being read
+        text = latest_event_text(snapshot, self.clock)
         if text != self.status.text():
             self.status.setText(text)
 
     def _status_note(self, text: str) -> None:
+        """Say what an action did; the next system event waits NOTE_SECONDS before replacing it."""
         self.status.setText(text)
+        self._note_until = time.monotonic() + NOTE_SECONDS
 
     def _guarded(self, what: str, draw, snapshot: Snapshot) -> None:
         try:
@@ -244,17 +427,56 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.pump.stop()
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         super().closeEvent(event)
 
 
 def demo_store_path() -> str:
-    """A fresh store for the demo line: each demo run starts its own simulated history, so the
-    previous run's file (and its WAL) is removed rather than left to grow."""
-    path = os.path.join(tempfile.gettempdir(), DEMO_STORE)
-    for leftover in (path, path + "-wal", path + "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(leftover)
-    return path
+    """A store of its own for this demo run, in a fresh temporary folder: another demo still
+    running keeps its own, and nothing of another process is touched."""
+    folder = tempfile.mkdtemp(prefix="linewatch-demo-")
+    return os.path.join(folder, DEMO_STORE)
+
+
+def start_kernel_warmup() -> subprocess.Popen | None:
+    """Compile the engine's kernels in a child process when numba's cache lacks them (first
+    start on a machine): the compiler then never holds this interpreter's GIL."""
+    if kernels_cached():
+        return None
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.Popen(
+        [sys.executable, "-m", "console.warmup"],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def fit_to_screen(window: QMainWindow, available: QRect, fullscreen: bool = False) -> None:
+    """Show the window inside the screen's available area (or full screen for a kiosk)."""
+    if fullscreen:
+        window.setGeometry(available)
+        window.showFullScreen()
+        return
+    width = min(1920, available.width())
+    height = min(1080, available.height())
+    window.setMinimumSize(min(1024, width), min(600, height))
+    window.resize(width, height)
+    window.move(available.topLeft())
+    if width >= available.width() or height >= available.height():
+        window.showMaximized()
+    else:
+        window.show()
+
+
+def take_focus(window: QMainWindow) -> None:
+    """Keyboard focus at start, also without a window manager (F-keys work before a click)."""
+    window.raise_()
+    window.activateWindow()
+    window.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
 
 def run_console(config: Config) -> int:
@@ -268,16 +490,16 @@ def run_console(config: Config) -> int:
     # timer gives Python the chance to run these handlers while Qt waits.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: app.quit())
-    station.start()
     try:
         window = MainWindow(station)
-        window.resize(1920, 1080)
+        window.start_after_warmup(start_kernel_warmup())
         screen = app.primaryScreen()
-        if screen is not None and screen.availableGeometry().width() < 1920:
-            window.showMaximized()
-        else:
-            window.show()
+        available = screen.availableGeometry() if screen is not None else QRect(0, 0, 1920, 1080)
+        fit_to_screen(window, available, config.console.fullscreen)
+        take_focus(window)
         return app.exec()
     finally:
         station.stop()
         restore()
+        if store_path is not None:
+            shutil.rmtree(os.path.dirname(store_path), ignore_errors=True)

@@ -1,19 +1,22 @@
 """The recent parts list: the last parts the model classified, with a thumbnail (UI thread).
 
 Rows come from `snapshot.recent` (newest first): thumbnail, part, class (and the override, if
-any), confidence, time. A tap on a row asks to override that part (`override_requested`), the
+any, marked ✎), confidence, time in the station's zone. The selection is kept by part id. A tap on a row asks to override that part (`override_requested`), the
 first of the override's three taps. On a fast line the list moves every tenth of a second, so
 "Hold" freezes it while the operator picks. Thumbnails are loaded once per image path and
-kept in a small cache; parts without an image show a grey placeholder.
+kept in a small cache; parts without an image show a grey placeholder. Images are read and
+decoded by one loader thread ("thumbnails"), never on the UI thread, and only from inside the
+sources' folders (console/part_images.py): a FIFO, a `../` path or a huge file shows
+"image refused" and cannot hang the window.
 """
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -24,8 +27,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from console.part_images import read_image, resolve_image
 from console.snapshot import Part, Snapshot
 from widgets import theme
+from widgets.clock import StationClock
 from widgets.sheet import big_button
 from widgets.table import RowsModel
 
@@ -52,55 +57,79 @@ class Thumbnails:
         self.roots = roots
         self.size = size
         self.capacity = capacity
-        self._cache: OrderedDict[str, QPixmap] = OrderedDict()
+        self._cache: OrderedDict[str, QPixmap | Future] = OrderedDict()
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
         self.missing = placeholder(size)
+        self.loading = placeholder(size, "loading")
+        self.refused = placeholder(size, "image refused")
 
     def get(self, image: str | None) -> QPixmap:
+        """The thumbnail if it is loaded; "loading" until the loader thread has it."""
         if not image:
             return self.missing
-        pixmap = self._cache.get(image)
-        if pixmap is not None:
+        entry = self._cache.get(image)
+        if entry is None:
+            entry = self._cache[image] = self._loader.submit(self._load, image)
+            if len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        else:
             self._cache.move_to_end(image)
-            return pixmap
-        pixmap = self._load(image)
+        if isinstance(entry, QPixmap):
+            return entry
+        if not entry.done():
+            return self.loading
+        loaded = entry.result()
+        pixmap = self.refused if loaded is None else QPixmap.fromImage(loaded)
         self._cache[image] = pixmap
-        if len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
         return pixmap
 
-    def _load(self, image: str) -> QPixmap:
-        candidates = (
-            [image]
-            if os.path.isabs(image)
-            else [os.path.join(root, image) for root in self.roots] + [image]
+    def _load(self, image: str) -> QImage | None:
+        """Loader thread: read and decode inside the roots only (QImage, not QPixmap, is safe
+        off the UI thread)."""
+        path = resolve_image(image, self.roots)
+        data = read_image(path) if path else None
+        picture = QImage.fromData(data) if data else QImage()
+        if picture.isNull():
+            return None
+        return picture.scaled(
+            self.size,
+            self.size,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
-        for path in candidates:
-            pixmap = QPixmap(path)
-            if not pixmap.isNull():
-                return pixmap.scaled(
-                    self.size,
-                    self.size,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-        return placeholder(self.size, "image missing")
 
 
-def part_row(part: Part) -> tuple[str, ...]:
-    cls = f"{part.cls} → {part.overridden_to}" if part.overridden_to else part.cls
-    when = part.ts[11:19] if len(part.ts) >= 19 else part.ts
-    return ("", part.part, cls, f"{part.conf:.2f}", when)
+def shown_class(part: Part, overridden_to: str | None = None) -> str:
+    """The class cell: the model's class, and the operator's when overridden (marked ✎)."""
+    label = overridden_to or part.overridden_to
+    if not label:
+        return part.cls
+    if label == part.cls:
+        return f"{part.cls} ✎ (confirmed)"
+    return f"{part.cls} → {label} ✎"
+
+
+def part_row(
+    part: Part, overridden_to: str | None = None, clock: StationClock | None = None
+) -> tuple[str, ...]:
+    when = clock.record_time(part.ts) if clock is not None else part.ts[11:19]
+    return ("", part.part, shown_class(part, overridden_to), f"{part.conf:.2f}", when)
 
 
 class RecentParts(QFrame):
-    """The last parts with thumbnails; a tap asks to override one (UI thread)."""
+    """The last parts with thumbnails; a tap asks to override one (UI thread).
+
+    The selection is a part id, never a row: new parts push rows down ten times a second, and
+    the selected part must stay the selected part (or be let go, visibly, when it leaves)."""
 
     override_requested = Signal(object)
+    selection_lost = Signal(str)  # part id that scrolled out of the list
 
-    def __init__(self, thumbnails: Thumbnails) -> None:
+    def __init__(self, thumbnails: Thumbnails, clock: StationClock | None = None) -> None:
         super().__init__()
         self.setObjectName("panel")
         self.thumbnails = thumbnails
+        self.clock = clock or StationClock()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
         top = QHBoxLayout()
@@ -109,12 +138,13 @@ class RecentParts(QFrame):
         top.addWidget(title, 1)
         self.hold = big_button("Hold", checkable=True)
         self.hold.setToolTip("Freeze the list while you pick a part")
+        self.hold.toggled.connect(self._hold_toggled)
         top.addWidget(self.hold)
         layout.addLayout(top)
         self.model = RowsModel(
             ("", "part", "class", "conf", "time"),
             decoration=lambda part: self.thumbnails.get(part.image if part else None),
-            bold=lambda part: bool(part and part.overridden_to),
+            bold=lambda part: bool(part and self.overridden_to(part)),
         )
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -135,30 +165,91 @@ class RecentParts(QFrame):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.view.pressed.connect(self._pressed)
         self.view.clicked.connect(self._clicked)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         layout.addWidget(self.view, 1)
-        self.hint = QLabel("Tap a part to override its class. Times are the records' (UTC).")
+        self.hint = QLabel(
+            "Tap a part to override its class; ✎ marks an override. "
+            f"Times: {self.clock.record_label}."
+        )
         self.hint.setObjectName("caption")
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         self._picked: Part | None = None
+        self._selected: Part | None = None
+        self._restoring = False
         self._latest: tuple[Part, ...] = ()
+        self.overrides: dict[str, str] = {}  # part id → class saved from this console
+
+    def overridden_to(self, part: Part) -> str | None:
+        return self.overrides.get(part.part) or part.overridden_to
+
+    def note_override(self, part: str, new_class: str) -> None:
+        """An override was saved: mark it now, also while the list is held."""
+        self.overrides[part] = new_class
+        self._show(self.model.items)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._latest = snapshot.recent
         if self.hold.isChecked():
             return
-        parts = snapshot.recent
-        self.model.set_rows(parts, [p.part for p in parts], [part_row(p) for p in parts])
+        self._show(snapshot.recent)
+
+    def _show(self, parts: tuple[Part, ...]) -> None:
+        rows = [part_row(p, self.overrides.get(p.part), self.clock) for p in parts]
+        self.model.set_rows(parts, [p.part for p in parts], rows)
+        self._restore_selection()
+
+    def _restore_selection(self) -> None:
+        """Keep the selected part selected wherever its row went; let it go when it left."""
+        selected = self._selected
+        if selected is None:
+            return
+        row = self.model.row_of(selected.part)
+        self._restoring = True
+        try:
+            if row < 0:
+                self.view.clearSelection()
+                self._selected = None
+                self.selection_lost.emit(selected.part)
+            else:
+                current = self.view.selectionModel().selectedRows()
+                if not current or current[0].row() != row:
+                    self.view.selectRow(row)
+        finally:
+            self._restoring = False
+
+    def _selection_changed(self, *_args: object) -> None:
+        if self._restoring:
+            return
+        rows = self.view.selectionModel().selectedRows()
+        items = self.model.items
+        self._selected = items[rows[0].row()] if rows and rows[0].row() < len(items) else None
+
+    def _hold_toggled(self, held: bool) -> None:
+        if not held and self._latest:
+            self._show(self._latest)
 
     def shown_parts(self) -> tuple[Part, ...]:
         return self.model.items
 
+    def find(self, part_id: str) -> Part | None:
+        """A part of the list shown (or the latest snapshot's) by its id."""
+        wanted = part_id.strip().upper()
+        for part in (*self.model.items, *self._latest):
+            if part.part.upper() == wanted:
+                return part
+        return None
+
     def current_part(self) -> Part | None:
-        """The selected part, else the newest one shown."""
-        rows = self.view.selectionModel().selectedRows() if self.view.selectionModel() else []
-        if rows and rows[0].row() < len(self.model.items):
-            return self.model.items[rows[0].row()]
-        return self.model.items[0] if self.model.items else None
+        """The selected part, by id; None when nothing is selected."""
+        return self._selected
+
+    def select_part(self, part_id: str) -> bool:
+        row = self.model.row_of(part_id)
+        if row < 0:
+            return False
+        self.view.selectRow(row)
+        return True
 
     def _pressed(self, index: QModelIndex) -> None:
         items = self.model.items

@@ -3,8 +3,12 @@
 Runs the real station on the built-in demo line (its simulator played faster, so the drift
 alarms come within seconds), with a throw-away store, until mean-shift alarms exist; then drives
 the real window offscreen through its screens (live, detail, alarms, an override saved through
-the override sheet, an escalation) and saves each to PNG at 1920×1080, and again at 1280×800
-with a `-1280x800` suffix. Runs on the main thread; the station runs its own threads.
+the override sheet, F2 with no part selected asking for the part id, a reason refused for not
+fitting the class, the correction of an override, the recent overrides under Events, an
+escalation, the alarm history, the incident detail, the lock screen) and saves each to PNG at
+1920×1080, and again at 1280×800 with a `-1280x800` suffix. `inspect(window, name)`, when
+given, is called right after each screen is saved, so a test can read the widgets that were
+drawn. Runs on the main thread; the station runs its own threads.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from console.actions import Acknowledge
 from console.config import Source, demo_config
 from console.detectors.mean_shift import MEAN_SHIFT
 from console.runner import Station
@@ -43,7 +48,12 @@ def demo_station(store_path: str, rate: float = 300.0) -> Station:
     config = dataclasses.replace(
         config, source=(Source(kind="simulator", name="camera", scenario="demo", rate=rate),)
     )
-    return Station(config, store_path=store_path)
+    station = Station(config, store_path=store_path)
+    station.first_admin("Ada Admin", "4821")
+    station.add_user("Sam Lead", "shift_lead", "2468")
+    station.add_user("Olga Operator", "operator", "1357")
+    station.login("Sam Lead", "2468")
+    return station
 
 
 def drifted(station: Station) -> bool:
@@ -53,7 +63,15 @@ def drifted(station: Station) -> bool:
     )
 
 
-def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) -> list[Path]:
+Inspect = Callable[[MainWindow, str], None]
+
+
+def render(
+    out_dir: str | Path = "docs",
+    sizes=SIZES,
+    timeout: float = 120.0,
+    inspect: Inspect | None = None,
+) -> list[Path]:
     """Render the screens into `out_dir`; returns the files written."""
     app = QApplication.instance() or QApplication(sys.argv)
     out = Path(out_dir)
@@ -66,63 +84,114 @@ def render(out_dir: str | Path = "docs", sizes=SIZES, timeout: float = 120.0) ->
             wait_for(app, lambda: drifted(station), timeout, "the demo drift alarms")
             window = MainWindow(station, beep=False)
             for width, height, suffix in sizes:
-                written += _screens(app, window, station, out, width, height, suffix)
+                written += _screens(app, window, out, (width, height, suffix), inspect)
             window.close()
         finally:
             station.stop()
     return written
 
 
-def _shot(app: QApplication, window: MainWindow, path: Path) -> Path:
+def _shot(
+    app: QApplication, window: MainWindow, path: Path, inspect: Inspect | None = None
+) -> Path:
     station = window.station
     station.refresh()
     wait_for(app, lambda: window.snapshot is station.snapshot, 5.0, "the window to draw")
     for _ in range(5):
         app.processEvents()
     window.grab().save(str(path))
+    if inspect is not None:
+        inspect(window, path.name)
     return path
 
 
 def _screens(
     app: QApplication,
     window: MainWindow,
-    station: Station,
     out: Path,
-    width: int,
-    height: int,
-    suffix: str,
+    size: tuple[int, int, str],
+    inspect: Inspect | None,
 ) -> list[Path]:
+    width, height, suffix = size
     window.resize(width, height)
     window.show()
     written = []
+
+    def shot(name: str) -> None:
+        written.append(_shot(app, window, out / f"{name}{suffix}.png", inspect))
+
     window.show_view("Live")
-    written.append(_shot(app, window, out / f"overview-live{suffix}.png"))
+    shot("overview-live")
     window.open_detail("brightness")
-    written.append(_shot(app, window, out / f"detail{suffix}.png"))
+    shot("detail")
     window.show_view("Live")
     window.parts.hold.setChecked(True)
     part = next(p for p in window.parts.shown_parts() if p.cls == "ok")
-    window.open_override_for(part)
-    window.override_sheet.pick_class("scratch")
-    window.override_sheet.note.setText("scratch near the edge, visible under the lamp")
-    window.override_sheet.save("missed_defect")
-    wait_for(
-        app, lambda: "Saved" in window.override_sheet.result.text(), 10.0, "the override to save"
-    )
-    written.append(_shot(app, window, out / f"override{suffix}.png"))
-    window.override_sheet.close_sheet()
+    window.parts.select_part(part.part)
+    window.open_override()
+    sheet = window.override_sheet
+    sheet.pick_class("dent")
+    sheet.save("not_a_defect")
+    wait_for(app, lambda: "Not saved" in sheet.result.text(), 10.0, "the refusal")
+    shot("override-refused")
+    sheet.pick_class("scratch")
+    sheet.note.setText("scratch near the edge, visible under the lamp")
+    sheet.save("missed_defect")
+    wait_for(app, lambda: "Saved" in sheet.result.text(), 10.0, "the override to save")
+    shot("override")
+    sheet.close_sheet()
     window.parts.hold.setChecked(False)
+    window.parts.view.clearSelection()
+    window.open_override()  # F2 with nothing selected: which part?
+    shot("override-ask")
+    sheet.close_sheet()
+    window.show_view("Events")
+    window.overrides.search.setText(part.part)
+    shot("events-overrides")
+    window.overrides.table.selectRow(0)
+    window.overrides.correct.click()  # a correction: a new override of the override
+    sheet.pick_class("stain")
+    shot("override-correction")
+    sheet.close_sheet()
+    window.overrides.search.clear()
     window.open_escalate()
     window.escalate_sheet.summary.setText("Images darker than usual")
     window.escalate_sheet.pick_severity("high")
     window.escalate_sheet.send()
     window.escalate_sheet.protocol_button.setChecked(True)
     wait_for(app, lambda: window.escalate_sheet.incident is not None, 10.0, "the incident")
-    written.append(_shot(app, window, out / f"escalate{suffix}.png"))
+    shot("escalate")
     window.escalate_sheet.protocol_button.setChecked(False)
     window.show_view("Alarms")
-    written.append(_shot(app, window, out / f"alarms{suffix}.png"))
+    shot("alarms")
+    _people_screens(window, suffix, shot)
+    window.show_view("Live")
     return written
+
+
+def _people_screens(window: MainWindow, suffix: str, shot: Callable[[str], None]) -> None:
+    """Alarm history after an acknowledgement and a signed shelving, the incident detail, and
+    the lock screen."""
+    station = window.station
+    waiting = [a for a in station.snapshot.alarms if a.state == "unacknowledged"]
+    if waiting and not suffix:
+        station.acknowledge(Acknowledge(waiting[0].id, "", note="lamp checked, drift confirmed"))
+    if len(waiting) > 1 and not suffix:
+        station.shelve(
+            waiting[1].id, "known: lamp replacement at 14:00", 60, "2468", "responsibility"
+        )
+    window.show_view("History")
+    shot("alarm-history")
+    incident = window.escalate_sheet.incident
+    if incident is not None and not suffix:
+        station.move_incident(incident.id, "acknowledge", "lamp output down 8 %, spare ordered")
+        station.note_incident(incident.id, "model owner informed by phone")
+    if incident is not None:
+        window.open_incident(incident.id)
+    shot("incident-detail")
+    window.lock("Locked.")
+    shot("login")
+    window.unlocked(station.login("Sam Lead", "2468"))
 
 
 def main(argv: list[str] | None = None) -> int:

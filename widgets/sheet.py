@@ -2,8 +2,11 @@
 
 Override and Escalate open as sheets over the view area: the header, the alarm banner and the
 status line stay live above and below them, nothing blocks the event loop, and Esc or Close puts
-them away. Every sheet has the decision protocol one tap away (the "Decision protocol" button,
-F1), shown beside the form. Also home of `big_button`, the touch-sized button every form uses.
+them away. For the keyboard a sheet is modal: focus enters it when it opens, Tab and Shift+Tab
+cycle through its own controls only, and the view behind it is disabled, so nothing hidden (the
+parts list's Hold) can be toggled from under it. Every sheet has the decision protocol one tap
+away (the "Decision protocol" button, F1), shown beside the form. Also home of `big_button`,
+the touch-sized button every form uses.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -74,17 +78,80 @@ class Sheet(QFrame):
         self.protocol.setMinimumWidth(320)
         self.protocol.setMaximumWidth(520)
         outer.addWidget(self.protocol, 2)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_sheet)
-        QShortcut(QKeySequence(Qt.Key.Key_F1), self, self.protocol_button.toggle)
+        self.shortcuts = (
+            QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_sheet),
+            QShortcut(QKeySequence(Qt.Key.Key_F1), self, self.protocol_button.toggle),
+        )
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(False)
+        self._return_focus: QWidget | None = None
         self.hide()
+
+    def first_focus(self) -> QWidget:
+        """The control that takes the focus when the sheet opens (subclasses pick theirs)."""
+        chain = self.focus_chain()
+        return chain[0] if chain else self
 
     def open_sheet(self) -> None:
+        if not self.isVisible():
+            focused = QApplication.focusWidget()
+            self._return_focus = None if focused is None or self.isAncestorOf(focused) else focused
         self.setGeometry(self.host.rect())
+        self._set_behind_enabled(False)
         self.show()
         self.raise_()
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(True)
+        self.first_focus().setFocus(Qt.FocusReason.PopupFocusReason)
 
     def close_sheet(self) -> None:
+        if not self.isVisible():
+            return
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(False)
         self.hide()
+        self._set_behind_enabled(True)
+        back = self._return_focus
+        self._return_focus = None
+        if back is not None and back.isVisible() and back.isEnabled():
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.window().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _set_behind_enabled(self, enabled: bool) -> None:
+        for child in self.host.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+        ):
+            if not isinstance(child, Sheet):
+                child.setEnabled(enabled)
+
+    def focus_chain(self) -> list[QWidget]:
+        """The sheet's own controls that Tab reaches, in tab order."""
+        chain: list[QWidget] = []
+        widget = self.nextInFocusChain()
+        while widget is not None and widget is not self and widget not in chain:
+            if (
+                self.isAncestorOf(widget)
+                and widget.isVisible()
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ):
+                chain.append(widget)
+            widget = widget.nextInFocusChain()
+        return chain
+
+    def focusNextPrevChild(self, next_child: bool) -> bool:  # Qt's name
+        """Tab stays inside the sheet: from the last control it wraps to the first."""
+        chain = self.focus_chain()
+        if not chain:
+            return True
+        current = QApplication.focusWidget()
+        step = 1 if next_child else -1
+        index = chain.index(current) + step if current in chain else (0 if next_child else -1)
+        chain[index % len(chain)].setFocus(
+            Qt.FocusReason.TabFocusReason if next_child else Qt.FocusReason.BacktabFocusReason
+        )
+        return True
 
     def _show_protocol(self, shown: bool) -> None:
         self.protocol.setVisible(shown)

@@ -14,6 +14,7 @@ from console.detectors.jump import JUMP, JumpDetector
 from console.detectors.line import LineAlarms
 from console.detectors.mean_shift import MEAN_SHIFT, MeanShiftDetector
 from console.detectors.missing_rate import MissingRateDetector
+from console.detectors.plant_sync import SyncAlarms
 from console.detectors.quality import MISSING, STUCK, DataQuality, StuckValues
 from console.detectors.ramp import RampDetector
 from console.detectors.shape import KS, PSI, ShapeDetector
@@ -30,10 +31,10 @@ REGISTRY: tuple[DetectorClass, ...] = (
     ClassMixDetector,
 )
 
-# Every detector's spec by name, those of the line's own alarms included.
+# Every detector's spec by name, those of the line's and the plant sync's own alarms included.
 SPECS: dict[str, DetectorSpec] = {
     spec.name: spec
-    for specs in (*(family.specs for family in REGISTRY), LineAlarms.specs)
+    for specs in (*(family.specs for family in REGISTRY), LineAlarms.specs, SyncAlarms.specs)
     for spec in specs
 }
 
