@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -200,19 +201,31 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, object] = {}
         for i, name in enumerate(VIEWS):
             button = big_button(f"{name} (F{5 + i})" if i < 7 else name, checkable=True)
-            button.setMinimumWidth(110)
+            button.setMinimumWidth(90)
+            keyed(button, name)
             button.clicked.connect(lambda _=False, n=name: self.show_view(n))
             self.view_buttons.addButton(button)
             row.addWidget(button)
             self.nav[name] = button
         row.addStretch(1)
         override = big_button("Override part (F2)")
+        keyed(override, "Override (F2)")
         override.clicked.connect(self.open_override)
         row.addWidget(override)
         acknowledge = big_button("Acknowledge (F4)")
         acknowledge.clicked.connect(self.acknowledge)
         row.addWidget(acknowledge)
         return row
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Below 1700 px the navigation row shows short labels (keys stay in the tooltips), so
+        every button reads in full at 1280 px."""
+        wide = event.size().width() >= 1700
+        for button in self.findChildren(QPushButton):
+            long, short = button.property("long_text"), button.property("short_text")
+            if long and short:
+                button.setText(long if wide else short)
+        super().resizeEvent(event)
 
     def _shortcuts(self) -> None:
         keys = {
@@ -237,7 +250,10 @@ class MainWindow(QMainWindow):
         self.pages[REPLAY] = self.replay_view
         self.stack.addWidget(self.replay_view)
         button = big_button(f"{REPLAY} (Ctrl+R)", checkable=True)
-        button.setMinimumWidth(130)
+        button.setMinimumWidth(90)
+        keyed(button, REPLAY)
+        if self.width() < 1700:
+            button.setText(REPLAY)
         button.clicked.connect(lambda: self.show_view(REPLAY))
         self.view_buttons.addButton(button)
         self.nav_row.insertWidget(len(VIEWS), button)
@@ -536,3 +552,10 @@ def run_console(config: Config) -> int:
         restore()
         if store_path is not None:
             shutil.rmtree(os.path.dirname(store_path), ignore_errors=True)
+
+
+def keyed(button: QPushButton, short: str) -> None:
+    """Remember a button's full label (with its key) and a short one for narrow screens."""
+    button.setProperty("long_text", button.text())
+    button.setProperty("short_text", short)
+    button.setToolTip(button.text())
