@@ -1,13 +1,16 @@
 """The incident event record from a seeded scenario: a running simulated line with its store, an
 alarm, an escalation, an override, an acknowledgement, a fallback, an incident moved on. Then
 `main.py incidents` lists it and `main.py export-incident` writes DIR/ID.json and DIR/ID.pdf with
-every field the EU AI Act evidence needs; exported twice, the JSON is the same bytes."""
+every field the EU AI Act evidence needs, the drift charts around the incident among them;
+exported twice, in two processes, the JSON and the PDF are the same bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -131,6 +134,63 @@ def test_export_has_every_field_and_is_the_same_twice(tmp_path):
     assert any(a.get("note") == "on it" for a in r["actions_taken"])
     head = r["audit"]["chain_head"]
     assert len(head["hash"]) == 64 and head["seq"] >= max(e["seq"] for e in r["audit"]["entries"])
+    assert_charts(r["charts"], alarm)
+
+
+def assert_charts(charts: dict, alarm: str) -> None:
+    """The series the PDF's charts are drawn from: parts before and after the incident against
+    the reference band, the incident and its alarm's transitions marked."""
+    assert charts["reference_source"] == "reference version 1"
+    assert charts["from"] < charts["known_at_line_time"] < charts["to"]
+    assert charts["inputs"], "no input charted"
+    for chart in charts["inputs"]:
+        bins, ref = chart["bins"], chart["reference"]
+        assert len({len(v) for v in bins.values()}) == 1 and len(bins["hours"]) > 10
+        assert min(bins["hours"]) < 0 < max(bins["hours"])  # hours before and after
+        assert all(
+            lo <= m <= hi for lo, m, hi in zip(bins["p5"], bins["mean"], bins["p95"], strict=True)
+        )
+        assert ref["p5"] < ref["mean"] < ref["p95"]
+        marks = {m["what"] for m in chart["marks"]}
+        assert "incident known" in marks and f"{alarm} acknowledged" in marks
+
+
+def test_an_alarm_naming_an_input_charts_that_input():
+    from console.incident_charts import _inputs
+
+    names = ("brightness", "focus", "hue")
+    kept = {"alarms": ["source:cam", "mean_shift:focus"], "snapshot": {"drift": {}}}
+    assert _inputs(kept, names) == [("mean_shift:focus", "focus", "in alarm")]
+    drift = {"hue": {"psi": 0.9, "mean": 1.0}, "brightness": {"psi": 0.1}, "focus": {"ks": 0.5}}
+    kept = {"alarms": ["source:cam"], "snapshot": {"drift": drift}}
+    assert [name for _, name, _ in _inputs(kept, names)] == ["hue", "focus"]
+
+
+def test_two_processes_export_the_same_bytes_of_json_and_pdf(tmp_path):
+    config, incident, _, _ = seeded(tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    outputs = []
+    for k in (1, 2):
+        out = tmp_path / f"out{k}"
+        done = subprocess.run(
+            [sys.executable, str(root / "main.py"), "export-incident", incident,
+             "--config", str(config), "--out", str(out)],
+            capture_output=True, text=True, timeout=300, cwd=root,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append((json.loads(done.stdout), out))
+    (said1, out1), (said2, out2) = outputs
+    for suffix in (".json", ".pdf"):
+        assert (out1 / f"{incident}{suffix}").read_bytes() == (
+            out2 / f"{incident}{suffix}"
+        ).read_bytes()
+    pdf = (out1 / f"{incident}.pdf").read_bytes()
+    assert said1["pdf_sha256"] == said2["pdf_sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert said1["sha256"] == hashlib.sha256((out1 / f"{incident}.json").read_bytes()).hexdigest()
+    record = json.loads((out1 / f"{incident}.json").read_bytes())
+    assert pdf.count(b"/Subtype /Image") >= len(record["charts"]["inputs"])  # a chart per input
+    known = record["known_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    assert f"/CreationDate (D:{known}Z)".encode() in pdf  # the incident's time, not the export's
 
 
 def test_an_unknown_incident_is_a_usage_error(tmp_path, capsys):
