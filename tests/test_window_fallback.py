@@ -89,3 +89,60 @@ def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
     finally:
         win.close()
         line.stop()
+
+
+def test_a_rule_recommends_the_fallback_on_every_screen_and_the_lock_screen(qtbot, tmp_path):
+    from dataclasses import replace
+
+    from console.config import Fallback, FallbackRule, demo_config
+    from console.runner import Station
+    from tests.test_window_people import Clock, tap_pin
+    from widgets.main_window import MainWindow
+
+    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0)
+    config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
+    line = Station(config, store_path=str(tmp_path / "s.db"), sources=False, clock=Clock())
+    line.start()
+    win = MainWindow(line, beep=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    try:
+        with_users(line)
+        line.people.idle_lock_seconds = 3600.0  # the clock jumps 11 min: stay logged in
+        log_in(qtbot, win, "olga", "1111")
+        event = line.engine.alarms.trip(
+            "mean_shift", "brightness", value=2.0, priority="urgent", seq=0, ts="",
+            message="brightness drifting",
+        )  # fmt: skip
+        line.engine.emit(event)
+        raised = next(a.raised_at for a in line.engine.alarms.views() if a.id == event.alarm)
+        line.clock.now = raised + 11 * 60
+        qtbot.waitUntil(lambda: win.advice.isVisible(), timeout=WAIT)
+        text = win.advice.reason.text()
+        assert text.startswith("FALLBACK RECOMMENDED") and event.alarm in text
+        assert win.advice.button.minimumHeight() >= 48 and not line.fallback
+        for view in ("Live", "History", "Incidents"):
+            win.show_view(view)
+            assert win.advice.isVisible()
+        if os.environ.get("SCREENSHOTS", "1") == "1":
+            win.grab().save(str(DOCS / "fallback-recommended.png"))
+        qtbot.mouseClick(win.header.lock, Qt.MouseButton.LeftButton)
+        screen = win.login_screen
+        qtbot.waitUntil(lambda: screen.advice.isVisible(), timeout=WAIT)
+        assert event.alarm in screen.advice.reason.text()
+        if os.environ.get("SCREENSHOTS", "1") == "1":
+            win.grab().save(str(DOCS / "fallback-recommended-lock.png"))
+        screen.refresh()
+        screen.user.setCurrentIndex(screen.user.findData("olga"))
+        tap_pin(qtbot, win, "1111")
+        qtbot.mouseClick(screen.advice.button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: line.fallback, timeout=WAIT)
+        qtbot.waitUntil(lambda: win.header.health.value.text() == "FALLBACK", timeout=WAIT)
+        assert not win.advice.isVisible() and not screen.advice.isVisible()
+        rows = [r for r in line.audit_trail(session=line.login("admin", "9999"))
+                if r["action"] == "fallback"]  # fmt: skip
+        assert [r["user_name"] for r in rows] == ["olga"]
+    finally:
+        win.close()
+        line.stop()
