@@ -144,6 +144,18 @@ def test_costs_and_rule_minutes_are_range_checked():
         parse_config({"fallback": {"rule": [{"unacknowledged_minutes": float("nan")}]}})
 
 
+def urgent_drift_alarm(station: Station) -> tuple[str, float]:
+    """A real urgent drift alarm in the station's alarm book: its id and when it was raised."""
+    event = station.engine.alarms.trip(
+        "mean_shift", "brightness", value=2.0, priority="urgent", seq=0, ts="",
+        message="brightness drifting",
+    )  # fmt: skip
+    assert event is not None
+    station.engine.emit(event)
+    raised = next(a.raised_at for a in station.engine.alarms.views() if a.id == event.alarm)
+    return event.alarm, raised
+
+
 def test_a_rule_recommends_until_the_alarm_is_acknowledged_and_says_it_once(tmp_path):
     from console.actions import Acknowledge
     from tests.test_window_people import Clock
@@ -153,12 +165,7 @@ def test_a_rule_recommends_until_the_alarm_is_acknowledged_and_says_it_once(tmp_
     station = Station(config, store_path=str(tmp_path / "l.db"), sources=False, clock=Clock())
     try:
         station.first_admin("owner", "123456")
-        event = station.engine.alarms.trip(
-            "mean_shift", "brightness", value=2.0, priority="urgent", seq=0, ts="",
-            message="brightness drifting",
-        )  # fmt: skip
-        station.engine.emit(event)
-        raised = next(a.raised_at for a in station.engine.alarms.views() if a.id == event.alarm)
+        alarm, raised = urgent_drift_alarm(station)
         station.clock.now = raised + 9 * 60
         station.fallback_tick()
         assert station.fallback_switch.recommended == ""  # not yet 10 minutes
@@ -166,12 +173,12 @@ def test_a_rule_recommends_until_the_alarm_is_acknowledged_and_says_it_once(tmp_
             station.clock.now = raised + minutes * 60
             station.fallback_tick()
         advice = station.fallback_switch.recommended
-        assert event.alarm in advice and "12 min" in advice and "fallback" in advice
+        assert alarm in advice and "12 min" in advice and "fallback" in advice
         assert not station.fallback  # recommended only: the control owner did not enable switching
         said = [e for e in station.engine.system_events if "consider fallback" in str(e[-1])]
         assert len(said) == 1
         owner = station.login("owner", "123456")  # the minutes idled the session out
-        station.acknowledge(Acknowledge(event.alarm, "owner"), owner)
+        station.acknowledge(Acknowledge(alarm, "owner"), owner)
         station.clock.now += 2
         station.fallback_tick()
         assert station.fallback_switch.recommended == ""
