@@ -101,17 +101,26 @@ def test_rules_pick_unacknowledged_alarms_of_high_enough_priority_long_enough():
 
 
 def test_a_rule_with_switch_set_switches_by_itself_and_audits_as_the_system(tmp_path):
-    rule = FallbackRule(priority="low", unacknowledged_minutes=0.0, switch=True)
+    from tests.test_window_people import Clock
+
+    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0, switch=True)
     config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
-    config = replace(config, store=replace(config.store, path=str(tmp_path / "l.db")))
-    station = Station(config, sources=False)
-    owner = station.first_admin("owner", "123456")
-    station.engine.alarms.views = lambda hidden=False: (_alarm("high", station.clock() - 1),)
-    station.fallback_tick()
-    assert station.fallback
-    rows = station.audit_trail(session=owner)
-    assert any(r["action"] == "fallback" and r["user_name"] == "system" for r in rows)
-    station.stop()
+    station = Station(config, store_path=str(tmp_path / "l.db"), sources=False, clock=Clock())
+    try:
+        station.first_admin("owner", "123456")
+        alarm, raised = urgent_drift_alarm(station)
+        station.clock.now = raised + 9 * 60
+        station.fallback_tick()
+        assert not station.fallback
+        station.clock.now = raised + 10 * 60 + 1
+        station.fallback_tick()
+        assert station.fallback and station.fallback_switch.recommended == ""
+        rows = station.audit_trail(session=station.login("owner", "123456"))
+        switched = [r for r in rows if r["action"] == "fallback"]
+        assert [r["user_name"] for r in switched] == ["system"]
+        assert alarm in switched[0]["detail"] and "switching to fallback" in switched[0]["detail"]
+    finally:
+        station.stop()
 
 
 def test_a_bad_rule_priority_is_a_config_error_naming_the_key():
