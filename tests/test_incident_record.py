@@ -30,6 +30,7 @@ classes = {classes}
 kind = "simulator"
 scenario = "demo"
 rate = 3000.0
+parts_per_day = 20000.0
 [store]
 path = "{store}"
 [reference]
