@@ -9,8 +9,11 @@ learnt from the stream and not stored, of the first `[reference] size` records);
 journal's transitions and the moment the incident became known as marks.
 
 Times are the records' own (line time): an alarm or the incident is placed on that axis through
-the record deliveries, whose wall time says which records had reached the store by then. Pure
-reads over read-only connections; any thread.
+the record deliveries, whose wall time says which records had reached the store by then. On a
+real line the two clocks run together; a simulator playing days in seconds, or a store catching
+up a backlog, spreads a few wall-clock seconds over hours of line time, so the JSON keeps every
+mark with its hours and the drawing shows those inside the window. Pure reads over read-only
+connections; any thread.
 """
 
 from __future__ import annotations
@@ -198,9 +201,8 @@ def _chart(
         "why": why,
         "reference": {"p5": _round(low), "mean": _round(mean), "p95": _round(high)},
         "bins": bins,
-        "marks": [
-            m for m in marks if m["hours"] is not None and -CHART_HOURS <= m["hours"] <= CHART_HOURS
-        ],  # fmt: skip
+        # every mark of the alarm, also outside the window (the drawing shows those inside)
+        "marks": [m for m in marks if m["hours"] is not None],
     }
 
 

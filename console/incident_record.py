@@ -90,8 +90,8 @@ def incident_record(store_path: str | Path, incident_id: str, config: Config) ->
         "models": _models(store_path, parts, config),
         "configuration": _configuration(config),
         "reference": _reference(store_path),
-        "drift": kept.get("snapshot", {}),
         "charts": incident_charts(store_path, kept, known, config),
+        "drift": kept.get("snapshot", {}),
         "alarms": _alarms(store_path, alarms),
         "overrides": _overrides(store_path, parts, since, until),
         "escalations": [

@@ -116,7 +116,8 @@ class _ChartPainter:
 
     def _marks(self) -> None:
         p = self.p
-        for k, mark in enumerate(self.chart["marks"]):
+        inside = [m for m in self.chart["marks"] if abs(m["hours"]) <= self.hours]
+        for k, mark in enumerate(inside):
             x = self.x(mark["hours"])
             known = mark["what"] == "incident known"
             colour = QColor(theme.TEXT if known else theme.DRIFT_LINE)

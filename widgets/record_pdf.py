@@ -64,10 +64,12 @@ def _rows_of_dicts(value: Any) -> bool:
 def record_html(title: str, record: dict[str, Any], digest: str) -> str:
     parts = [f"<h1>{html.escape(title)}</h1>", f"<p>content sha256 <tt>{digest}</tt></p>"]
     for key, value in record.items():
-        parts.append(f"<h2>{html.escape(key.replace('_', ' '))}</h2>")
-        if key == "charts" and isinstance(value, dict):
+        if key == "charts" and isinstance(value, dict):  # on a page of their own
+            parts.append("<h2 style='page-break-before: always'>charts</h2>")
             parts.append(_charts_html(value))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            continue
+        parts.append(f"<h2>{html.escape(key.replace('_', ' '))}</h2>")
+        if isinstance(value, list) and value and isinstance(value[0], dict):
             parts.append(_table(value))
         elif _rows_of_dicts(value):
             parts.append(_table([{"": k} | v for k, v in value.items()]))
