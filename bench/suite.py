@@ -39,6 +39,7 @@ NAMES = (
     "replay",
     "sync",
     "fallback",
+    "evidence",
 )
 
 
@@ -66,6 +67,7 @@ def run_benchmarks(quick: bool = False, only: str | None = None) -> int:
         "replay": _replay,
         "sync": bench_sync,
         "fallback": bench_fallback,
+        "evidence": bench_evidence,
     }
     for name in chosen:
         started = time.perf_counter()
@@ -334,6 +336,16 @@ def bench_fallback(quick: bool) -> None:
     for case, figures in run(quick).items():
         met = figures["confirmed"] == figures["trials"] and figures["max_ms"] < 500
         line(case, json.dumps(figures), f"every trial < 500 ms: {verdict(met)}")
+
+
+def bench_evidence(quick: bool) -> None:
+    """`export-incident` and `report --week` as processes (bench/evidence.py); target < 10 s."""
+    from bench.evidence import bench_evidence as run
+
+    heading("evidence", "incident record and weekly review, JSON + PDF, each run twice")
+    for case, figures in run().items():
+        met = max(figures["seconds"]) < 10.0 and figures["same_json"] and figures["same_pdf"]
+        line(case, json.dumps(figures), f"< 10 s and the same bytes twice: {verdict(met)}")
 
 
 def bench_window(quick: bool) -> None:

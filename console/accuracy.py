@@ -2,9 +2,9 @@
 
 Ground truth is a part's `label` (WIRE.md §1) or an operator's override (the new class is the
 truth for that part; an override wins over a label). From it, over a rolling window and per
-batch: accuracy, and per class precision and recall, each with a Wilson score interval (the
-interval that keeps its coverage near 0 and 1 and on a hundred labels, where the normal one
-does not). Overridden parts are a chosen sample (people look at doubtful parts), so the realized
+batch: accuracy, and per class precision and recall, each with a Wilson score interval with
+continuity correction (it keeps its coverage near 0 and 1 and on a hundred labels, where the
+normal one does not, and stays at or above 95 % where the plain Wilson dips below). Overridden parts are a chosen sample (people look at doubtful parts), so the realized
 figures say "on the parts people checked"; labels from a random audit sample are unbiased.
 
 Without labels, `Calibration` maps the model's confidence to the chance it is right, fitted on
@@ -49,14 +49,22 @@ class Rate:
                 "lo": round(self.lo, r), "hi": round(self.hi, r)}  # fmt: skip
 
 
-def wilson(k: int, n: int, z: float = Z95) -> Rate:
+def wilson(k: int, n: int, z: float = Z95, corrected: bool = True) -> Rate:
+    """k of n with its Wilson score interval, by default with the continuity correction
+    (Newcombe 1998, method 4): the plain interval's coverage swings around the nominal 95 %
+    with n and p (94-95.5 % at ~100 labels near 93 %), the corrected one stays above it."""
     if n <= 0:
         return Rate(0, 0, 0.0, 1.0)
     p = k / n
-    d = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / d
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return Rate(k, n, max(0.0, centre - half), min(1.0, centre + half))
+    if not corrected:
+        d = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / d
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+        return Rate(k, n, max(0.0, centre - half), min(1.0, centre + half))
+    zz, q, d = z * z, 1.0 - p, 2.0 * (n + z * z)
+    lo = (2 * n * p + zz - 1 - z * math.sqrt(max(zz - 2 - 1 / n + 4 * p * (n * q + 1), 0.0))) / d
+    hi = (2 * n * p + zz + 1 + z * math.sqrt(max(zz + 2 - 1 / n + 4 * p * (n * q - 1), 0.0))) / d
+    return Rate(k, n, 0.0 if k == 0 else max(0.0, lo), 1.0 if k == n else min(1.0, hi))
 
 
 def scores(predicted: Sequence[str], truth: Sequence[str], classes: Iterable[str]) -> dict:

@@ -1,12 +1,14 @@
 """`main.py incidents`, `main.py export-incident ID --out DIR` and `main.py report --week` (WIRE.md
 §5): the incident list as JSON Lines, the incident event record as DIR/ID.json and DIR/ID.pdf,
-the weekly review as DIR/week-DATE.json and .pdf. The PDF writer is
+the weekly review as DIR/week-DATE.json and .pdf; the output line gives the content hash of
+each (the same store gives the same bytes of both). The PDF writer is
 handed in by console/cli.py (it lives in widgets/, which the core does not import). Main thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace, config: Config, pdf: PdfWriter) -> int:
     pdf_path = pdf(title, record, digest, path.with_suffix(".pdf"))
     kind = "weekly_review" if args.command == "report" else "incident_export"
     out = {"event": kind, "id": path.stem, "json": str(path)}
-    out |= {"pdf": str(pdf_path), "sha256": digest}
+    pdf_digest = hashlib.sha256(pdf_path.read_bytes()).hexdigest()
+    out |= {"pdf": str(pdf_path), "sha256": digest, "pdf_sha256": pdf_digest}
     sys.stdout.write(json.dumps(out, separators=(",", ":")) + "\n")
     return 0

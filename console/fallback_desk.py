@@ -68,17 +68,25 @@ class FallbackDesk(AuditedActions):
         self.fallback = self.fallback_switch.active = bool(last) and last[0]["action"] == "fallback"
 
     def fallback_tick(self, now: float | None = None) -> None:
-        """The config's fallback rules: recommend once per alarm, or switch where enabled."""
+        """The config's fallback rules: recommend (a system event once per alarm, the screen's
+        banner while the rule holds), or switch where the control owner enabled it."""
         now = self.clock() if now is None else now
         if now - self._fallback_checked < RULE_SECONDS:
             return
         self._fallback_checked = now
         due = self.fallback_switch.due_rules(self.engine.alarms.views(), now)
+        advice = ""
         for rule_due in due:
-            if rule_due.rule.switch and not self.fallback:
+            if self.fallback:
+                break
+            if rule_due.rule.switch:
                 self._apply_fallback(SystemActor(), True, rule_due.text())
-            elif rule_due.alarm not in self._fallback_noted and not self.fallback:
+                break
+            advice = advice or rule_due.text()
+            if rule_due.alarm not in self._fallback_noted:
                 self._fallback_noted = self._fallback_noted | {rule_due.alarm}
-                self.fallback_switch.recommended = rule_due.text()
                 self.engine.note_system("fallback", "rule", rule_due.text())
-                self._snapshot_requested.set()
+        # The banner stays while a rule still holds; acknowledging the alarm clears it.
+        if advice != self.fallback_switch.recommended and not self.fallback:
+            self.fallback_switch.recommended = advice
+            self._snapshot_requested.set()

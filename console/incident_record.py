@@ -4,7 +4,8 @@ everything the store knows about one incident, as one deterministic JSON documen
 `incident_record(store_path, incident_id, config)` reads the store (read-only connections) and
 returns a dict: the station and line, the batches and parts concerned, the model and
 configuration versions with their hashes, the reference in force, the drift state frozen when
-the incident was raised, the alarms with their journal, the overrides, the escalations and who
+the incident was raised and the series of its charts around the incident
+(console/incident_charts.py), the alarms with their journal, the overrides, the escalations and who
 was notified when, every human action from the audit trail (user, role, reason, signature
 meaning), when it became known, the Art. 73 deadline class and due date computed from that
 time, the actions taken, and the audit-chain entries that cover it with the chain head.
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from console.config import Config
+from console.incident_charts import incident_charts, utc
 from data.reading import open_reader
 
 # Art. 73: 15 days after the provider/deployer becomes aware (73(2)); 10 days in the event of a
@@ -30,12 +31,6 @@ from data.reading import open_reader
 ART73_DAYS = {"low": 15, "medium": 15, "high": 10, "urgent": 2}
 ART73_CLAUSE = {15: "Art. 73(2)", 10: "Art. 73(4)", 2: "Art. 73(3)"}
 WINDOW_SECONDS = 3600.0  # overrides and alarms this close to the incident belong to it
-
-
-def utc(at: float | None) -> str | None:
-    if at is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -95,6 +90,7 @@ def incident_record(store_path: str | Path, incident_id: str, config: Config) ->
         "models": _models(store_path, parts, config),
         "configuration": _configuration(config),
         "reference": _reference(store_path),
+        "charts": incident_charts(store_path, kept, known, config),
         "drift": kept.get("snapshot", {}),
         "alarms": _alarms(store_path, alarms),
         "overrides": _overrides(store_path, parts, since, until),

@@ -212,6 +212,7 @@ class Station(ReferenceCommands, Oversight, FallbackDesk, ReleaseDesk, MetricsDe
                         store_text(self.store, self.health.error),
                         self.fallback,
                         sync=self.sync.status,
+                        fallback_advice=self.fallback_switch.recommended,
                     )
                     last_snapshot = now
             except Exception as error:  # never let the line's monitor die

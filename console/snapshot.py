@@ -97,6 +97,7 @@ class Snapshot:
     fallback: bool = False
     sync: SyncStatus = NOT_CONFIGURED
     series: dict[str, Series] = field(default_factory=dict)
+    fallback_advice: str = ""  # a fallback rule recommends it: why (console/fallback.py)
 
     def active_by_priority(self) -> dict[str, int]:
         counts = Counter(a.priority for a in self.alarms if a.active)
@@ -154,6 +155,7 @@ def take(
     store: str = "not used",
     fallback: bool = False,
     sync: SyncStatus = NOT_CONFIGURED,
+    fallback_advice: str = "",
 ) -> Snapshot:
     """Build a snapshot from the engine's published state (`Engine.state`; given an engine,
     asks it for its state: call on the engine thread)."""
@@ -183,6 +185,7 @@ def take(
         store=store,
         fallback=fallback,
         sync=sync,
+        fallback_advice=fallback_advice,
     )
     if watch is None:
         return base

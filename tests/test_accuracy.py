@@ -15,8 +15,16 @@ PER_DAY = 5000
 
 
 def test_wilson_interval_known_values():
-    rate = wilson(95, 100)
+    rate = wilson(95, 100, corrected=False)
     assert (round(rate.lo, 4), round(rate.hi, 4)) == (0.8882, 0.9785)
+    # the corrected bounds are where the continuity-corrected score test just rejects
+    for k, n in ((95, 100), (81, 263), (3, 40)):
+        rate = wilson(k, n)
+        for bound in (rate.lo, rate.hi):
+            gap = abs(k / n - bound) - 0.5 / n
+            assert gap == pytest.approx(1.959964 * np.sqrt(bound * (1 - bound) / n), rel=1e-9)
+        plain = wilson(k, n, corrected=False)
+        assert rate.lo < plain.lo and plain.hi < rate.hi
     assert (
         wilson(0, 0).n == 0 and wilson(0, 10).lo == 0.0 and wilson(10, 10).hi == pytest.approx(1.0)
     )
@@ -90,3 +98,31 @@ def test_live_window_counts_overrides_as_truth_by_class_and_batch():
     live.calibration = reference(sim, 2000)
     report = live.report()
     assert "adjusted" in report["estimate"] and report["gap"] is not None
+
+
+def test_overrides_of_a_review_sample_give_an_interval_that_covers_the_truth():
+    """The console's own path: a reviewer checks a random 2 % of parts; a wrong part is
+    overridden (the override is its truth), a right one confirmed as its `label`. The live
+    window's Wilson interval covers the window's true accuracy in >= 95 % of windows."""
+    sim = LineSimulator("drift", seed=9, parts_per_day=PER_DAY)
+    rng = np.random.default_rng(13)
+    names = np.array(CLASSES)
+    live = LiveAccuracy(CLASSES, window=5000)
+    covered = windows = overridden = 0
+    for w in range(200):
+        _, _, true, predicted, conf = sim.generate(5000)
+        reviewed = rng.random(len(true)) < 0.02
+        for i in range(len(true)):
+            part = f"W{w}P{i}"
+            right = true[i] == predicted[i]
+            label = str(names[true[i]]) if reviewed[i] and right else None
+            live.add(part, str(names[predicted[i]]), float(conf[i]), f"B{w}", label)
+            if reviewed[i] and not right:
+                live.override(part, str(names[true[i]]))
+                overridden += 1
+        rate = live.report()["accuracy"]
+        covered += rate["lo"] <= float((true == predicted).mean()) <= rate["hi"]
+        windows += 1
+    print(f"covered {covered}/{windows} windows; {overridden} overrides")
+    assert overridden > 500  # the corrections did come as overrides
+    assert covered / windows >= 0.95, covered / windows

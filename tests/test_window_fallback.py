@@ -62,19 +62,25 @@ def test_one_click_exports_the_incident_record(qtbot, window, station):  # noqa:
     assert (folder / f"{incident.id}.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
-    from console.config import load_config
-    from console.runner import Station
-    from tests.test_incident_record import seeded
+def open_window(qtbot, line):  # noqa: ANN001, ANN201
     from widgets.main_window import MainWindow
 
-    config, _, _, _ = seeded(tmp_path)
-    line = Station(load_config(config), sources=False)
-    line.start()
     win = MainWindow(line, beep=False)
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
+    return win
+
+
+def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
+    from console.config import load_config
+    from console.runner import Station
+    from tests.test_incident_record import seeded
+
+    config, _, _, _ = seeded(tmp_path)
+    line = Station(load_config(config), sources=False)
+    line.start()
+    win = open_window(qtbot, line)
     try:
         log_in(qtbot, win, "ann", "123456")
         win.show_view("Metrics")
@@ -86,6 +92,55 @@ def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
         assert "Overrides by class" in view.detail.text()
         if os.environ.get("SCREENSHOTS", "1") == "1":
             win.grab().save(str(DOCS / "metrics.png"))
+    finally:
+        win.close()
+        line.stop()
+
+
+def test_a_rule_recommends_the_fallback_on_every_screen_and_the_lock_screen(qtbot, tmp_path):
+    from dataclasses import replace
+
+    from console.config import Fallback, FallbackRule, demo_config
+    from console.runner import Station
+    from tests.test_fallback import urgent_drift_alarm
+    from tests.test_window_people import Clock, tap_pin
+
+    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0)
+    config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
+    line = Station(config, store_path=str(tmp_path / "s.db"), sources=False, clock=Clock())
+    line.start()
+    win = open_window(qtbot, line)
+    try:
+        with_users(line)
+        line.people.idle_lock_seconds = 3600.0  # the clock jumps 11 min: stay logged in
+        log_in(qtbot, win, "olga", "1111")
+        alarm, raised = urgent_drift_alarm(line)
+        line.clock.now = raised + 11 * 60
+        qtbot.waitUntil(lambda: win.advice.isVisible(), timeout=WAIT)
+        text = win.advice.reason.text()
+        assert text.startswith("FALLBACK RECOMMENDED") and alarm in text
+        assert win.advice.button.minimumHeight() >= 48 and not line.fallback
+        for view in ("Live", "History", "Incidents"):
+            win.show_view(view)
+            assert win.advice.isVisible()
+        if os.environ.get("SCREENSHOTS", "1") == "1":
+            win.grab().save(str(DOCS / "fallback-recommended.png"))
+        qtbot.mouseClick(win.header.lock, Qt.MouseButton.LeftButton)
+        screen = win.login_screen
+        qtbot.waitUntil(lambda: screen.advice.isVisible(), timeout=WAIT)
+        assert alarm in screen.advice.reason.text()
+        if os.environ.get("SCREENSHOTS", "1") == "1":
+            win.grab().save(str(DOCS / "fallback-recommended-lock.png"))
+        screen.refresh()
+        screen.user.setCurrentIndex(screen.user.findData("olga"))
+        tap_pin(qtbot, win, "1111")
+        qtbot.mouseClick(screen.advice.button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: line.fallback, timeout=WAIT)
+        qtbot.waitUntil(lambda: win.header.health.value.text() == "FALLBACK", timeout=WAIT)
+        assert not win.advice.isVisible() and not screen.advice.isVisible()
+        rows = [r for r in line.audit_trail(session=line.login("admin", "9999"))
+                if r["action"] == "fallback"]  # fmt: skip
+        assert [r["user_name"] for r in rows] == ["olga"]
     finally:
         win.close()
         line.stop()

@@ -6,7 +6,8 @@ keyboard: the badge field has the focus, and its Enter logs in. The check (argon
 runs off the UI thread through `run_command`; a refusal (wrong PIN, the growing wait, a disabled
 user) shows inline in the error colour. The same screen is the lock screen: the console shows it
 when someone locks it or it idles out, and a login by anyone unlocks it (a user switch). The
-fallback (parts to manual inspection) stays reachable here: name, PIN, one button.
+fallback (parts to manual inspection) stays reachable here: name, PIN, one button; when a
+fallback rule recommends it, the banner on top says why, with the same button beside it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from console.runner import Station
 from widgets import theme
 from widgets.commands import run_command
+from widgets.fallback_advice import FallbackAdvice
 from widgets.sheet import big_button, caption
 
 PAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "Clear", "0", "Log in")
@@ -41,7 +43,11 @@ class LoginScreen(QWidget):
         super().__init__()
         self.station = station
         self.setObjectName("login")
-        outer = QHBoxLayout(self)
+        page = QVBoxLayout(self)
+        self.advice = FallbackAdvice(self.fallback_now, "Fallback now (name and PIN)")
+        page.addWidget(self.advice)
+        outer = QHBoxLayout()
+        page.addLayout(outer, 1)
         outer.addStretch(1)
         panel = QFrame()
         panel.setObjectName("sheet")

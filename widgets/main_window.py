@@ -1,7 +1,8 @@
 """The console window and `run_console`, the entry point `main.py` calls (UI thread).
 
 `MainWindow` puts the overview header on top (always visible, with the user, Lock and
-Escalate), the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
+Escalate), the fallback recommendation (widgets/fallback_advice.py, only while a rule holds)
+and the alarm banner under it, the view switcher (Live F5, Detail F6, Alarms F7, Events
 F8, History F9, Incidents F10, People F11, Replay Ctrl+R on its store, Fallback F12; Override F2, Acknowledge F4), the views, and a status
 line with the latest system event. The login/lock screen replaces all of it while nobody is
 logged in: at first start (it creates the admin), after Lock, or once the session idled out.
@@ -56,6 +57,7 @@ from widgets.detail import FeatureDetail
 from widgets.escalate import EscalateSheet
 from widgets.events import EventList, latest_event_text
 from widgets.fallback import toggle_fallback
+from widgets.fallback_advice import FallbackAdvice
 from widgets.header import OverviewHeader
 from widgets.history import AlarmHistory
 from widgets.incidents import IncidentsView
@@ -98,6 +100,8 @@ class MainWindow(QMainWindow):
         self.header = OverviewHeader(config.station.name, self.clock, bool(config.sync.url))
         self.header.escalate_requested.connect(self.open_escalate)
         layout.addWidget(self.header)
+        self.advice = FallbackAdvice(self.toggle_fallback)
+        layout.addWidget(self.advice)
         self.banner = AlarmBanner(beep=beep)
         self.banner.show_alarms.connect(lambda: self.show_view("Alarms"))
         layout.addWidget(self.banner)
@@ -430,6 +434,8 @@ class MainWindow(QMainWindow):
         self.snapshot = snapshot
         self.refreshes += 1
         self._guarded("header", self.header.show_snapshot, snapshot)
+        self._guarded("fallback advice", self.advice.show_snapshot, snapshot)
+        self._guarded("lock screen", self.login_screen.advice.show_snapshot, snapshot)
         self._guarded("banner", self.banner.check, snapshot)
         self._guarded("alarms", self.alarms.show_snapshot, snapshot)
         self._guarded("status", self._show_status, snapshot)
