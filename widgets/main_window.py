@@ -67,6 +67,7 @@ from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
 from widgets.people import PeopleView
 from widgets.replay import ReplayView
+from widgets.replay_window import add_store_menu
 from widgets.sheet import big_button
 
 VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People", "Metrics")
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self.override_sheet.saved.connect(self._override_saved)
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
         self._add_replay_tab()
+        add_store_menu(self, config)  # File › Open store: any store file, read-only
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)

@@ -10,6 +10,7 @@ read-only through `ReplaySession` (console/replay_session.py); nothing here writ
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from PySide6.QtCore import Qt, QTimer
@@ -32,6 +33,8 @@ from console.config import Config
 from console.replay import ReplayError
 from console.replay_session import ReplaySession
 from data import replay as stored
+from data.reading import StoreError
+from data.store_file import explain
 from widgets.compare import ComparePage, WhatIfPage
 from widgets.live import FeatureGrid
 from widgets.parts import RecentParts, Thumbnails
@@ -228,8 +231,11 @@ class ReplayView(QWidget):
     def open_batch(self, name: str) -> None:
         try:
             self.session.open_batch(name)
-        except ReplayError as error:
+        except (ReplayError, StoreError) as error:
             self.heading.setText(f"Cannot open {name}: {error}")
+            return
+        except sqlite3.Error as error:  # a damaged store met while reading the batch
+            self.heading.setText(f"Cannot open {name}: {explain(error, self.session.path)}")
             return
         b = self.session.batch
         assert b is not None
