@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from console.runner import Station
+from data.reading import incidents as incidents_of
 from widgets.main_window import MainWindow
 from widgets.replay import ReplayView
 from widgets.replay_screenshots import demo_store
@@ -104,5 +105,81 @@ def test_the_console_has_a_replay_tab_on_its_own_store(qtbot, store, tmp_path):
         window.show_view("Replay")
         assert window.stack.currentWidget() is window.replay_view
         assert window.replay_view.session.path == str(tmp_path / "live.db")
+    finally:
+        station.stop()
+
+
+def test_an_incident_replays_from_its_first_alarm_to_its_close(view, qtbot):
+    incidents = view.incidents.model
+    assert incidents.rowCount() == 1 and incidents.rows[0][2] == "closed"
+    qtbot.mouseClick(
+        view.incidents.view.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=view.incidents.view.visualRect(incidents.index(0, 0)).center(),
+    )
+    session = view.session
+    assert session.batch is not None and session.batch.batch.startswith("incident ")
+    first = next(m for m in session.markers if m.kind == "alarm_raised")
+    margin = session.config.window.parts
+    assert first.index - session.start == margin, "the range opens a window before the alarm"
+    states = [m.label.split()[1] for m in session.markers if m.kind == "incident"]
+    assert states[0] == "open"
+    closed = next(r for r in incidents_of(session.path) if r["status"] == "closed")
+    records = session.replayer.records
+    assert records is not None
+    assert records.seq[session.end - 1] < closed["seq"], "the range ends at the close..."
+    assert session.end == len(records) or records.seq[session.end] > closed["seq"], "...exactly"
+    assert "incident" in view.heading.text() and f"{session.parts:,} parts" in view.heading.text()
+    view.tabs.setCurrentWidget(view.compare)
+    view.compare.refresh()
+    assert view.compare.comparison is not None, view.compare.mix.text()
+
+
+def test_replay_and_export_take_an_incident(store, tmp_path, capsys):
+    import json
+
+    from console.cli import build_parser
+    from console.incident_replay import incident_range
+    from console.replay_cli import run_export, run_replay
+    from data.reading import incidents
+
+    config, _ = store
+    incident = incidents(config.store.path)[0]["incident"]
+    found = incident_range(config.store.path, config, incident)
+    args = build_parser().parse_args(["replay", "--incident", incident])
+    assert run_replay(args, config) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    raised = [e for e in lines if e["event"] == "alarm_raised"]
+    assert raised[0]["alarm"] == found.first_alarm
+    assert raised[0]["seq"] == config.window.parts, "seq counts the range's records"
+    assert lines[-1]["records"] == found.summary.parts
+    out = tmp_path / "incident.jsonl"
+    args = build_parser().parse_args(
+        ["export", "--incident", incident, "--format", "jsonl", "--out", str(out)]
+    )
+    assert run_export(args, config, None) == 0
+    assert len(out.read_text().splitlines()) == found.summary.parts
+    bad = build_parser().parse_args(["replay", "--incident", "INC-nope"])
+    with pytest.raises(Exception, match="no incident 'INC-nope'"):
+        run_replay(bad, config)
+
+
+def test_the_incidents_view_replays_the_selected_incident(qtbot, store, tmp_path):
+    import shutil
+
+    config, _ = store
+    live = tmp_path / "live.db"
+    shutil.copy(config.store.path, live)
+    incident = incidents_of(str(live))[0]["incident"]
+    station = Station(config, store_path=str(live), sources=False)
+    try:
+        window = MainWindow(station, start_pump=False, beep=False)
+        qtbot.addWidget(window)
+        window.show_view("Incidents")
+        window.incidents.select(incident)
+        qtbot.mouseClick(window.incidents.replay, Qt.MouseButton.LeftButton)
+        assert window.stack.currentWidget() is window.replay_view
+        opened = window.replay_view.session.batch
+        assert opened is not None and opened.batch == f"incident {incident}"
     finally:
         station.stop()

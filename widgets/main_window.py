@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
         self._add_replay_tab()
         add_store_menu(self, config)  # File › Open store: any store file, read-only
+        self.incidents.replay_requested.connect(self.replay_incident)
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
@@ -320,6 +321,16 @@ class MainWindow(QMainWindow):
     def open_incident(self, incident_id: str) -> None:
         self.incidents.select(incident_id)
         self.show_view("Incidents")
+
+    def replay_incident(self, incident_id: str) -> None:
+        """Replay (Ctrl+R) on the incident's range, from its first alarm to its close."""
+        if REPLAY not in self.pages:
+            self._status_note("Replay needs a store: this station has none.")
+            return
+        if self.station.store is not None:
+            self.station.store.flush()  # the incident's last rows are in the file
+        self.show_view(REPLAY)
+        self.replay_view.open_incident(incident_id)
 
     def visible_page(self) -> QWidget:
         return self.stack.currentWidget()

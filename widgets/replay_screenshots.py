@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from console.actions import Override
+from console.actions import Escalate, Override
 from console.config import Config, Source, Store, demo_config
 from console.runner import Station
 from data import replay as stored
@@ -31,35 +31,50 @@ DEMO_PARTS = 7000
 
 
 def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tuple[Config, str]:
-    """A store of the demo line's first `parts` parts, with one override once the drift is
-    alarmed; returns the config (its `[store] path` set) and the overridden part."""
+    """A store of the demo line's first `parts` parts, with one override and one incident
+    (escalated on the first drift alarm, closed 1,500 parts later) once the drift is alarmed;
+    returns the config (its `[store] path` set) and the overridden part."""
     config = demo_config()
     config = dataclasses.replace(
         config,
         source=(Source(kind="simulator", name="camera", scenario="demo", rate=3000.0),),
         store=Store(path=path),
     )
-    raised: list[int] = []
+    raised: list[tuple[int, str]] = []
     station = Station(
-        config, on_event=lambda e: raised.append(e.seq) if e.event == "alarm_raised" else None
+        config,
+        on_event=lambda e: raised.append((e.seq, e.alarm)) if e.event == "alarm_raised" else None,
     )
     station.first_admin("admin", "9999")
     station.add_user("q.engineer", "quality_engineer", "4321")
     station.start()
-    part = ""
+    part, incident = "", None
     deadline = time.monotonic() + timeout
     try:
         while station.engine.accepted < parts and time.monotonic() < deadline:
             if not part and raised:
-                # A quality engineer corrects a part just after the drift alarm.
-                part = f"P{raised[0] + 10:08d}"
+                # A quality engineer corrects a part just after the drift alarm, and escalates.
+                part = f"P{raised[0][0] + 10:08d}"
                 station.login("q.engineer", "4321")
                 station.override(Override(part, "ok", "scratch", "misclassified",
                                           user="q.engineer", role="quality_engineer"))  # fmt: skip
+                station.login("admin", "9999")
+                incident = station.escalate(Escalate("inputs drifting: lens?", "high", "admin",
+                                                     alarms=(raised[0][1],))).id  # fmt: skip
+            if incident and station.engine.accepted > raised[0][0] + 1500:
+                _close(station, incident)
+                incident = None
             time.sleep(0.02)
     finally:
         station.stop()
     return config, part
+
+
+def _close(station: Station, incident: str) -> None:
+    """The incident worked through to closed, signed by the admin logged in."""
+    station.move_incident(incident, "acknowledge", "looking at the lens")
+    station.move_incident(incident, "mitigate", "lens cleaned")
+    station.move_incident(incident, "close", "drift gone", pin="9999", meaning="approval")
 
 
 def _settle(app: QApplication, seconds: float = 0.3) -> None:
