@@ -183,3 +183,60 @@ def test_the_incidents_view_replays_the_selected_incident(qtbot, store, tmp_path
         assert opened is not None and opened.batch == f"incident {incident}"
     finally:
         station.stop()
+
+
+def test_the_timeline_marks_what_people_and_the_line_did(view):
+    """Alarms, acknowledgements, overrides, escalations (incidents), reference changes and
+    logins each have markers on the run the demo line stored."""
+    view.open_incident(incidents_of(view.session.path)[0]["incident"])
+    replayer = view.session.replayer
+    assert replayer is not None and replayer.records is not None
+    from console.timeline import timeline
+    from data import replay as stored
+
+    replayer.advance(len(replayer.records))
+    marks = timeline(view.session.path, replayer.records, stored.deliveries(view.session.path, 1),
+                     list(replayer.events))  # fmt: skip
+    kinds = {m.kind for m in marks}
+    for kind in ("alarm_raised", "acknowledged", "override", "incident", "reference", "login"):
+        assert kind in kinds, kind
+    ack = next(m for m in marks if m.kind == "acknowledged")
+    assert ack.user == "admin" and "acknowledged by admin" in ack.label
+
+
+def test_the_batch_list_filters_by_model_and_by_date(view):
+    batches = view.session.batches
+    model = batches[0].models[0]
+    view.batches.filter.setText(model)
+    assert len(view.batches.model.items) == len([b for b in batches if model in b.models])
+    day = batches[-1].last_ts[:10]
+    view.batches.filter.setText(day)
+    shown = view.batches.model.items
+    assert shown and all(day in (b.first_ts[:10], b.last_ts[:10]) for b in shown)
+    view.batches.filter.setText("no-such-model-v9")
+    assert view.batches.model.rowCount() == 0
+
+
+def test_the_pdf_report_has_charts_alarms_overrides_and_audit_entries(store, tmp_path):
+    import shutil
+    import subprocess
+
+    from data import replay as stored
+    from widgets.report import write_batch_report
+
+    config, part = store
+    batch = next(b for b in stored.batches(config.store.path) if b.overrides and b.alarms)
+    out = tmp_path / "report.pdf"
+    write_batch_report(config.store.path, config, stored.Selection(batch=batch.batch), str(out))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    for heading in ("Inputs, part by part", "Alarms (as the line raised them",
+                    "Overrides of these parts", "Alarm journal and audit entries"):  # fmt: skip
+        assert heading in text, heading
+    assert part in text and "q.engineer" in text
+    assert "raised" in text
+    images = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]  # fmt: skip
+    assert len(images) >= len(config.station.features), "a chart per feature"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from console.actions import Escalate, Override
+from console.actions import Acknowledge, Escalate, Override
 from console.config import Config, Source, Store, demo_config
 from console.runner import Station
 from data import replay as stored
@@ -61,6 +61,7 @@ def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tu
                 station.login("admin", "9999")
                 incident = station.escalate(Escalate("inputs drifting: lens?", "high", "admin",
                                                      alarms=(raised[0][1],))).id  # fmt: skip
+                station.acknowledge(Acknowledge(raised[0][1], "admin", note="lens checked"))
             if incident and station.engine.accepted > raised[0][0] + 1500:
                 _close(station, incident)
                 incident = None
