@@ -36,9 +36,9 @@ class StoreFile:
     last_ts: float | None
 
     def heading(self) -> str:
-        """One line for a window title or header: which store, read-only."""
+        """One line for a window's header: which store, and what it holds."""
         station = ", ".join(self.stations) or "no station id"
-        return f"{self.path} · {station} · {self.records:,} records · read-only"
+        return f"{self.path} · {station} · {self.records:,} records"
 
 
 def look_at(path: str | Path) -> StoreFile:

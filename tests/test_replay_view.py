@@ -129,7 +129,10 @@ def test_an_incident_replays_from_its_first_alarm_to_its_close(view, qtbot):
     assert records is not None
     assert records.seq[session.end - 1] < closed["seq"], "the range ends at the close..."
     assert session.end == len(records) or records.seq[session.end] > closed["seq"], "...exactly"
-    assert "incident" in view.heading.text() and f"{session.parts:,} parts" in view.heading.text()
+    assert (
+        view.heading.text().startswith(f"Incident {incidents.keys[0]}:")
+        and f"{session.parts:,} parts" in view.heading.text()
+    )
     view.tabs.setCurrentWidget(view.compare)
     view.compare.refresh()
     assert view.compare.comparison is not None, view.compare.mix.text()

@@ -244,6 +244,10 @@ class ReplayView(QWidget):
     def open_incident(self, incident: str) -> None:
         """Replay an incident's range (from the Incidents list here or the Incidents view)."""
         self._open(f"incident {incident}", lambda: self.session.open_incident(incident))
+        self.batches.view.clearSelection()
+        row = self.incidents.model.row_of(incident)
+        if row >= 0:
+            self.incidents.view.selectRow(row)
 
     def _open(self, name: str, opening: Callable[[], None]) -> None:
         try:
@@ -256,9 +260,9 @@ class ReplayView(QWidget):
             return
         b = self.session.batch
         assert b is not None
-        kind = "" if b.batch.startswith("incident") else "Batch "
+        name = "I" + b.batch[1:] if b.batch.startswith("incident ") else f"Batch {b.batch}"
         self.heading.setText(
-            f"{kind}{b.batch}: {b.parts:,} parts, {b.first_ts[:19]} to {b.last_ts[:19]} · "
+            f"{name}: {b.parts:,} parts, {b.first_ts[:19]} to {b.last_ts[:19]} · "
             f"reject {b.reject_rate:.1%} · {b.alarms} alarms · {b.overrides} overrides"
         )
         self.replay.show_batch()

@@ -38,8 +38,9 @@ class IncidentList(QFrame):
         title.setObjectName("title")
         title.setWordWrap(True)
         layout.addWidget(title)
-        self.model = RowsModel(("incident", "opened", "status", "severity", "what is wrong"))
-        self.view = table_view(self.model, 4)
+        self.model = RowsModel(("incident", "opened", "status", "what is wrong"))
+        self.view = table_view(self.model, 3)
+        self.view.setWordWrap(False)
         self.view.clicked.connect(lambda index: on_open(self.model.keys[index.row()]))
         layout.addWidget(self.view, 1)
 
@@ -53,10 +54,9 @@ class IncidentList(QFrame):
             [
                 (
                     r["incident"],
-                    iso(float(r["opened"]))[:16].replace("T", " "),
+                    iso(float(r["opened"]))[5:16].replace("T", " "),
                     r["status"],
-                    r["severity"] or "",
-                    (r["summary"] or "")[:60],
+                    f"{r['severity'] or ''}: {r['summary'] or ''}"[:80],
                 )
                 for r in rows
             ],

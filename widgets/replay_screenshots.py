@@ -4,7 +4,8 @@ Runs the real station on the demo line (its simulator played fast) into a throw-
 the drift has been alarmed, saves an override of a part as a quality engineer would, stops the
 line, then opens the store read-only in the Replay view offscreen and saves: the batch list, a
 batch replayed with its timeline markers, Compare, What-if, and page 1 of the PDF batch report
-rendered to PNG with pdftoppm (poppler-utils). Main thread; the station runs its own threads.
+rendered to PNG with pdftoppm (poppler-utils), an incident replayed from its first alarm, and File ›
+Open store (the menu open, a file that is not a store answered). Main thread; the station runs its own threads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication
 
 from console.actions import Acknowledge, Escalate, Override
@@ -123,8 +125,40 @@ def render(out_dir: str | Path = "docs") -> list[Path]:
         _settle(app)
         written.append(_grab(window, out / "replay-what-if.png"))
         written += _report_page(config, batch, out)
+        view.open_incident(stored_incident(path))
+        view.tabs.setCurrentWidget(view.replay)
+        first = next((m.index for m in view.session.markers if m.kind == "alarm_raised"), 0)
+        view.replay.move_to(first + 1)
+        _settle(app)
+        written.append(_grab(window, out / "replay-incident.png"))
+        written.append(_open_store_shot(app, window, Path(folder), out / "replay-open-store.png"))
         window.close()
     return written
+
+
+def stored_incident(path: str) -> str:
+    from data.reading import incidents
+
+    return str(incidents(path)[0]["incident"])
+
+
+def _open_store_shot(app: QApplication, window: ReplayWindow, folder: Path, out: Path) -> Path:
+    """File › Open store: the menu open over the window, whose header names the read-only store
+    and answers a file that is not one."""
+    stream = folder / "shift-3.jsonl"
+    stream.write_text('{"ts":"2026-03-05T06:00:00Z","part":"P1"}\n')
+    window.open_store(str(stream))
+    menu = window.menuBar().actions()[0].menu()
+    spot = window.menuBar().actionGeometry(window.menuBar().actions()[0]).bottomLeft()
+    menu.popup(window.menuBar().mapToGlobal(spot))
+    _settle(app)
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+    painter.end()
+    menu.hide()
+    shot.save(str(out))
+    return out
 
 
 def _grab(window, path: Path) -> Path:
