@@ -94,3 +94,27 @@ def test_replay_of_the_second_run_alone_gives_its_live_alarms(restarted):
     ]
     assert expected, "the batch should hold alarms of the second run"
     assert _same([e.wire() for e in done.events]) == _same(expected)
+
+
+def test_the_view_opens_a_batch_of_the_second_run_with_its_live_alarms(restarted):
+    from console.replay_session import ReplaySession
+
+    config, events = restarted
+    session = ReplaySession(config.store.path, config)
+    batches = session.batches
+    at = next(
+        i
+        for i, b in enumerate(batches)
+        if sum(x.parts for x in batches[:i]) > FIRST_RUN and b.alarms
+    )
+    session.open_batch(batches[at].batch)
+    offset = sum(b.parts for b in batches[:at])  # records before the batch
+    raised = [m.index for m in session.markers if m.kind == "alarm_raised"]
+    live = [
+        e["seq"] - FIRST_RUN  # live seq counts from the store's start; the view, the run's
+        for e in events
+        if e["event"] == "alarm_raised" and offset <= e["seq"] < offset + batches[at].parts
+    ]
+    assert raised and raised == live
+    assert session.replayer is not None and session.replayer.engine is not None
+    assert session.replayer.engine.reference_version == 1, "the kept reference, not a new one"
