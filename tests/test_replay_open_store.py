@@ -72,6 +72,21 @@ def test_main_replay_opens_the_store_read_only_from_a_fresh_start(qapp, fresh):
     assert seen[1].endswith("(read-only)")
 
 
+def test_main_replay_without_a_store_opens_an_empty_window_that_says_how(qapp):
+    seen: list[str] = []
+
+    def look() -> None:
+        for widget in qapp.topLevelWidgets():
+            if isinstance(widget, ReplayWindow) and widget.isVisible():
+                seen.append(widget.heading.text())
+                widget.close()
+        qapp.quit()
+
+    QTimer.singleShot(0, look)
+    assert main(["--replay"]) == 0
+    assert seen and "File › Open store" in seen[0]
+
+
 def test_nothing_writes_to_the_store_it_opens(qtbot, fresh, tmp_path):
     store = fresh.parent / "line.db"
     before = _digest(store)
