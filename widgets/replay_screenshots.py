@@ -53,7 +53,7 @@ def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tu
     part, incident = "", None
     deadline = time.monotonic() + timeout
     try:
-        while station.engine.accepted < parts and time.monotonic() < deadline:
+        while (station.engine.accepted < parts or incident) and time.monotonic() < deadline:
             if not part and raised:
                 # A quality engineer corrects a part just after the drift alarm, and escalates.
                 part = f"P{raised[0][0] + 10:08d}"
