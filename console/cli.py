@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replay", action="store_true", help="open the console on the store read-only (replay)"
     )
+    parser.add_argument(
+        "--store", help="with --replay: the store file to open (default: the config's [store] path)"
+    )
     commands = parser.add_subparsers(dest="command")
     analyze = commands.add_parser(
         "analyze", help="run the live detectors over a recorded stream and print alarm events"
@@ -313,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_benchmarks(quick=args.quick, only=args.only)
         if args.replay:
-            return _open_replay_window(read_config(args.config, demo=True))
+            return _open_replay_window(read_config(args.config, demo=True), args.store)
         return _open_window(read_config(args.config, demo=True))
     except (UsageError, ConfigError, PeopleUsageError, ReplayError, EvidenceUsageError) as error:
         print(f"main.py: {error}", file=sys.stderr)
@@ -343,7 +346,7 @@ def _replay_or_export(args: argparse.Namespace) -> int:
     return run_export(args, config, write_batch_report)
 
 
-def _open_replay_window(config: Config) -> int:
+def _open_replay_window(config: Config, path: str | None = None) -> int:
     from widgets.display import display_problem
 
     problem = display_problem()
@@ -352,7 +355,7 @@ def _open_replay_window(config: Config) -> int:
         return 1
     from widgets.replay_window import run_replay_console
 
-    return run_replay_console(config)
+    return run_replay_console(config, path)
 
 
 def _open_window(config: Config) -> int:

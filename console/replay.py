@@ -30,6 +30,7 @@ from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
 from console.engine import Engine
 from console.records import RecordBatch, iso
+from console.replay_restart import RunStart, remember_at, run_reference, run_start, runs_between
 from console.state import EngineState
 from data import replay as stored
 from data.reading import StoredRecords, StoreError
@@ -152,6 +153,7 @@ class Replayer:
         self.reference_checked: object = None  # the profile last checked against the store
         self.keep_checkpoints = checkpoints  # for scrubbing back (the view), not a single pass
         self.mapping = np.zeros(0, np.int32)
+        self.start: RunStart | None = None
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -159,8 +161,8 @@ class Replayer:
         """Load the run's deliveries and records (up to the delivery holding `upto_seq`), and
         start a fresh engine at the run's start."""
         self._load(run, upto_seq)
-        refs = stored.references(self.path, run)
-        self.reference_row = refs[0] if refs else None
+        self.start = run_start(self.path, run)
+        self.reference_row = run_reference(self.path, self.start)
         self.rewind()
 
     def extend(self, upto_seq: int) -> None:
@@ -203,6 +205,10 @@ class Replayer:
         )
         self.position = self.delivered = 0
         self.mapping = np.zeros(0, np.int32)
+        if self.start is not None and self.start.restarted:
+            remember_at(self.engine, self.path, self.start)  # as the station started again
+            if self.engine.profile is not None:
+                return
         self._reference_from_file()
 
     def _reference_from_file(self) -> None:
@@ -328,22 +334,45 @@ def replay(
     selection: stored.Selection,
     settings: dict[str, str] | None = None,
 ) -> Replayed:
-    """Re-run the detectors over a selection (batch or time range) of stored records: the
-    alarm events at records of the selection, `seq` counting its records."""
+    """Re-run the detectors over a selection (batch or time range) of stored records, run by
+    station run (a restart begins as the station began again): the alarm events at records of
+    the selection, `seq` counting its records."""
     try:
         span = stored.selected_seqs(path, selection)
         if span is None:
             raise ReplayError("no stored record matches the selection")
-        run = stored.run_of(path, span[0])
+        runs = runs_between(path, *span) or [stored.run_of(path, span[0])]
     except StoreError as error:
         raise ReplayError(str(error)) from error
+    parts = [_replay_run(path, config, run, span, settings) for run in runs]
+    events, counted = [], 0
+    for part in parts:
+        events += [dataclasses.replace(e, seq=e.seq + counted) for e in part.events]
+        counted += part.records
+    return dataclasses.replace(
+        parts[0],
+        events=events,
+        records=counted,
+        warnings=[w for part in parts for w in part.warnings],
+        engine=parts[-1].engine,
+    )
+
+
+def _replay_run(
+    path: str | Path,
+    config: Config,
+    run: int,
+    span: tuple[int, int],
+    settings: dict[str, str] | None,
+) -> Replayed:
+    """One station run's share of a selection (records first..last seq of `span`)."""
     replayer = Replayer(path, config, settings)
     replayer.open_run(run, upto_seq=span[1])
     replayer.finish()
     records = replayer.records
     assert records is not None and replayer.engine is not None
     offset = int(np.searchsorted(records.seq, span[0]))
-    last = int(np.searchsorted(records.seq, span[1]))
+    last = int(np.searchsorted(records.seq, span[1], side="right")) - 1
     line = line_alarms(replayer.path, run, replayer.bounds)
     every = sorted(
         [e for e in replayer.events if e.event in ("alarm_raised", "alarm_cleared")] + line,

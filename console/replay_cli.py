@@ -17,6 +17,7 @@ from pathlib import Path
 
 from console.config import Config
 from console.export import write_csv, write_jsonl
+from console.incident_replay import incident_range
 from console.records import parse_timestamp
 from console.replay import ReplayError, parse_settings, replay
 from data import replay as stored
@@ -50,6 +51,10 @@ def _selection_arguments(parser: argparse.ArgumentParser, *, required: bool) -> 
     parser.add_argument("--batch", help="batch id as the records carry it")
     parser.add_argument("--from", dest="start", help="first record time (RFC 3339)")
     parser.add_argument("--to", dest="end", help="last record time (RFC 3339)")
+    parser.add_argument(
+        "--incident",
+        help="an incident id: its parts from its first alarm (less window.parts) to its close",
+    )
     parser.set_defaults(selection_required=required)
 
 
@@ -60,13 +65,25 @@ def selection_of(args: argparse.Namespace) -> stored.Selection:
     if bool(args.start) != bool(args.end):
         raise ReplayError("a range needs both --from and --to")
     if args.selection_required and args.batch is None and not args.start:
-        raise ReplayError("say what to export: --batch ID or --from TS --to TS")
+        raise ReplayError("say what to export: --batch ID, --from TS --to TS or --incident ID")
     try:
         start = parse_timestamp(args.start) if args.start else None
         end = parse_timestamp(args.end) if args.end else None
     except ValueError as error:
         raise ReplayError(f"--from/--to take RFC 3339 times: {error}") from error
     return stored.Selection(batch=args.batch, start=start, end=end)
+
+
+def chosen(args: argparse.Namespace, config: Config) -> stored.Selection:
+    """The selection of `--incident ID`, else of `--batch` or `--from/--to` (`selection_of`)."""
+    if args.incident is None:
+        return selection_of(args)
+    if args.batch is not None or args.start or args.end:
+        raise ReplayError("give one of --incident, --batch or --from/--to")
+    try:
+        return incident_range(store_path(config), config, args.incident).selection
+    except StoreError as error:
+        raise ReplayError(str(error)) from error
 
 
 def store_path(config: Config) -> str:
@@ -79,7 +96,7 @@ def store_path(config: Config) -> str:
 def run_replay(args: argparse.Namespace, config: Config) -> int:
     """Print the selection's alarm events and a summary (with the run and reference used)."""
     started = time.perf_counter()
-    done = replay(store_path(config), config, selection_of(args), parse_settings(args.settings))
+    done = replay(store_path(config), config, chosen(args, config), parse_settings(args.settings))
     write = sys.stdout.write
     for event in done.events:
         write(json.dumps(event.wire(), separators=(",", ":")) + "\n")
@@ -103,7 +120,7 @@ def run_replay(args: argparse.Namespace, config: Config) -> int:
 def run_export(args: argparse.Namespace, config: Config, pdf: PdfWriter | None) -> int:
     """Write the selection; a one-line `export` event on stdout says how many records."""
     path = store_path(config)
-    selection = selection_of(args)
+    selection = chosen(args, config)
     if args.format == "pdf":
         if pdf is None:
             raise ReplayError("this build has no PDF writer (PySide6 is missing)")

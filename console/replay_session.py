@@ -19,11 +19,12 @@ import numpy as np
 from console.alarms import AlarmEvent
 from console.compare import Comparison, compare
 from console.config import Config
+from console.incident_replay import incident_range
 from console.replay import Replayer, ReplayError
 from console.snapshot import Part, Snapshot, take
 from console.timeline import Marker, timeline
 from data import replay as stored
-from data.reading import overrides
+from data.reading import StoreError, overrides
 
 PARTS_SHOWN = 20
 RAISED_OR_CLEARED = ("alarm_raised", "alarm_cleared")
@@ -56,6 +57,7 @@ class ReplaySession:
         self.batches: list[stored.BatchSummary] = stored.batches(path)
         self.replayer: Replayer | None = None
         self.batch: stored.BatchSummary | None = None
+        self.selection = stored.Selection()
         self.start = self.end = self.cursor = 0  # run indices: [start, end) is the batch
         self.markers: list[Marker] = []
         self.overridden: dict[str, str] = {}
@@ -70,6 +72,17 @@ class ReplaySession:
         summary = next((b for b in self.batches if b.batch == name), None)
         if summary is None:
             raise ReplayError(f"no batch {name!r} in the store")
+        self._open(summary, stored.Selection(batch=name))
+
+    def open_incident(self, incident: str) -> None:
+        """Open an incident's range (console/incident_replay.py) as the unit replayed."""
+        try:
+            found = incident_range(self.path, self.config, incident)
+        except StoreError as error:
+            raise ReplayError(str(error)) from error
+        self._open(found.summary, found.selection)
+
+    def _open(self, summary: stored.BatchSummary, selection: stored.Selection) -> None:
         run = stored.run_of(self.path, summary.first_seq)
         replayer = self.replayer
         if replayer is None or replayer.run != run or replayer.records is None:
@@ -80,7 +93,7 @@ class ReplaySession:
             replayer.extend(summary.last_seq)  # a later batch of the same run: go on from here
         records = replayer.records
         assert records is not None
-        self.batch = summary
+        self.batch, self.selection = summary, selection
         self.start = int(np.searchsorted(records.seq, summary.first_seq))
         self.end = int(np.searchsorted(records.seq, summary.last_seq)) + 1
         replayer.advance(self.end)
@@ -151,11 +164,17 @@ class ReplaySession:
         """The open batch against the reference and (optionally) another batch."""
         assert self.replayer is not None and self.batch is not None
         engine = self.replayer.engine
+        if engine is not None and engine.profile is None:  # a range that began before it
+            self.replayer.advance(self.end)
+            engine = self.replayer.engine
         if engine is None or engine.profile is None:
             raise ReplayError("no reference yet at this batch: nothing to compare with")
         sides = []
-        for name in [self.batch.batch] + ([other] if other else []):
-            records = stored.selected_records(self.path, stored.Selection(batch=name))
+        chosen = [(self.batch.batch, self.selection)]
+        if other:
+            chosen.append((other, stored.Selection(batch=other)))
+        for name, selection in chosen:
+            records = stored.selected_records(self.path, selection)
             sides.append((name, records.batch, records.class_names))
         return compare(engine.profile, sides)
 

@@ -70,22 +70,29 @@ def remember(engine: Engine, path: str) -> Remembered:
     return Remembered(version, active, incidents_open, asked_by)
 
 
-def resume_window(engine: Engine, path: str) -> int:
+def resume_window(engine: Engine, path: str, before_seq: int | None = None) -> int:
     """The last `window.parts` stored records back in the rolling window and the time buckets,
     as they were before the restart (no detector looks at them: their alarms are journaled);
     returns how many. Without this the window would start again from the reference, and the
-    alarms put back would clear on a window that has not yet seen the line again."""
+    alarms put back would clear on a window that has not yet seen the line again. Replay of a
+    restarted run passes `before_seq`, the run's first record: the store as it was then."""
     from data.reading import load_records, open_reader
 
     watch, size = engine.watch, engine.config.window.parts
+    bound = (1 << 62) if before_seq is None else before_seq
     db = open_reader(path)
     try:
         row = db.execute(
-            "SELECT seq FROM records ORDER BY seq DESC LIMIT 1 OFFSET ?", (size - 1,)
+            "SELECT seq FROM records WHERE seq < ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+            (bound, size - 1),
         ).fetchone()
+        since = int(row[0]) - 1 if row else 0
+        count = db.execute(
+            "SELECT count(*) FROM records WHERE seq > ? AND seq < ?", (since, bound)
+        ).fetchone()[0]
     finally:
         db.close()
-    stored = load_records(path, since_seq=int(row[0]) - 1 if row else 0)
+    stored = load_records(path, since_seq=since, limit=int(count))
     if watch is None or not len(stored) or stored.feature_names != engine.features:
         return 0
     batch = stored.batch

@@ -51,12 +51,15 @@ def ask_for_reference(conn: sqlite3.Connection, asked_by: str) -> None:
     )
 
 
-def reference_in_force(path: str | Path) -> dict[str, Any] | None:
-    """The newest version kept with its records (with its description and hash), or None."""
+def reference_in_force(path: str | Path, before: float | None = None) -> dict[str, Any] | None:
+    """The newest version kept with its records (with its description and hash), or None;
+    with `before`, the one in force then (replay of a run that began with a restart)."""
     with _reader(path) as conn:
         row = conn.execute(
             "SELECT r.*, p.description, p.sha256, p.created FROM reference_records r"
-            " JOIN reference_profiles p USING (version) ORDER BY r.version DESC LIMIT 1"
+            " JOIN reference_profiles p USING (version) WHERE p.created <= ?"
+            " ORDER BY r.version DESC LIMIT 1",
+            (float("inf") if before is None else before,),
         ).fetchone()
         return dict(row) if row is not None else None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -43,6 +44,8 @@ def path_text(incident: Incident) -> str:
 
 class IncidentsView(QWidget):
     """Incident list and detail with transition buttons (UI thread)."""
+
+    replay_requested = Signal(str)  # an incident id: replay its range (widgets/replay.py)
 
     def __init__(self, station: Station) -> None:
         super().__init__()
@@ -99,6 +102,12 @@ class IncidentsView(QWidget):
         export.setToolTip("The incident event record as JSON and PDF, beside the store")
         export.clicked.connect(self.export_record)
         row.addWidget(export)
+        self.replay = big_button("Replay")
+        self.replay.setToolTip("Replay the line from the incident's first alarm to its close")
+        self.replay.clicked.connect(
+            lambda: self.current and self.replay_requested.emit(self.current)
+        )
+        row.addWidget(self.replay)
         layout.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(caption("Reassign to"))

@@ -69,6 +69,7 @@ from widgets.overrides import OverrideList, SavedOverride
 from widgets.parts import RecentParts, Thumbnails
 from widgets.people import PeopleView
 from widgets.replay import ReplayView
+from widgets.replay_window import add_store_menu
 from widgets.sheet import big_button
 
 VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People", "Metrics")
@@ -179,6 +180,8 @@ class MainWindow(QMainWindow):
         self.override_sheet.saved.connect(self._override_saved)
         self.escalate_sheet = EscalateSheet(self.area, station, self.current_user)
         self._add_replay_tab()
+        add_store_menu(self, config)  # File › Open store: any store file, read-only
+        self.incidents.replay_requested.connect(self.replay_incident)
         self._shortcuts()
         self.pump = SnapshotPump(station, parent=self)
         self.pump.changed.connect(self.show_snapshot)
@@ -322,6 +325,16 @@ class MainWindow(QMainWindow):
     def open_incident(self, incident_id: str) -> None:
         self.incidents.select(incident_id)
         self.show_view("Incidents")
+
+    def replay_incident(self, incident_id: str) -> None:
+        """Replay (Ctrl+R) on the incident's range, from its first alarm to its close."""
+        if REPLAY not in self.pages:
+            self._status_note("Replay needs a store: this station has none.")
+            return
+        if self.station.store is not None:
+            self.station.store.flush()  # the incident's last rows are in the file
+        self.show_view(REPLAY)
+        self.replay_view.open_incident(incident_id)
 
     def visible_page(self) -> QWidget:
         return self.stack.currentWidget()

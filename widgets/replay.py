@@ -10,7 +10,9 @@ read-only through `ReplaySession` (console/replay_session.py); nothing here writ
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSlider,
+    QSplitter,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -32,9 +35,12 @@ from console.config import Config
 from console.replay import ReplayError
 from console.replay_session import ReplaySession
 from data import replay as stored
+from data.reading import StoreError
+from data.store_file import explain
 from widgets.compare import ComparePage, WhatIfPage
 from widgets.live import FeatureGrid
 from widgets.parts import RecentParts, Thumbnails
+from widgets.replay_incidents import IncidentList
 from widgets.sheet import big_button
 from widgets.table import RowsModel
 from widgets.timeline import Timeline
@@ -203,9 +209,14 @@ class ReplayView(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.batches = BatchList(self.open_batch)
-        self.batches.setMinimumWidth(560)
-        self.batches.setMaximumWidth(620)
-        layout.addWidget(self.batches)
+        self.incidents = IncidentList(self.open_incident)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.batches)
+        left.addWidget(self.incidents)
+        left.setSizes([700, 250])
+        left.setMinimumWidth(560)
+        left.setMaximumWidth(620)
+        layout.addWidget(left)
         right = QVBoxLayout()
         self.heading = QLabel("Pick a batch on the left.")
         self.heading.setObjectName("title")
@@ -221,20 +232,37 @@ class ReplayView(QWidget):
         right.addWidget(self.tabs, 1)
         layout.addLayout(right, 1)
         self.batches.show_batches(self.session.batches)
+        self.incidents.show_incidents(path)
 
     def reload(self) -> None:
         self.batches.show_batches(self.session.reload())
+        self.incidents.show_incidents(self.session.path)
 
     def open_batch(self, name: str) -> None:
+        self._open(name, lambda: self.session.open_batch(name))
+
+    def open_incident(self, incident: str) -> None:
+        """Replay an incident's range (from the Incidents list here or the Incidents view)."""
+        self._open(f"incident {incident}", lambda: self.session.open_incident(incident))
+        self.batches.view.clearSelection()
+        row = self.incidents.model.row_of(incident)
+        if row >= 0:
+            self.incidents.view.selectRow(row)
+
+    def _open(self, name: str, opening: Callable[[], None]) -> None:
         try:
-            self.session.open_batch(name)
-        except ReplayError as error:
+            opening()
+        except (ReplayError, StoreError) as error:
             self.heading.setText(f"Cannot open {name}: {error}")
+            return
+        except sqlite3.Error as error:  # a damaged store met while reading the batch
+            self.heading.setText(f"Cannot open {name}: {explain(error, self.session.path)}")
             return
         b = self.session.batch
         assert b is not None
+        name = "I" + b.batch[1:] if b.batch.startswith("incident ") else f"Batch {b.batch}"
         self.heading.setText(
-            f"Batch {b.batch}: {b.parts:,} parts, {b.first_ts[:19]} to {b.last_ts[:19]} · "
+            f"{name}: {b.parts:,} parts, {b.first_ts[:19]} to {b.last_ts[:19]} · "
             f"reject {b.reject_rate:.1%} · {b.alarms} alarms · {b.overrides} overrides"
         )
         self.replay.show_batch()

@@ -4,7 +4,8 @@ Runs the real station on the demo line (its simulator played fast) into a throw-
 the drift has been alarmed, saves an override of a part as a quality engineer would, stops the
 line, then opens the store read-only in the Replay view offscreen and saves: the batch list, a
 batch replayed with its timeline markers, Compare, What-if, and page 1 of the PDF batch report
-rendered to PNG with pdftoppm (poppler-utils). Main thread; the station runs its own threads.
+rendered to PNG with pdftoppm (poppler-utils), an incident replayed from its first alarm, and File ›
+Open store (the menu open, a file that is not a store answered). Main thread; the station runs its own threads.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication
 
-from console.actions import Override
+from console.actions import Acknowledge, Escalate, Override
 from console.config import Config, Source, Store, demo_config
 from console.runner import Station
 from data import replay as stored
@@ -31,35 +33,51 @@ DEMO_PARTS = 7000
 
 
 def demo_store(path: str, parts: int = DEMO_PARTS, timeout: float = 120.0) -> tuple[Config, str]:
-    """A store of the demo line's first `parts` parts, with one override once the drift is
-    alarmed; returns the config (its `[store] path` set) and the overridden part."""
+    """A store of the demo line's first `parts` parts, with one override and one incident
+    (escalated on the first drift alarm, closed 1,500 parts later) once the drift is alarmed;
+    returns the config (its `[store] path` set) and the overridden part."""
     config = demo_config()
     config = dataclasses.replace(
         config,
         source=(Source(kind="simulator", name="camera", scenario="demo", rate=3000.0),),
         store=Store(path=path),
     )
-    raised: list[int] = []
+    raised: list[tuple[int, str]] = []
     station = Station(
-        config, on_event=lambda e: raised.append(e.seq) if e.event == "alarm_raised" else None
+        config,
+        on_event=lambda e: raised.append((e.seq, e.alarm)) if e.event == "alarm_raised" else None,
     )
     station.first_admin("admin", "9999")
     station.add_user("q.engineer", "quality_engineer", "4321")
     station.start()
-    part = ""
+    part, incident = "", None
     deadline = time.monotonic() + timeout
     try:
-        while station.engine.accepted < parts and time.monotonic() < deadline:
+        while (station.engine.accepted < parts or incident) and time.monotonic() < deadline:
             if not part and raised:
-                # A quality engineer corrects a part just after the drift alarm.
-                part = f"P{raised[0] + 10:08d}"
+                # A quality engineer corrects a part just after the drift alarm, and escalates.
+                part = f"P{raised[0][0] + 10:08d}"
                 station.login("q.engineer", "4321")
                 station.override(Override(part, "ok", "scratch", "misclassified",
                                           user="q.engineer", role="quality_engineer"))  # fmt: skip
+                station.login("admin", "9999")
+                incident = station.escalate(Escalate("inputs drifting: lens?", "high", "admin",
+                                                     alarms=(raised[0][1],))).id  # fmt: skip
+                station.acknowledge(Acknowledge(raised[0][1], "admin", note="lens checked"))
+            if incident and station.engine.accepted > raised[0][0] + 1500:
+                _close(station, incident)
+                incident = None
             time.sleep(0.02)
     finally:
         station.stop()
     return config, part
+
+
+def _close(station: Station, incident: str) -> None:
+    """The incident worked through to closed, signed by the admin logged in."""
+    station.move_incident(incident, "acknowledge", "looking at the lens")
+    station.move_incident(incident, "mitigate", "lens cleaned")
+    station.move_incident(incident, "close", "drift gone", pin="9999", meaning="approval")
 
 
 def _settle(app: QApplication, seconds: float = 0.3) -> None:
@@ -107,8 +125,40 @@ def render(out_dir: str | Path = "docs") -> list[Path]:
         _settle(app)
         written.append(_grab(window, out / "replay-what-if.png"))
         written += _report_page(config, batch, out)
+        view.open_incident(stored_incident(path))
+        view.tabs.setCurrentWidget(view.replay)
+        first = next((m.index for m in view.session.markers if m.kind == "alarm_raised"), 0)
+        view.replay.move_to(first + 1)
+        _settle(app)
+        written.append(_grab(window, out / "replay-incident.png"))
+        written.append(_open_store_shot(app, window, Path(folder), out / "replay-open-store.png"))
         window.close()
     return written
+
+
+def stored_incident(path: str) -> str:
+    from data.reading import incidents
+
+    return str(incidents(path)[0]["incident"])
+
+
+def _open_store_shot(app: QApplication, window: ReplayWindow, folder: Path, out: Path) -> Path:
+    """File › Open store: the menu open over the window, whose header names the read-only store
+    and answers a file that is not one."""
+    stream = folder / "shift-3.jsonl"
+    stream.write_text('{"ts":"2026-03-05T06:00:00Z","part":"P1"}\n')
+    window.open_store(str(stream))
+    menu = window.menuBar().actions()[0].menu()
+    spot = window.menuBar().actionGeometry(window.menuBar().actions()[0]).bottomLeft()
+    menu.popup(window.menuBar().mapToGlobal(spot))
+    _settle(app)
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+    painter.end()
+    menu.hide()
+    shot.save(str(out))
+    return out
 
 
 def _grab(window, path: Path) -> Path:
