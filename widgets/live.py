@@ -273,14 +273,14 @@ class ClassMixChart(ChartFrame):
             self.live_bars.setOpts(x=x + 0.2, height=live)
 
 
-# Charts created per turn of the event loop. A pyqtgraph chart takes ~10-20 ms to create, and
-# all 17-33 of them at once froze the window for 0.25-0.7 s when the reference completed.
-CHARTS_PER_TURN = 3
+# Charts created per turn of the event loop. A pyqtgraph chart takes ~10-20 ms to create (more on
+# a busy machine); all 17-33 at once froze the window 0.25-0.7 s when the reference completed.
+CHARTS_PER_TURN = 1
 
 
 class FeatureGrid(QWidget):
     """Small multiples of every input, the confidence and the class mix (UI thread). The charts
-    are created a few per turn of the event loop (`complete` once all exist), so the screen
+    are created one per turn of the event loop (`complete` once all exist), so the screen
     never stops while a new set of columns appears."""
 
     chart_clicked = Signal(str)
