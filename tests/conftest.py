@@ -27,5 +27,21 @@ def station(tmp_path):
     station.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with the longest slow tests first (a test's timeout is its expected length), each
+    file's own order kept: the workers (pytest-xdist, whole files each, `--no-loadscope-reorder`)
+    start on the longest files together instead of one finishing them alone at the end."""
+
+    def expected(item: pytest.Item) -> float:
+        timeout = item.get_closest_marker("timeout")
+        slow = item.get_closest_marker("slow") is not None
+        return float(timeout.args[0]) if slow and timeout and timeout.args else 0.0
+
+    longest: dict[str, float] = {}
+    for item in items:
+        longest[item.path.name] = max(longest.get(item.path.name, 0.0), expected(item))
+    items.sort(key=lambda item: -longest[item.path.name])
+
+
 # The plant-sync tests' PostgreSQL server and helpers (fixtures `postgres`, `plant`).
 pytest_plugins = ("tests.sync_helpers",)

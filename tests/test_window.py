@@ -190,7 +190,7 @@ def test_escalate_creates_an_incident_with_its_snapshot(qtbot, window, station, 
 
 def test_the_live_charts_show_the_engines_data(qtbot, window, station):
     feed(station, 2600)
-    qtbot.waitUntil(lambda: shows_records(window, 2600), timeout=WAIT)
+    qtbot.waitUntil(lambda: shows_records(window, 2600) and window.grid.complete, timeout=WAIT)
     window.pump.stop()  # hold the picture still while comparing
     snapshot = window.snapshot
     assert snapshot.columns and set(window.grid.charts) == {c.name for c in snapshot.columns}

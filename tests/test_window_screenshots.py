@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 SCREENS = [
+    "acknowledge-live.png",
     "alarm-history.png",
     "alarms.png",
     "detail.png",
@@ -56,6 +57,8 @@ def test_screenshots_render_every_main_screen_with_readable_content(qtbot, tmp_p
             }
         elif name == "override-refused.png":
             seen[name] = {"result": window.override_sheet.result.text()}
+        elif name == "acknowledge-live.png":
+            seen[name] = {"status": window.status.text(), "view": window.windowTitle()}
         elif name == "override-ask.png":
             seen[name] = {"text": window.override_sheet.part_text.text()}
         elif name == "events-overrides.png":
@@ -78,6 +81,9 @@ def test_screenshots_render_every_main_screen_with_readable_content(qtbot, tmp_p
     assert all(t.startswith("normal (") for t in live["calm"])
     assert "'not a defect' does not fit dent" in seen["override-refused.png"]["result"]
     assert "Which part?" in seen["override-ask.png"]["text"]
+    acknowledged = seen["acknowledge-live.png"]
+    assert acknowledged["view"].endswith("— Live")
+    assert re.match(r"^Acknowledged [\w:.-]+ \(Sam Lead\)\.$", acknowledged["status"])
     rows = seen["events-overrides.png"]["rows"]
     assert len(rows) == 1 and rows[0][2] == "ok → scratch"
     assert any(

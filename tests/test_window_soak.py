@@ -94,6 +94,8 @@ def test_live_view_survives_a_hundred_thousand_plot_updates_without_growing(qtbo
     qtbot.waitExposed(grid)
     snapshots = variants()
     app = QApplication.instance()
+    grid.show_snapshot(snapshots[0])
+    qtbot.waitUntil(lambda: grid.complete, timeout=30_000)  # the charts are created one a turn
     per_refresh = 2 * (len(snapshots[0].columns) + 1)
     refreshes = UPDATES // per_refresh + 1
     warm_up = refreshes // 5

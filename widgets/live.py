@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -273,8 +273,15 @@ class ClassMixChart(ChartFrame):
             self.live_bars.setOpts(x=x + 0.2, height=live)
 
 
+# Charts created per turn of the event loop. A pyqtgraph chart takes ~10-20 ms to create (more on
+# a busy machine); all 17-33 at once froze the window 0.25-0.7 s when the reference completed.
+CHARTS_PER_TURN = 1
+
+
 class FeatureGrid(QWidget):
-    """Small multiples of every input, the confidence and the class mix (UI thread)."""
+    """Small multiples of every input, the confidence and the class mix (UI thread). The charts
+    are created one per turn of the event loop (`complete` once all exist), so the screen
+    never stops while a new set of columns appears."""
 
     chart_clicked = Signal(str)
 
@@ -292,6 +299,17 @@ class FeatureGrid(QWidget):
         self.grid.addWidget(self.learning, 0, 0)
         self._names: tuple[str, ...] = ()
         self.notice = ""  # e.g. the detectors being prepared on first start
+        self._to_build: list[tuple[int, str]] = []
+        self._columns = 1
+        self._last: Snapshot | None = None
+        self._builder = QTimer(self)
+        self._builder.setInterval(0)
+        self._builder.timeout.connect(self._build_some)
+
+    @property
+    def complete(self) -> bool:
+        """True once every chart of the current columns exists."""
+        return not self._to_build
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         if not snapshot.columns:
@@ -305,16 +323,19 @@ class FeatureGrid(QWidget):
                 f"{notice}{progress}\nThe charts appear when the reference is complete."
             )
             return
+        self._last = snapshot
         names = tuple(c.name for c in snapshot.columns)
         if names != self._names:
             self._build(names)
         for column in snapshot.columns:
-            self.charts[column.name].show_column(column, snapshot.alarms, self.clock)
+            chart = self.charts.get(column.name)
+            if chart is not None:  # else not created yet: drawn when it is
+                chart.show_column(column, snapshot.alarms, self.clock)
         if self.class_mix is not None and snapshot.classes:
             self.class_mix.show_mix(snapshot.classes, snapshot.class_live, snapshot.class_reference)
 
     def _build(self, names: tuple[str, ...]) -> None:
-        """Create the charts once for this set of columns."""
+        """Lay out the grid for this set of columns; the charts follow, a few per turn."""
         for chart in [*self.charts.values(), self.class_mix]:
             if chart is not None:
                 self.grid.removeWidget(chart)
@@ -325,11 +346,8 @@ class FeatureGrid(QWidget):
         columns = (
             3 if count <= 9 else 4 if count <= 12 else 5 if count <= 20 else 6 if count <= 36 else 8
         )
-        for i, name in enumerate(names):
-            chart = FeatureChart(name)
-            chart.clicked.connect(self.chart_clicked)
-            self.charts[name] = chart
-            self.grid.addWidget(chart, i // columns, i % columns)
+        self._columns = columns
+        self._to_build = list(enumerate(names))
         self.class_mix = ClassMixChart()
         self.grid.addWidget(self.class_mix, len(names) // columns, len(names) % columns)
         rows = math.ceil(count / columns)
@@ -338,3 +356,22 @@ class FeatureGrid(QWidget):
         for c in range(columns):
             self.grid.setColumnStretch(c, 1)
         self._names = names
+        self._build_some()
+        if self._to_build:
+            self._builder.start()
+
+    def _build_some(self) -> None:
+        columns, built = self._columns, []
+        for i, name in self._to_build[:CHARTS_PER_TURN]:
+            chart = FeatureChart(name)
+            chart.clicked.connect(self.chart_clicked)
+            self.charts[name] = chart
+            self.grid.addWidget(chart, i // columns, i % columns)
+            built.append(name)
+        del self._to_build[:CHARTS_PER_TURN]
+        if self._last is not None:
+            for column in self._last.columns:
+                if column.name in built:
+                    self.charts[column.name].show_column(column, self._last.alarms, self.clock)
+        if not self._to_build:
+            self._builder.stop()

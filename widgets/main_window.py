@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
         self.escalate_sheet.close_sheet()
         self.stack.setCurrentWidget(self.pages[name])
         self.nav[name].setChecked(True)  # type: ignore[attr-defined]
+        # the view in the title: a taskbar, a screen reader and xdotool can tell which is shown
+        self.setWindowTitle(f"Linewatch — {self.station.config.station.name} — {name}")
         if name == "Alarms":
             self.banner.hide()
         if name == REPLAY:

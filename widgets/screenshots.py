@@ -3,12 +3,13 @@
 Runs the real station on the built-in demo line (its simulator played faster, so the drift
 alarms come within seconds), with a throw-away store, until mean-shift alarms exist; then drives
 the real window offscreen through its screens (live, detail, alarms, an override saved through
-the override sheet, F2 with no part selected asking for the part id, a reason refused for not
-fitting the class, the correction of an override, the recent overrides under Events, an
-escalation, the alarm history, the incident detail, the lock screen) and saves each to PNG at
-1920×1080, and again at 1280×800 with a `-1280x800` suffix. `inspect(window, name)`, when
-given, is called right after each screen is saved, so a test can read the widgets that were
-drawn. Runs on the main thread; the station runs its own threads.
+the override sheet, F2 with no part selected asking for the part id, F4 on the Live view
+acknowledging the most urgent alarm, a reason refused for not fitting the class, the
+correction of an override, the recent overrides under Events, an escalation, the alarm history,
+the incident detail, the lock screen) and saves each to PNG at 1920×1080, and again at 1280×800
+with a `-1280x800` suffix. `inspect(window, name)`, when given, is called right after each
+screen is saved, so a test can read the widgets that were drawn. Runs on the main thread; the
+station runs its own threads.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def _shot(
     station = window.station
     station.refresh()
     wait_for(app, lambda: window.snapshot is station.snapshot, 5.0, "the window to draw")
+    wait_for(app, lambda: window.grid.complete, 10.0, "every chart to be created")
     for _ in range(5):
         app.processEvents()
     window.grab().save(str(path))
@@ -145,6 +147,9 @@ def _screens(
     window.open_override()  # F2 with nothing selected: which part?
     shot("override-ask")
     sheet.close_sheet()
+    window.acknowledge()  # F4 on the Live view: the most urgent alarm waiting, said in words
+    wait_for(app, lambda: not window.alarms.busy, 10.0, "the acknowledge to be saved")
+    shot("acknowledge-live")
     window.show_view("Events")
     window.overrides.search.setText(part.part)
     shot("events-overrides")
