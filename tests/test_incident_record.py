@@ -226,11 +226,11 @@ def render_page(pdf: Path, page: int, png: Path) -> None:
 
 def test_the_pdf_pages_are_rendered_for_the_docs(tmp_path):
     """The incident record's first page and its charts page, and the weekly review's first
-    page, as PNG in docs/ (SCREENSHOTS=0 skips; needs pdftoppm)."""
+    page, as PNG in docs/ (only with SCREENSHOTS=1; needs pdftoppm)."""
     import os
     import shutil
 
-    if os.environ.get("SCREENSHOTS", "1") != "1" or shutil.which("pdftoppm") is None:
+    if os.environ.get("SCREENSHOTS") != "1" or shutil.which("pdftoppm") is None:
         return
     config, incident, _, _ = seeded(tmp_path, "demo")
     out = tmp_path / "out"

@@ -28,7 +28,7 @@ def test_header_fallback_from_any_view_and_back_by_role(qtbot, window, station, 
     qtbot.waitUntil(lambda: header.health.value.text() == "FALLBACK", timeout=WAIT)
     assert header.fallback.text() == "End fallback (F12)"
     assert "FALLBACK ON" in window.status.text()
-    if os.environ.get("SCREENSHOTS", "1") == "1":
+    if os.environ.get("SCREENSHOTS") == "1":
         window.grab().save(str(DOCS / "fallback.png"))
     monkeypatch.setattr(
         fallback_widget.QInputDialog, "getText", lambda *a, **k: ("model checked", True)
@@ -90,7 +90,7 @@ def test_the_metrics_view_shows_the_week_from_the_store(qtbot, tmp_path):
         assert line.fallback and win.header.health.value.text() == "FALLBACK"  # after a restart
         assert "%" in view.tiles["Accuracy (labels, overrides)"].value.text()
         assert "Overrides by class" in view.detail.text()
-        if os.environ.get("SCREENSHOTS", "1") == "1":
+        if os.environ.get("SCREENSHOTS") == "1":
             win.grab().save(str(DOCS / "metrics.png"))
     finally:
         win.close()
@@ -123,13 +123,13 @@ def test_a_rule_recommends_the_fallback_on_every_screen_and_the_lock_screen(qtbo
         for view in ("Live", "History", "Incidents"):
             win.show_view(view)
             assert win.advice.isVisible()
-        if os.environ.get("SCREENSHOTS", "1") == "1":
+        if os.environ.get("SCREENSHOTS") == "1":
             win.grab().save(str(DOCS / "fallback-recommended.png"))
         qtbot.mouseClick(win.header.lock, Qt.MouseButton.LeftButton)
         screen = win.login_screen
         qtbot.waitUntil(lambda: screen.advice.isVisible(), timeout=WAIT)
         assert alarm in screen.advice.reason.text()
-        if os.environ.get("SCREENSHOTS", "1") == "1":
+        if os.environ.get("SCREENSHOTS") == "1":
             win.grab().save(str(DOCS / "fallback-recommended-lock.png"))
         screen.refresh()
         screen.user.setCurrentIndex(screen.user.findData("olga"))
