@@ -35,7 +35,7 @@ def test_simulator_kind_runs_the_simulator() -> None:
     running = open_source(Source(kind="simulator", name="sim", rate=200.0), intake)
     running.start()
     try:
-        wait_for(lambda: running.status().lines > 0, timeout=5)
+        wait_for(lambda: running.status().lines > 0, timeout=60)
     finally:
         running.stop()
     assert running.status().kind == "simulator"

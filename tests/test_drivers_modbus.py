@@ -179,7 +179,7 @@ def test_silent_unit_goes_disconnected_and_is_healthy_within_3_polls(plc, collec
         assert thread.status().state == "reconnecting"
         first_clean = driver.polls + 1
         line.silent = False
-        wait_for(lambda: thread.status().state == "connected", timeout=2)
+        wait_for(lambda: thread.status().state == "connected", timeout=30)
         assert driver.polls - first_clean + 1 <= 3
         wait_for(lambda: collector.count("reconnected") == 1)
         lines_before = len(collector.lines)

@@ -20,7 +20,7 @@ from drivers.simulator import LineSimulator  # noqa: E402
 from widgets.bridge import install_error_hooks  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
-WAIT = 20_000  # ms
+WAIT = 60_000  # ms, room for a loaded machine (a wait ends as soon as its condition holds)
 
 
 def feed(

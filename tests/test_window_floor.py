@@ -20,7 +20,7 @@ from data import store as stored  # noqa: E402
 from drivers.simulator import LineSimulator  # noqa: E402
 from widgets.main_window import MainWindow, fit_to_screen, take_focus  # noqa: E402
 
-WAIT = 30_000  # ms, room for a loaded machine
+WAIT = 60_000  # ms, room for a loaded machine
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from console.runner import Station  # noqa: E402
 from data import audit, store  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
-WAIT = 20_000
+WAIT = 60_000  # ms, room for a loaded machine (a wait ends as soon as its condition holds)
 
 
 class Clock:

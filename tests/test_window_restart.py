@@ -18,7 +18,7 @@ from console.runner import Station  # noqa: E402
 from drivers.simulator import LineSimulator, Scenario  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
-WAIT = 20_000
+WAIT = 60_000  # ms, room for a loaded machine (a wait ends as soon as its condition holds)
 
 
 def test_the_alarms_view_shows_the_alarms_and_incident_of_before_the_restart(qtbot, tmp_path):
