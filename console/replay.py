@@ -30,6 +30,7 @@ from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
 from console.engine import Engine
 from console.records import RecordBatch, iso
+from console.reference_calibration import WatchFromStore
 from console.state import EngineState
 from data import replay as stored
 from data.reading import StoredRecords, StoreError
@@ -152,6 +153,7 @@ class Replayer:
         self.reference_checked: object = None  # the profile last checked against the store
         self.keep_checkpoints = checkpoints  # for scrubbing back (the view), not a single pass
         self.mapping = np.zeros(0, np.int32)
+        self.watch_source = WatchFromStore(self.path)  # the reference's kept calibration
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -201,6 +203,7 @@ class Replayer:
         self.engine = Engine(
             self.config, reference_features=records.feature_names, on_event=self.events.append
         )
+        self.engine.watch_source = self.watch_source
         self.position = self.delivered = 0
         self.mapping = np.zeros(0, np.int32)
         self._reference_from_file()

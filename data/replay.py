@@ -21,6 +21,7 @@ import numpy as np
 
 from console.records import RecordBatch, iso
 from data.reading import StoredRecords, StoreError, load_records, open_reader
+from data.record_blocks import read_blocks
 from data.schema import unpack_rows
 
 GOOD_CLASSES = ("ok", "good", "pass")  # any other class sends the part to rejects
@@ -238,12 +239,18 @@ def records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
 
 def engine_records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
     """What the engine and the part list read of records first_seq..last_seq (no station, batch
-    or label: replay needs none of them), a good deal faster than `records` over millions of rows. Rows
-    of several feature lists go through `records`, which maps them by name."""
+    or label: replay needs none of them), from the delivery blocks when they hold the range
+    (data/record_blocks.py), else from the rows. Rows of several feature lists go through
+    `records`, which maps them by name."""
     db = open_reader(path)
     try:
         sets = {int(i): tuple(json.loads(names)) for i, names in db.execute(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
+        if len(sets) == 1:
+            names = next(iter(sets.values()))
+            blocks = read_blocks(db.conn, first_seq, last_seq, len(names))
+            if blocks is not None:
+                return StoredRecords(blocks[0], names, blocks[1], blocks[2])
         rows = db.execute(
             "SELECT seq, ts, ts_text, part, model, class, conf, feature_set, features, image"
             " FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
