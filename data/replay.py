@@ -237,16 +237,18 @@ def records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
     return load_records(path, since_seq=first_seq - 1, limit=int(counted[0]["n"]))
 
 
-def engine_records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
+def engine_records(
+    path: str | Path, first_seq: int, last_seq: int, *, blocks: bool = True
+) -> StoredRecords:
     """What the engine and the part list read of records first_seq..last_seq (no station, batch
     or label: replay needs none of them), from the delivery blocks when they hold the range
-    (data/record_blocks.py), else from the rows. Rows of several feature lists go through
-    `records`, which maps them by name."""
+    (data/record_blocks.py; `blocks=False`: never), else from the rows. Rows of several feature
+    lists go through `records`, which maps them by name."""
     db = open_reader(path)
     try:
         sets = {int(i): tuple(json.loads(names)) for i, names in db.execute(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
-        if len(sets) == 1:
+        if blocks and len(sets) == 1:
             names = next(iter(sets.values()))
             blocks = read_blocks(db.conn, first_seq, last_seq, len(names))
             if blocks is not None:
