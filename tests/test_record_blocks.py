@@ -21,6 +21,7 @@ import pytest
 from console.config import Reference, Store, Window, default_config
 from console.engine import Engine
 from console.replay import Replayer, replay
+from console.snapshot import take
 from data import replay as stored
 from data.record_blocks import read_blocks
 from data.store import StoreWriter
@@ -180,3 +181,22 @@ def test_purged_records_take_their_blocks_with_them(line, tmp_path):
         assert conn.execute("SELECT min(first_seq) FROM record_blocks").fetchone()[0] > oldest - 1
     fast, rows = _read_both(copy, oldest, last)
     assert len(fast) == len(rows) and fast.batch.part == rows.batch.part
+
+
+def test_the_charts_at_a_cursor_are_the_same_with_a_restored_calibration(line, tmp_path):
+    path, config, _ = line
+    old = _without_v7(path, tmp_path / "old.db")
+    shown = []
+    for store in (path, old):
+        replayer = Replayer(store, config, checkpoints=True)
+        replayer.open_run(1)
+        replayer.state_at(PARTS)
+        replayer.state_at(3001)  # back: from the run's start again (a second restore)
+        shown.append((take(replayer.engine, ()), replayer.watch_source.restored))
+    (restored, one), (built, none) = shown
+    assert one >= 1 and none == 0 and restored.records == built.records == 3001
+    for mine, theirs in zip(restored.columns, built.columns, strict=True):
+        for field in ("mean", "sd", "p5", "p50", "p95", "low", "high", "missing"):
+            assert getattr(mine, field) == getattr(theirs, field), (mine.name, field)
+        assert np.array_equal(mine.live, theirs.live) and mine.scores == theirs.scores
+    assert np.array_equal(restored.class_live, built.class_live)
