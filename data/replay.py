@@ -250,9 +250,9 @@ def engine_records(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
         if blocks and len(sets) == 1:
             names = next(iter(sets.values()))
-            blocks = read_blocks(db.conn, first_seq, last_seq, len(names))
-            if blocks is not None:
-                return StoredRecords(blocks[0], names, blocks[1], blocks[2])
+            found = read_blocks(db.conn, first_seq, last_seq, len(names))
+            if found is not None:
+                return StoredRecords(found[0], names, found[1], found[2])
         rows = db.execute(
             "SELECT seq, ts, ts_text, part, model, class, conf, feature_set, features, image"
             " FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
