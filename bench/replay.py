@@ -155,10 +155,10 @@ def _view(config: Config, n: int) -> None:
     view.show()
     batches = view.session.batches
     started = time.perf_counter()
-    view.open_batch(batches[1].batch)  # the view's first snapshot builds its charts, once
+    view.open_batch(batches[3].batch)  # the first snapshot with a reference builds the charts
     app.processEvents()
     line(
-        "first open in a new view (builds its 33 charts once)",
+        "first open in a new view (a later batch; builds its 33 charts once)",
         f"{time.perf_counter() - started:.3f} s",
     )
     for label, batch in (("after the reference", batches[2]), ("the run's last", batches[-1])):
