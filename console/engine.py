@@ -78,6 +78,8 @@ class Engine:
         )
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
+        # Builds the watch instead of `Watch(...)` when set (console/reference_calibration.py).
+        self.watch_source: Callable[[Engine, RecordBatch, str], Watch] | None = None
         self.reference_version = 0  # the stored version in force (0: none stored)
         self.next_reference: ReferenceLearning | None = None  # an explicit request to relearn
         self.next_reference_asked_by = ""
@@ -242,14 +244,17 @@ class Engine:
     ) -> None:
         """Watch against these records from now on (a new watch, created whole); kept in the
         store as a new version in force unless it is the stored `version` put back."""
-        self.watch = Watch(
-            self.config,
-            reference,
-            self.features,
-            self.reader.classes,
-            description,
-            self.annunciator,
-        )
+        if self.watch_source is not None:  # replay: a calibration kept with the version
+            self.watch = self.watch_source(self, reference, description)
+        else:
+            self.watch = Watch(
+                self.config,
+                reference,
+                self.features,
+                self.reader.classes,
+                description,
+                self.annunciator,
+            )
         if version is not None:
             self.reference_version = version
         elif self.store is not None:

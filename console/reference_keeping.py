@@ -75,11 +75,23 @@ def keep_reference(engine: Engine, reference: RecordBatch, description: str, aud
     elif audit is AUDITED_BY_CALLER:
         audit = None
     records = stored_form(reference, engine.features, watch.classes)
+    records.update(_calibration(engine, reference, description))
     try:
         return int(store.keep_reference(watch.profile.to_json(), description, records, audit))
     except Exception as error:  # the line keeps being watched; the failure shows
         engine.note_system("error", "store", f"reference not kept: {error}")
         return 0
+
+
+def _calibration(engine: Engine, reference: RecordBatch, description: str) -> dict[str, Any]:
+    """The new watch packed for replay; nothing (and a system event) when it cannot be."""
+    from console.reference_calibration import calibration_row
+
+    try:
+        return calibration_row(engine, reference, description)
+    except Exception as error:  # replay will build it again: slower, the same alarms
+        engine.note_system("error", "store", f"reference calibration not kept: {error}")
+        return {}
 
 
 def learn_next(engine: Engine, batch: RecordBatch) -> None:

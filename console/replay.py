@@ -30,6 +30,7 @@ from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
 from console.engine import Engine
 from console.records import RecordBatch, iso
+from console.reference_calibration import WatchFromStore
 from console.replay_restart import RunStart, remember_at, run_reference, run_start, runs_between
 from console.state import EngineState
 from data import replay as stored
@@ -154,6 +155,7 @@ class Replayer:
         self.keep_checkpoints = checkpoints  # for scrubbing back (the view), not a single pass
         self.mapping = np.zeros(0, np.int32)
         self.start: RunStart | None = None
+        self.watch_source = WatchFromStore(self.path)  # the reference's kept calibration
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -203,6 +205,7 @@ class Replayer:
         self.engine = Engine(
             self.config, reference_features=records.feature_names, on_event=self.events.append
         )
+        self.engine.watch_source = self.watch_source
         self.position = self.delivered = 0
         self.mapping = np.zeros(0, np.int32)
         if self.start is not None and self.start.restarted:
@@ -394,23 +397,26 @@ def _replay_run(
     )
 
 
-def line_alarms(path: str, run: int, bounds: np.ndarray) -> list[AlarmEvent]:
+def line_alarms(path: str | Path, run: int, bounds: np.ndarray) -> list[AlarmEvent]:
     """The line's own alarms (a lost source, a stale line, missed parts, a stale plant sync) as
     journalled live: they come from the sources and the clock, not from the records, so replay
     reads them back; `seq` is the number of the run's records delivered before them, `ts` the
-    journal's."""
-    deliveries = stored.deliveries(path, run)
-    if not deliveries:
+    journal's. A run owns the rows after the previous run's last record (a source not yet
+    connected at its start, before any record, included), placed by the store's shared seq."""
+    every = stored.deliveries(path)
+    mine = [d for d in every if d.run == run]
+    if not mine:
         return []
-    ats = np.array([d.at for d in deliveries])
-    after = stored.deliveries(path, run + 1)
-    marks = stored.markers(path, deliveries[0].at, after[0].at if after else np.inf)
+    before = [d.last_seq for d in every if d.last_seq < mine[0].first_seq]
+    after = [d.first_seq for d in every if d.first_seq > mine[-1].last_seq and d.run != run]
+    rows = stored.journal_between(path, max(before, default=0), min(after, default=float("inf")))
+    last_seqs = np.array([d.last_seq for d in mine])
     found = []
     names = {spec.name for spec in (*LineAlarms.specs, *SyncAlarms.specs)}
-    for row in marks.alarms:
+    for row in rows:
         if row["detector"] not in names or row["state"] not in ("raised", "cleared"):
             continue
-        i = int(np.searchsorted(ats, row["at"], side="right"))
+        i = int(np.searchsorted(last_seqs, row["seq"]))  # deliveries wholly before the row
         seq = int(bounds[min(i, len(bounds)) - 1]) if i else 0
         found.append(
             AlarmEvent(

@@ -41,6 +41,11 @@ def keep_reference(conn: sqlite3.Connection, command: KeepReference) -> int:
         (version, r["features"], r["classes"], int(r["n"]), r["matrix"], r["class_codes"],
          r["ts"]),
     )  # fmt: skip
+    if r.get("calibration") is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO reference_calibrations (version, key, watch) VALUES (?, ?, ?)",
+            (version, r["calibration_key"], r["calibration"]),
+        )
     conn.execute("DELETE FROM meta WHERE key = ?", (LEARN_REQUEST,))
     return version
 
@@ -62,6 +67,19 @@ def reference_in_force(path: str | Path, before: float | None = None) -> dict[st
             (float("inf") if before is None else before,),
         ).fetchone()
         return dict(row) if row is not None else None
+
+
+def stored_calibration(path: str | Path, key: str) -> bytes | None:
+    """The packed watch kept under `key` (console/reference_calibration.py), or None (none
+    kept, or a store from before schema v8)."""
+    with _reader(path) as conn:
+        try:
+            row = conn.execute(
+                "SELECT watch FROM reference_calibrations WHERE key = ? LIMIT 1", (key,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return bytes(row[0]) if row is not None else None
 
 
 def learning_asked(path: str | Path) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from console.records import RecordBatch, iso
 from data.reading import StoredRecords, StoreError, load_records, open_reader
+from data.record_blocks import read_blocks
 from data.schema import unpack_rows
 
 GOOD_CLASSES = ("ok", "good", "pass")  # any other class sends the part to rejects
@@ -236,14 +237,22 @@ def records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
     return load_records(path, since_seq=first_seq - 1, limit=int(counted[0]["n"]))
 
 
-def engine_records(path: str | Path, first_seq: int, last_seq: int) -> StoredRecords:
+def engine_records(
+    path: str | Path, first_seq: int, last_seq: int, *, blocks: bool = True
+) -> StoredRecords:
     """What the engine and the part list read of records first_seq..last_seq (no station, batch
-    or label: replay needs none of them), a good deal faster than `records` over millions of rows. Rows
-    of several feature lists go through `records`, which maps them by name."""
+    or label: replay needs none of them), from the delivery blocks when they hold the range
+    (data/record_blocks.py; `blocks=False`: never), else from the rows. Rows of several feature
+    lists go through `records`, which maps them by name."""
     db = open_reader(path)
     try:
         sets = {int(i): tuple(json.loads(names)) for i, names in db.execute(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
+        if blocks and len(sets) == 1:
+            names = next(iter(sets.values()))
+            found = read_blocks(db.conn, first_seq, last_seq, len(names))
+            if found is not None:
+                return StoredRecords(found[0], names, found[1], found[2])
         rows = db.execute(
             "SELECT seq, ts, ts_text, part, model, class, conf, feature_set, features, image"
             " FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
@@ -375,6 +384,16 @@ def markers(path: str | Path, start_at: float = -np.inf, end_at: float = np.inf)
         ),
         events=_rows(path, "SELECT * FROM events WHERE at BETWEEN ? AND ? ORDER BY id", (lo, hi)),
     )
+
+
+def journal_between(path: str | Path, after_seq: int, before_seq: float) -> list[dict[str, Any]]:
+    """Alarm journal rows whose store seq lies strictly between two record seqs: the rows and the
+    records share one sequence, so this places a journal row among the records exactly."""
+    hi = float(min(before_seq, 2**62))
+    return _rows(
+        path, "SELECT * FROM alarm_journal WHERE seq > ? AND seq < ? ORDER BY seq",
+        (int(after_seq), hi),
+    )  # fmt: skip
 
 
 def incident_span(path: str | Path, incident: str) -> tuple[float, float]:

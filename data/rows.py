@@ -37,6 +37,7 @@ from data.commands import (
     SaveReference,
 )
 from data.reading import connect
+from data.record_blocks import INSERT_BLOCK, block_row, purge_records
 from data.reference_rows import ask_for_reference, keep_reference
 from data.schema import (
     GENESIS_HASH,
@@ -188,6 +189,7 @@ class RowWriter:
         self.last_seq += n
         if n:
             self.conn.execute(_INSERT_DELIVERY, (first + n - 1, first, n, command.at, self.run))
+            self.conn.execute(INSERT_BLOCK, block_row(first, batch, classes, self.feature_set))
         return n
 
     @write.register
@@ -269,11 +271,7 @@ class RowWriter:
     @write.register
     def _(self, command: PurgeSynced) -> int:
         conn, high, limit = self.conn, self.high_water, command.limit
-        gone = conn.execute(
-            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE seq <= ? AND ts < ?"
-            " ORDER BY seq LIMIT ?)",
-            (high, command.records_before, limit),
-        ).rowcount
+        gone = purge_records(conn, high, command.records_before, limit)
         for table in ("overrides", "alarm_journal", "incidents"):
             seqs = conn.execute(
                 f"SELECT seq FROM {table} WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?",

@@ -211,6 +211,38 @@ def _v6_reference_records(db: Database) -> None:
     )
 
 
+def _v7_record_blocks(db: Database) -> None:
+    """Each delivery's records kept again as contiguous arrays (data/record_blocks.py), so
+    replay reads a run as a few thousand rows instead of a million; older records have none."""
+    db.table("record_blocks").create(
+        {
+            "last_seq": int,
+            "first_seq": int,
+            "n": int,
+            "feature_set": int,
+            "features": bytes,
+            "conf": bytes,
+            "ts": bytes,
+            "classes": str,
+            "class_codes": bytes,
+            "text": str,
+        },
+        pk="last_seq",
+        not_null=["first_seq", "n", "feature_set", "features", "conf", "ts", "classes"],
+    )
+
+
+def _v8_reference_calibrations(db: Database) -> None:
+    """Each reference version's watch as built live (calibration, primed window), under the key
+    of everything it was built from, so replay restores it (console/reference_calibration.py)."""
+    db.table("reference_calibrations").create(
+        {"version": int, "key": str, "watch": bytes},
+        pk="version",
+        not_null=["key", "watch"],
+    )
+    db.table("reference_calibrations").create_index(["key"], index_name="calibrations_key")
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
@@ -219,6 +251,8 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v4_people,
     _v5_replay,
     _v6_reference_records,
+    _v7_record_blocks,
+    _v8_reference_calibrations,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

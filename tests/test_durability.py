@@ -91,6 +91,11 @@ def has_schema(path: Path) -> bool:
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.OperationalError as error:
+        # Killed while switching a new file to WAL: a hot rollback journal that only a writer
+        # (the next child) rolls back; a read-only look cannot, and there is no schema yet.
+        assert "readonly" in str(error), error
+        return False
     finally:
         conn.close()
     return {"overrides", "outbox", "seq_counter", "records"} <= names
