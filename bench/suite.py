@@ -109,14 +109,20 @@ def rss_mb() -> float:
 
 def print_machine(quick: bool) -> None:
     model = "unknown"
+    flags: list[str] = []
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
         for text in handle:
-            if text.startswith("model name"):
+            if text.startswith("model name") and model == "unknown":
                 model = text.split(":", 1)[1].strip()
+            if text.startswith("flags"):
+                wanted = ("avx", "avx2", "avx512f", "fma", "sse4_2")
+                flags = [f for f in text.split(":", 1)[1].split() if f in wanted]
                 break
     print("Linewatch benchmarks" + (" (--quick)" if quick else ""))
     print(f"  machine: {model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    print(f"  cpu flags: {' '.join(flags) or '-'}; load average {_load()}")
     print(f"  python {platform.python_version()}, numpy {np.__version__}")
+    print("  figures of one machine do not carry to another: compare the ratios side by side")
     print(f"  date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
 
 
@@ -357,3 +363,10 @@ def bench_window(quick: bool) -> None:
         )
         return
     line("result", done.stdout.decode().strip().splitlines()[-1])
+
+
+def _load() -> str:
+    """1, 5 and 15-minute load averages (other work on the machine skews every figure)."""
+    with contextlib.suppress(OSError):
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "unknown"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
-from console.drift import Calibration
+from console.drift import BLOCK_SECONDS, Calibration
 from console.kernels import window_sums
 from console.records import iso
 from console.reference import ReferenceProfile
@@ -34,7 +34,7 @@ class MeanShift:
     def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
         self.calibration = calibration
         # The hourly profile's own sampling error, per hour: 1 / (reference values that hour).
-        self.ref_var = 1.0 / np.maximum(profile.phase_count, 1.0)
+        self.ref_var = 1.0 / calibration.reference_counts(profile.phase_count)
         self.inflation = calibration.mean_inflation
         self.z = np.zeros(len(profile.columns))
         self.window_hours = np.zeros(len(profile.columns))
@@ -74,8 +74,15 @@ class MeanShift:
         back = np.argsort(order)
         n, total, ref_var = n[back], total[back], ref_var[back]
         enough = n >= 0.25 * (hours / 24.0 * self.calibration.parts_per_day)[:, None]
+        # Shift-long block effects: about hours / 8 live blocks of n · 8 / hours parts each, and
+        # the reference's own mean over its blocks (`console.drift.block_variance`).
+        calibration = self.calibration
+        blocks = calibration.block_var * n**2
+        blocks = blocks * (BLOCK_SECONDS / 3600.0 / hours[:, None] + 1.0 / calibration.ref_blocks)
         with np.errstate(all="ignore"):
-            z = np.where(enough & (n > 0), total / (np.sqrt(n + ref_var) * self.inflation), 0.0)
+            z = np.where(
+                enough & (n > 0), total / (np.sqrt(n + ref_var + blocks) * self.inflation), 0.0
+            )
         pick = np.argmax(np.abs(z), axis=0)
         columns = np.arange(z.shape[1])
         self.z = z[pick, columns]

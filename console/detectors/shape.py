@@ -1,7 +1,7 @@
 """Distribution shape over the last W parts (`ks`, `psi`), from the window's maintained fine-bin
 counts, with Wasserstein-1 shown alongside. Thresholds from the finite-sample null (Kolmogorov,
 χ²) inflated by the reference's own block-to-block variability (`console/drift.py`). Assessed
-every W/10 parts, once the window is full. Engine thread.
+every W/40 parts, once the window is full. Engine thread.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ShapeDrift:
 
 
 class ShapeDetector:
-    """KS and PSI per input over the whole window, every W/10 parts."""
+    """KS and PSI per input over the whole window, every W/40 parts."""
 
     specs = (KS, PSI)
     cadence = Cadence.WINDOW

@@ -1,0 +1,293 @@
+"""Slow drift as a ramp (`ramp`): a generalised likelihood-ratio scan for a linear drift of an
+input's residual mean, with unknown onset, every hour of production time.
+
+The residual of a part is its value minus the reference's hour-of-day profile (where the
+reference supports one, else its mean), in the profile's sd. Parts are summed per clock hour.
+For an onset L hours back, the best test of a ramp is the weighted sum Σ w_h s_h with w_h the
+ramp's height at hour h (time since the onset), and its variance is the live parts' noise
+Σ w_h² n_h plus the reference's own error in each hour's mean, Σ_hours-of-day (Σ w_h n_h)² /
+reference count, plus shift-long block effects τ² (`console.drift.block_variance`), live and
+in the reference's mean. The scan takes the largest |z| over onsets from 6 hours to 8 weeks back on a
+geometric grid. Every constant is in hours of time, none in parts, so latency does not change
+with line speed. The level comes from the false-alarm budget (`ramp_threshold`). Like every
+drift alarm it is held a day once raised (console/annunciator.py). Engine thread.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
+from console.drift import BLOCK_SECONDS
+from console.records import iso
+
+if TYPE_CHECKING:
+    from console.annunciator import InputAlarms
+
+RAMP = DetectorSpec("ramp", "ramp z", "z", "medium", "model_owner", drift=True, signed=True)
+
+HOUR = 3600.0
+LONGEST_HOURS = 8 * 7 * 24.0  # the slowest drift worth finding builds up over about 8 weeks
+SHORTEST_HOURS = 6.0
+LOOKBACKS = tuple(SHORTEST_HOURS * 1.4**k for k in range(17))  # 6 h … 1,300 h
+
+
+# Upcrossings a year of the scan's |z| over u are about RAMP_RATE · u² · (1 − Φ(u)): fitted on
+# 40 simulated years of hourly white noise at u = 4–4.5 (2,470–2,540; the moving-window formula of
+# `console.drift.scan_threshold` would say 10,200 for these onsets, four times too many).
+RAMP_RATE = 2600.0
+
+
+def ramp_threshold(budget: float) -> float:
+    """The scan's |z| level for `budget` false alarms per input-year."""
+    normal = NormalDist()
+    lo, hi = 2.0, 10.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if RAMP_RATE * mid * mid * (1.0 - normal.cdf(mid)) > budget:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+class HourSums:
+    """Residual sums and counts per clock hour with parts, newest last (up to 8 weeks)."""
+
+    def __init__(self, width: int, hours: float = LONGEST_HOURS) -> None:
+        self.capacity = int(hours) + 2
+        self.hour = np.zeros(self.capacity, np.int64)
+        self.n = np.zeros((self.capacity, width))
+        self.s = np.zeros((self.capacity, width))
+        self.size = 0
+        self.open_hour = -1
+        self.open_n = np.zeros(width)
+        self.open_s = np.zeros(width)
+        self.closed = 0
+
+    def add(self, resid: np.ndarray, ts: np.ndarray) -> None:
+        first, last = int(ts[0] // HOUR), int(ts[-1] // HOUR)
+        if first == last:  # the usual batch: within one hour
+            self._take(resid, first)
+            return
+        hours = np.floor(ts / HOUR).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(hours)) + 1
+        for part, hour in zip(
+            np.split(resid, cuts), hours[np.concatenate([[0], cuts])], strict=True
+        ):
+            self._take(part, int(hour))
+
+    def _take(self, part: np.ndarray, hour: int) -> None:
+        if hour != self.open_hour:
+            self._close()
+            self.open_hour = hour
+        present = ~np.isnan(part)
+        self.open_n += present.sum(axis=0)
+        self.open_s += np.where(present, part, 0.0).sum(axis=0)
+
+    def _close(self) -> None:
+        if self.open_hour < 0 or not self.open_n.any():
+            return
+        if self.size == self.capacity:
+            keep = self.capacity // 2
+            for a in (self.hour, self.n, self.s):
+                a[:keep] = a[self.size - keep : self.size]
+            self.size = keep
+        self.hour[self.size] = self.open_hour
+        self.n[self.size] = self.open_n
+        self.s[self.size] = self.open_s
+        self.size += 1
+        self.closed += 1
+        self.open_n = np.zeros_like(self.open_n)
+        self.open_s = np.zeros_like(self.open_s)
+
+
+class RampScan:
+    """The GLR scan over onsets (see the module docstring)."""
+
+    def __init__(self, basis: Basis) -> None:
+        profile = basis.profile
+        calibration = basis.calibration
+        # Hours of the day with a profile of their own keep their own reference error; the
+        # hours that fell back to the whole reference's mean share that one error (group 24).
+        shared = np.all(profile.phase_count >= profile.count[None, :], axis=1)
+        self.group_of_phase = np.where(shared, 24, np.arange(24))
+        self.reference_count = calibration.reference_counts(
+            np.vstack([profile.phase_count, profile.count[None, :]])
+        )
+        self.block_var = calibration.block_var
+        self.ref_blocks = calibration.ref_blocks
+        self.lookbacks = np.asarray(LOOKBACKS)
+        self.z = np.zeros(basis.width)
+        self.onset_hours = np.zeros(basis.width)
+
+    def evaluate(self, sums: HourSums) -> np.ndarray:
+        """Signed z of the best onset per column, as of the end of the newest closed hour.
+
+        With ages a (hours back) and an onset L hours back, every term is a polynomial in L of
+        sums over the hours with a < L: Σ (L − a) s = L·S − AS, Σ (L − a)² n = L²·N − 2L·AN +
+        A²N, and per hour of day or per block L·N − AN. Running sums over the hours (newest
+        first) give them at each onset, so a look costs O(hours + onsets), not
+        O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them equal)."""
+        size = sums.size
+        if size < 2:
+            return self.z
+        hour = sums.hour[:size][::-1]  # newest first: ages increase
+        n, s = sums.n[:size][::-1], sums.s[:size][::-1]
+        age = (hour[0] + 1 - hour) - 0.5
+        width = n.shape[1]
+        an = age[:, None] * n
+        running = np.zeros((size + 1, 5 * width))
+        np.cumsum(np.hstack([n, an, age[:, None] * an, s, age[:, None] * s]), axis=0,
+                  out=running[1:])  # fmt: skip
+        k = np.searchsorted(age, self.lookbacks)  # hours inside each onset
+        total, total_a, total_a2, sum_s, sum_as = np.split(running[k], 5, axis=1)
+        ell = self.lookbacks[:, None]
+        num = ell * sum_s - sum_as
+        live = ell * ell * total - 2.0 * ell * total_a + total_a2
+        seg = np.searchsorted(k, np.arange(size), side="right")
+        group = self.group_of_phase[(hour % 24).astype(np.intp)]
+        by_phase = _by_stretch(seg, group, np.hstack([n, an]), k.size, 25)
+        x = ell[:, :, None] * by_phase[:, :, :width] - by_phase[:, :, width:]
+        reference = (x * x / self.reference_count[None, :, :]).sum(axis=1)
+        blocks = self._block_terms(hour, running[:, : 2 * width], k, ell, total, total_a)
+        with np.errstate(all="ignore"):
+            z = np.where(live > 0, num / np.sqrt(live + reference + blocks), 0.0)
+        return self._keep(np.nan_to_num(z))
+
+    def _block_terms(
+        self,
+        hour: np.ndarray,
+        running: np.ndarray,
+        k: np.ndarray,
+        ell: np.ndarray,
+        total: np.ndarray,
+        total_a: np.ndarray,
+    ) -> np.ndarray:
+        """τ² Σ_blocks (L·N_b − AN_b)² live, and τ² (L·N − AN)² / reference blocks: blocks
+        wholly inside an onset from running sums of N_b², N_b·AN_b and AN_b², the one it cuts
+        from the hours' running sums."""
+        if not self.block_var.any():
+            return np.zeros_like(total)
+        width = total.shape[1]
+        block = hour * HOUR // BLOCK_SECONDS
+        starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+        ends = np.append(starts[1:], hour.size)
+        whole = running[ends] - running[starts]  # per block: N_b, AN_b
+        nb, anb = whole[:, :width], whole[:, width:]
+        squares = np.zeros((starts.size + 1, 3 * width))
+        np.cumsum(np.hstack([nb * nb, nb * anb, anb * anb]), axis=0, out=squares[1:])
+        inside = np.searchsorted(ends, k, side="right")  # blocks wholly inside each onset
+        p1, p2, p3 = np.split(squares[inside], 3, axis=1)
+        cut = running[k] - running[np.append(starts, hour.size)[inside]]
+        partial = ell * cut[:, :width] - cut[:, width:]
+        live = ell * ell * p1 - 2.0 * ell * p2 + p3 + partial * partial
+        reference = (ell * total - total_a) ** 2 / self.ref_blocks
+        return self.block_var * (live + reference)
+
+    def _keep(self, z: np.ndarray) -> np.ndarray:
+        pick = np.argmax(np.abs(z), axis=0)
+        self.z = z[pick, np.arange(z.shape[1])]
+        self.onset_hours = self.lookbacks[pick]
+        return self.z
+
+    def evaluate_direct(self, sums: HourSums) -> np.ndarray:
+        """The same z as `evaluate`, with the ramp's weights written out (for tests)."""
+        size = sums.size
+        hour = sums.hour[:size]
+        age = (hour[-1] + 1 - hour) - 0.5
+        w = np.maximum(self.lookbacks[:, None] - age[None, :], 0.0)  # (onsets, hours)
+        n, s = sums.n[:size], sums.s[:size]
+        live = (w * w) @ n
+        group = self.group_of_phase[hour % 24]
+        reference = np.zeros_like(live)
+        for p in np.unique(group):
+            rows = group == p
+            reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
+        blocks = np.zeros_like(live)
+        if self.block_var.any():
+            weighted = w[:, :, None] * n[None, :, :]
+            block = hour * HOUR // BLOCK_SECONDS
+            starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+            grouped = np.add.reduceat(weighted, starts, axis=1)
+            blocks = (grouped**2).sum(axis=1) + grouped.sum(axis=1) ** 2 / self.ref_blocks
+            blocks = self.block_var * blocks
+        with np.errstate(all="ignore"):
+            z = np.where(live > 0, (w @ s) / np.sqrt(live + reference + blocks), 0.0)
+        return self._keep(np.nan_to_num(z))
+
+
+def _by_stretch(
+    seg: np.ndarray, group: np.ndarray, values: np.ndarray, stretches: int, groups: int
+) -> np.ndarray:
+    """Sums of `values` rows per (stretch, group), accumulated over the stretches: [g, k] is
+    what onset g covers of group k (rows past the longest onset are dropped)."""
+    keep = seg < stretches
+    key = seg[keep] * groups + group[keep]
+    values = values[keep]
+    out = np.zeros((stretches * groups, values.shape[1]))
+    if key.size:
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return np.cumsum(out.reshape(stretches, groups, values.shape[1]), axis=0)
+
+
+class RampDetector:
+    """The ramp scan as a detector: assessed when an hour of production closed."""
+
+    specs = (RAMP,)
+    cadence = Cadence.BATCH
+
+    def __init__(self, basis: Basis) -> None:
+        cfg = basis.config.detection
+        self.limit = ramp_threshold(cfg.false_alarms_per_year)
+        self.sums = HourSums(basis.width)
+        self.scan = RampScan(basis)
+        self.seen = 0
+        self.parts = 0
+        self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
+
+    def observe(self, step: Step) -> None:
+        if step.resid is not None:
+            self.sums.add(step.resid, step.batch.ts)
+
+    def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
+        sums = self.sums
+        self.parts += due.parts
+        # When an hour closed, at most every W/40 parts unless three hours closed since: a
+        # cap on the cost per part at mid rates that delays a look by at most three hours.
+        if sums.closed == self.seen or (self.parts < self.every and sums.closed - self.seen < 3):
+            return
+        self.seen = sums.closed
+        self.parts = 0
+        z = self.scan.evaluate(sums)
+        now = float(step.batch.ts[-1])
+        score = np.abs(z) / self.limit
+        for j in alarms.candidates(RAMP, score):
+            onset = now - self.scan.onset_hours[j] * HOUR
+            alarms.column(
+                RAMP,
+                j,
+                score=score[j],
+                value=float(z[j]),
+                threshold=self.limit,
+                seq=step.last_seq,
+                ts=step.ts,
+                parts=due.parts,
+                off_delay=1,
+                onset=iso(onset),
+                message=(
+                    f"drifting {'up' if z[j] > 0 else 'down'} for about "
+                    f"{self.scan.onset_hours[j]:.0f} h (z = {z[j]:+.1f})"
+                ),
+            )
+
+    def readings(self) -> dict[str, ColumnReading]:
+        z = self.scan.z
+        limit = np.full(z.shape, self.limit)
+        return {"ramp": ColumnReading(score=np.abs(z) / self.limit, value=z, threshold=limit)}
