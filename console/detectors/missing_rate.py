@@ -19,6 +19,7 @@ import numpy as np
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.detectors.ramp import HourSums
 from console.drift import scan_threshold
+from console.scan_kernels import missing_counts, missing_windows
 
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
@@ -55,14 +56,14 @@ class MissingRateDetector:
         self.limit = scan_threshold(basis.config.detection.false_alarms_per_year, WINDOWS_HOURS)
         self.ref_parts = float(max(profile.n, 1))
         self.ref_missing = np.asarray(profile.missing_rate, float) * self.ref_parts
-        self.sums = HourSums(basis.width, max(WINDOWS_HOURS))
+        self.sums = HourSums(basis.width, max(WINDOWS_HOURS), missing_counts)
         self.seen = 0
         self.z = np.zeros(basis.width)
         self.rate = np.zeros(basis.width)
+        self.windows = np.asarray(WINDOWS_HOURS)
 
     def observe(self, step: Step) -> None:
-        missing = np.isnan(step.scaled).astype(float)
-        self.sums.add(missing, step.batch.ts)
+        self.sums.add(step.scaled, step.batch.ts)  # n: values seen, s: missing
 
     def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
         sums = self.sums
@@ -89,21 +90,14 @@ class MissingRateDetector:
             )
 
     def _evaluate(self) -> None:
-        """The best window's z per input: every window's counts from one running sum over the
-        hours (newest first), one likelihood ratio for all."""
+        """The best window's z per input: every window's counts read off the hours newest
+        first, one likelihood ratio each (`console.scan_kernels.missing_windows`)."""
         sums = self.sums
-        size = sums.size
-        hour = sums.hour[:size][::-1]
-        running = np.zeros((size + 1, 2 * self.z.size))
-        np.cumsum(np.hstack([sums.n[:size][::-1], sums.s[:size][::-1]]), axis=0, out=running[1:])
-        inside = np.searchsorted(hour[0] - hour, WINDOWS_HOURS, side="left")  # hours per window
-        parts, missing = np.split(running[inside], 2, axis=1)  # (windows, inputs)
-        z = rise_z(missing, parts, self.ref_missing, self.ref_parts)
-        pick = np.argmax(z, axis=0)
-        columns = np.arange(z.shape[1])
-        self.z = z[pick, columns]
-        with np.errstate(all="ignore"):
-            self.rate = np.nan_to_num(missing[pick, columns] / parts[pick, columns])
+        self.z, self.rate = np.empty_like(self.z), np.empty_like(self.rate)  # readings keep theirs
+        missing_windows(
+            sums.hour, sums.n, sums.s, sums.size, self.windows, self.ref_missing,
+            self.ref_parts, self.z, self.rate,
+        )  # fmt: skip
 
     def readings(self) -> dict[str, ColumnReading]:
         limit = np.full(self.z.shape, self.limit)

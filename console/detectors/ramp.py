@@ -15,6 +15,7 @@ drift alarm it is held a day once raised (console/annunciator.py). Engine thread
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ import numpy as np
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
 from console.records import iso
+from console.scan_kernels import hour_sums, ramp_scan
 
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
@@ -57,7 +59,10 @@ def ramp_threshold(budget: float) -> float:
 class HourSums:
     """Residual sums and counts per clock hour with parts, newest last (up to 8 weeks)."""
 
-    def __init__(self, width: int, hours: float = LONGEST_HOURS) -> None:
+    def __init__(
+        self, width: int, hours: float = LONGEST_HOURS, counts: Callable[..., None] = hour_sums
+    ) -> None:
+        self.counts = counts  # adds a batch to the open hour's n and s (console/scan_kernels.py)
         self.capacity = int(hours) + 2
         self.hour = np.zeros(self.capacity, np.int64)
         self.n = np.zeros((self.capacity, width))
@@ -74,19 +79,15 @@ class HourSums:
             self._take(resid, first)
             return
         hours = np.floor(ts / HOUR).astype(np.int64)
-        cuts = np.flatnonzero(np.diff(hours)) + 1
-        for part, hour in zip(
-            np.split(resid, cuts), hours[np.concatenate([[0], cuts])], strict=True
-        ):
-            self._take(part, int(hour))
+        bounds = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(hours)]
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=False):
+            self._take(resid[begin:end], int(hours[begin]))
 
     def _take(self, part: np.ndarray, hour: int) -> None:
         if hour != self.open_hour:
             self._close()
             self.open_hour = hour
-        present = ~np.isnan(part)
-        self.open_n += present.sum(axis=0)
-        self.open_s += np.where(present, part, 0.0).sum(axis=0)
+        self.counts(part, self.open_n, self.open_s)
 
     def _close(self) -> None:
         if self.open_hour < 0 or not self.open_n.any():
@@ -118,7 +119,9 @@ class RampScan:
         self.reference_count = calibration.reference_counts(
             np.vstack([profile.phase_count, profile.count[None, :]])
         )
-        self.block_var = calibration.block_var
+        width = basis.width
+        block_var = np.asarray(calibration.block_var, float)
+        self.block_var = block_var if block_var.size == width else np.zeros(width)
         self.ref_blocks = calibration.ref_blocks
         self.lookbacks = np.asarray(LOOKBACKS)
         self.z = np.zeros(basis.width)
@@ -129,64 +132,19 @@ class RampScan:
 
         With ages a (hours back) and an onset L hours back, every term is a polynomial in L of
         sums over the hours with a < L: Σ (L − a) s = L·S − AS, Σ (L − a)² n = L²·N − 2L·AN +
-        A²N, and per hour of day or per block L·N − AN. Running sums over the hours (newest
-        first) give them at each onset, so a look costs O(hours + onsets), not
-        O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them equal)."""
+        A²N, and per hour of day or per block L·N − AN. One compiled pass over the hours (newest
+        first, `console.scan_kernels.ramp_scan`) reads them off at each onset, so a look costs
+        O(hours), not O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them
+        equal)."""
         size = sums.size
         if size < 2:
             return self.z
-        hour = sums.hour[:size][::-1]  # newest first: ages increase
-        n, s = sums.n[:size][::-1], sums.s[:size][::-1]
-        age = (hour[0] + 1 - hour) - 0.5
-        width = n.shape[1]
-        an = age[:, None] * n
-        running = np.zeros((size + 1, 5 * width))
-        np.cumsum(np.hstack([n, an, age[:, None] * an, s, age[:, None] * s]), axis=0,
-                  out=running[1:])  # fmt: skip
-        k = np.searchsorted(age, self.lookbacks)  # hours inside each onset
-        total, total_a, total_a2, sum_s, sum_as = np.split(running[k], 5, axis=1)
-        ell = self.lookbacks[:, None]
-        num = ell * sum_s - sum_as
-        live = ell * ell * total - 2.0 * ell * total_a + total_a2
-        seg = np.searchsorted(k, np.arange(size), side="right")
-        group = self.group_of_phase[(hour % 24).astype(np.intp)]
-        by_phase = _by_stretch(seg, group, np.hstack([n, an]), k.size, 25)
-        x = ell[:, :, None] * by_phase[:, :, :width] - by_phase[:, :, width:]
-        reference = (x * x / self.reference_count[None, :, :]).sum(axis=1)
-        blocks = self._block_terms(hour, running[:, : 2 * width], k, ell, total, total_a)
-        with np.errstate(all="ignore"):
-            z = np.where(live > 0, num / np.sqrt(live + reference + blocks), 0.0)
-        return self._keep(np.nan_to_num(z))
-
-    def _block_terms(
-        self,
-        hour: np.ndarray,
-        running: np.ndarray,
-        k: np.ndarray,
-        ell: np.ndarray,
-        total: np.ndarray,
-        total_a: np.ndarray,
-    ) -> np.ndarray:
-        """τ² Σ_blocks (L·N_b − AN_b)² live, and τ² (L·N − AN)² / reference blocks: blocks
-        wholly inside an onset from running sums of N_b², N_b·AN_b and AN_b², the one it cuts
-        from the hours' running sums."""
-        if not self.block_var.any():
-            return np.zeros_like(total)
-        width = total.shape[1]
-        block = hour * HOUR // BLOCK_SECONDS
-        starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
-        ends = np.append(starts[1:], hour.size)
-        whole = running[ends] - running[starts]  # per block: N_b, AN_b
-        nb, anb = whole[:, :width], whole[:, width:]
-        squares = np.zeros((starts.size + 1, 3 * width))
-        np.cumsum(np.hstack([nb * nb, nb * anb, anb * anb]), axis=0, out=squares[1:])
-        inside = np.searchsorted(ends, k, side="right")  # blocks wholly inside each onset
-        p1, p2, p3 = np.split(squares[inside], 3, axis=1)
-        cut = running[k] - running[np.append(starts, hour.size)[inside]]
-        partial = ell * cut[:, :width] - cut[:, width:]
-        live = ell * ell * p1 - 2.0 * ell * p2 + p3 + partial * partial
-        reference = (ell * total - total_a) ** 2 / self.ref_blocks
-        return self.block_var * (live + reference)
+        z = np.zeros((self.lookbacks.size, sums.n.shape[1]))
+        ramp_scan(
+            sums.hour, sums.n, sums.s, size, self.lookbacks, self.group_of_phase,
+            self.reference_count, self.block_var, float(self.ref_blocks), z,
+        )  # fmt: skip
+        return self._keep(z)
 
     def _keep(self, z: np.ndarray) -> np.ndarray:
         pick = np.argmax(np.abs(z), axis=0)
@@ -218,23 +176,6 @@ class RampScan:
         with np.errstate(all="ignore"):
             z = np.where(live > 0, (w @ s) / np.sqrt(live + reference + blocks), 0.0)
         return self._keep(np.nan_to_num(z))
-
-
-def _by_stretch(
-    seg: np.ndarray, group: np.ndarray, values: np.ndarray, stretches: int, groups: int
-) -> np.ndarray:
-    """Sums of `values` rows per (stretch, group), accumulated over the stretches: [g, k] is
-    what onset g covers of group k (rows past the longest onset are dropped)."""
-    keep = seg < stretches
-    key = seg[keep] * groups + group[keep]
-    values = values[keep]
-    out = np.zeros((stretches * groups, values.shape[1]))
-    if key.size:
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-        out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return np.cumsum(out.reshape(stretches, groups, values.shape[1]), axis=0)
 
 
 class RampDetector:

@@ -12,7 +12,8 @@ import numpy as np
 
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import Calibration
-from console.reference import COARSE_BINS, FINE_BINS, ReferenceProfile
+from console.reference import FINE_BINS, ReferenceProfile
+from console.scan_kernels import shape_scan
 from console.stats import RollingWindow
 
 if TYPE_CHECKING:
@@ -31,9 +32,7 @@ class ShapeDrift:
         self.ref_cdf = np.cumsum(profile.fine_props, axis=1)
         width = len(profile.columns)
         self.width = width
-        self.coarse_index = (
-            profile.coarse_of_fine + COARSE_BINS * np.arange(width)[:, None]
-        ).ravel()
+        self.coarse_of_fine = np.ascontiguousarray(profile.coarse_of_fine, np.int64)
         self.coarse_ref = np.maximum(profile.coarse_props, 1e-4)
         # Width of each fine bin, the open ends bounded by the reference's min and max.
         widths = np.zeros((width, FINE_BINS))
@@ -46,18 +45,13 @@ class ShapeDrift:
         self.widths = widths
 
     def evaluate(self, window: RollingWindow) -> dict[str, np.ndarray]:
-        props = window.proportions()
-        cdf = np.cumsum(props, axis=1)
-        gap = np.abs(cdf - self.ref_cdf)
-        ks = gap.max(axis=1)
-        wasserstein = (gap * self.widths).sum(axis=1)
-        coarse = np.bincount(
-            self.coarse_index, weights=props.ravel(), minlength=self.width * COARSE_BINS
-        )
-        coarse = np.maximum(coarse.reshape(self.width, COARSE_BINS), 1e-4)
-        psi = ((coarse - self.coarse_ref) * np.log(coarse / self.coarse_ref)).sum(axis=1)
-        empty = window.count == 0
-        ks[empty] = psi[empty] = wasserstein[empty] = 0.0
+        """KS, PSI and Wasserstein-1 per column from the window's fine-bin counts, in one
+        compiled pass (`console.scan_kernels.shape_scan`)."""
+        ks, psi, wasserstein = (np.empty(self.width) for _ in range(3))
+        shape_scan(
+            window.hist, FINE_BINS, window.count, self.ref_cdf, self.widths,
+            self.coarse_of_fine, self.coarse_ref, ks, psi, wasserstein,
+        )  # fmt: skip
         return {"ks": ks, "psi": psi, "wasserstein": wasserstein}
 
 
