@@ -34,6 +34,10 @@ class Cadence(Enum):
     DRIFT_SCAN = "when a time bucket closed, at most every W/40 parts"  # slow drift
     WINDOW = "every W/40 parts"  # views of the whole rolling window
 
+    # Members are singletons: the identity hash (C) serves as well as Enum's hash of the name
+    # (Python), and the watch looks cadences up twice per detector per batch.
+    __hash__ = object.__hash__
+
 
 @dataclass(frozen=True)
 class DetectorSpec:
