@@ -21,13 +21,15 @@ class ShiftBlocks:
         self.group_of_phase = group_of_phase
         self.reference_count = reference_count  # (groups, columns); fixed with the reference
         self.key = np.zeros((0, 3), np.int64)  # per kept block: first hour, hours, last hour
-        self.kept = np.zeros((3, 0, reference_count.shape[1]))
+        empty = np.zeros((0, reference_count.shape[1]))
+        self.kept = (empty, empty, empty)  # views of the last sums returned (read-only there)
 
     def sums(
         self, hour: np.ndarray, n: np.ndarray, s: np.ndarray, starts: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(parts, residual sums, Σ n² / reference count) per block; blocks begin at `starts`
-        (rows of `hour`, oldest first), the last one may still be open."""
+        (rows of `hour`, oldest first), the last one may still be open. The caller must not
+        write into the arrays returned: the ended blocks' rows are kept for the next look."""
         ends = np.append(starts[1:], hour.size)
         key = np.column_stack([hour[starts], ends - starts, hour[ends - 1]])
         same = min(len(self.key), len(key) - 1)
@@ -42,8 +44,8 @@ class ShiftBlocks:
             np.add.reduceat(s[rows], offsets, axis=0),
             np.add.reduceat(n[rows] * n[rows] / self.reference_count[group], offsets, axis=0),
         )
-        nb, sb, profile = (np.concatenate([self.kept[k, :first], fresh[k]]) for k in range(3))
+        nb, sb, profile = (np.concatenate([self.kept[k][:first], fresh[k]]) for k in range(3))
         # Keep every block but the last, which may still take hours.
         self.key = key[:-1]
-        self.kept = np.stack([nb[:-1], sb[:-1], profile[:-1]])
+        self.kept = (nb[:-1], sb[:-1], profile[:-1])
         return nb, sb, profile
