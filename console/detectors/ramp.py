@@ -15,14 +15,15 @@ drift alarm it is held a day once raised (console/annunciator.py). Engine thread
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.budget import fixed_error_level, share, upcrossings
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
 from console.records import iso
+from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
@@ -42,16 +43,28 @@ RAMP_RATE = 2600.0
 
 
 def ramp_threshold(budget: float) -> float:
-    """The scan's |z| level for `budget` false alarms per input-year."""
-    normal = NormalDist()
-    lo, hi = 2.0, 10.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if RAMP_RATE * mid * mid * (1.0 - normal.cdf(mid)) > budget:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    """The scan's |z| level for `budget` false alarms per input-year, all of its variance
+    fresh noise (no reference error)."""
+    return float(fixed_error_level(_onset_rates, np.zeros((len(LOOKBACKS), 1)), budget)[0])
+
+
+def _onset_rates(x: np.ndarray) -> np.ndarray:
+    """One side's yearly upcrossings of each onset's z over x (onsets first): RAMP_RATE shared
+    as the moving-window formula shares it, in proportion to 1 / onset."""
+    inverse = 1.0 / np.asarray(LOOKBACKS)
+    weight = 0.5 * RAMP_RATE * inverse / inverse.sum()
+    return weight.reshape((-1,) + (1,) * (x.ndim - 1)) * upcrossings(x)
+
+
+def ramp_levels(scan: RampScan, per_hour: np.ndarray, budget: float) -> np.ndarray:
+    """The scan's |z| level per column for `budget` false alarms per input-year, counting the
+    reference's error as drawn once (`console.budget.fixed_error_level`): a short reference,
+    or one whose days differ, may raise it on the inputs it leaves uncertain; it is never
+    below the level with no reference error (RAMP_RATE was fitted without one)."""
+    if per_hour.shape[1] != scan.z.size or not per_hour.any():
+        return np.full(scan.z.size, ramp_threshold(budget))
+    mixed = fixed_error_level(_onset_rates, scan.reference_shares(per_hour), budget)
+    return np.maximum(mixed, ramp_threshold(budget))  # never below the plain scan's level
 
 
 class HourSums:
@@ -197,10 +210,22 @@ class RampScan:
     def evaluate_direct(self, sums: HourSums) -> np.ndarray:
         """The same z as `evaluate`, with the ramp's weights written out (for tests)."""
         size = sums.size
-        hour = sums.hour[:size]
+        w, live, reference, blocks, fixed = self.variances(sums.hour[:size], sums.n[:size])
+        with np.errstate(all="ignore"):
+            z = np.where(
+                live > 0, (w @ sums.s[:size]) / np.sqrt(live + reference + blocks + fixed), 0.0
+            )
+        return self._keep(np.nan_to_num(z))
+
+    def variances(
+        self, hour: np.ndarray, n: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The ramp weights (onsets × hours) and the parts of each onset's variance (onsets ×
+        columns) for parts `n` in clock hours `hour` (oldest first): live noise, the reference's
+        error in the hours' means, live block effects, the block effects in the reference's
+        mean. The second and the last are fixed for as long as the reference is in force."""
         age = (hour[-1] + 1 - hour) - 0.5
         w = np.maximum(self.lookbacks[:, None] - age[None, :], 0.0)  # (onsets, hours)
-        n, s = sums.n[:size], sums.s[:size]
         live = (w * w) @ n
         group = self.group_of_phase[hour % 24]
         reference = np.zeros_like(live)
@@ -208,16 +233,27 @@ class RampScan:
             rows = group == p
             reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
         blocks = np.zeros_like(live)
+        fixed = np.zeros_like(live)
         if self.block_var.any():
             weighted = w[:, :, None] * n[None, :, :]
             block = hour * HOUR // BLOCK_SECONDS
             starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
             grouped = np.add.reduceat(weighted, starts, axis=1)
-            blocks = (grouped**2).sum(axis=1) + grouped.sum(axis=1) ** 2 / self.ref_blocks
-            blocks = self.block_var * blocks
+            blocks = self.block_var * (grouped**2).sum(axis=1)
+            fixed = self.block_var * grouped.sum(axis=1) ** 2 / self.ref_blocks
+        return w, live, reference, blocks, fixed
+
+    def reference_shares(self, per_hour: np.ndarray) -> np.ndarray:
+        """ρ (onsets × columns): the share of each onset's variance that is the reference's
+        fixed error, on a line that makes `per_hour` (24 × columns) parts each hour of the day,
+        as the reference did."""
+        hour = np.arange(int(self.lookbacks[-1]) + 1)
+        n = per_hour[hour % 24]
+        keep = n.sum(axis=1) > 0
+        _, live, reference, blocks, fixed = self.variances(hour[keep], n[keep])
         with np.errstate(all="ignore"):
-            z = np.where(live > 0, (w @ s) / np.sqrt(live + reference + blocks), 0.0)
-        return self._keep(np.nan_to_num(z))
+            rho = (reference + fixed) / (live + reference + blocks + fixed)
+        return np.nan_to_num(rho)
 
 
 def _by_stretch(
@@ -245,9 +281,12 @@ class RampDetector:
 
     def __init__(self, basis: Basis) -> None:
         cfg = basis.config.detection
-        self.limit = ramp_threshold(cfg.false_alarms_per_year)
         self.sums = HourSums(basis.width)
         self.scan = RampScan(basis)
+        budget = share(cfg.false_alarms_per_year, "ramp")
+        self.limit = ramp_levels(self.scan, basis.calibration.per_hour, budget)
+        scan = self.scan
+        self.shifts = ShiftEffects(scan.block_var, scan.group_of_phase, scan.reference_count)
         self.seen = 0
         self.parts = 0
         self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
@@ -265,6 +304,8 @@ class RampDetector:
             return
         self.seen = sums.closed
         self.parts = 0
+        size = sums.size
+        self.shifts.update(sums.hour[:size], sums.n[:size], sums.s[:size])
         z = self.scan.evaluate(sums)
         now = float(step.batch.ts[-1])
         score = np.abs(z) / self.limit
@@ -275,7 +316,7 @@ class RampDetector:
                 j,
                 score=score[j],
                 value=float(z[j]),
-                threshold=self.limit,
+                threshold=float(self.limit[j]),
                 seq=step.last_seq,
                 ts=step.ts,
                 parts=due.parts,
@@ -289,5 +330,5 @@ class RampDetector:
 
     def readings(self) -> dict[str, ColumnReading]:
         z = self.scan.z
-        limit = np.full(z.shape, self.limit)
+        limit = self.limit.copy()
         return {"ramp": ColumnReading(score=np.abs(z) / self.limit, value=z, threshold=limit)}
