@@ -55,9 +55,6 @@ class Calibration:
     # Share of the reference's records that count as independent, per column
     # (console/reference_health.py); the mean-drift detectors scale its counts by it.
     effective: np.ndarray = field(default_factory=lambda: np.ones(0))
-    # Values per clock hour of the day (24 × columns) the reference had, per day of it: the
-    # line's production pattern, which sets how much of a statistic is the reference's error.
-    per_hour: np.ndarray = field(default_factory=lambda: np.zeros((24, 0)))
     # The level, in sd of a normal statistic, of a window's view evaluated as it slides
     # (KS's share of the budget): what a shift-to-shift effect on the window may reach.
     window_gauss: float = 0.0
@@ -154,19 +151,8 @@ def calibrate(
         windows_hours=windows,
         block_var=block_variance(resid, ref_ts, profile),
         ref_blocks=_reference_blocks(ref_ts, profile),
-        per_hour=_per_hour(reference, ref_ts),
         window_gauss=window_level(windows_a_year, share(budget, "ks")),
     )
-
-
-def _per_hour(reference: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """Non-missing values per clock hour of the day, per calendar day the reference covers
-    (24 × columns)."""
-    hour = ((ts % 86400.0) // 3600.0).astype(np.intp)
-    present = (~np.isnan(reference)).astype(float)
-    counts = np.zeros((24, reference.shape[1]))
-    np.add.at(counts, hour, present)
-    return counts / max(np.unique(ts // 86400.0).size, 1)
 
 
 def standardised(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:

@@ -15,11 +15,12 @@ drift alarm it is held a day once raised (console/annunciator.py). Engine thread
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from console.budget import fixed_error_level, share, upcrossings
+from console.budget import share
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
 from console.records import iso
@@ -43,28 +44,21 @@ RAMP_RATE = 2600.0
 
 
 def ramp_threshold(budget: float) -> float:
-    """The scan's |z| level for `budget` false alarms per input-year, all of its variance
-    fresh noise (no reference error)."""
-    return float(fixed_error_level(_onset_rates, np.zeros((len(LOOKBACKS), 1)), budget)[0])
+    """The scan's |z| level for `budget` false alarms per input-year.
 
-
-def _onset_rates(x: np.ndarray) -> np.ndarray:
-    """One side's yearly upcrossings of each onset's z over x (onsets first): RAMP_RATE shared
-    as the moving-window formula shares it, in proportion to 1 / onset."""
-    inverse = 1.0 / np.asarray(LOOKBACKS)
-    weight = 0.5 * RAMP_RATE * inverse / inverse.sum()
-    return weight.reshape((-1,) + (1,) * (x.ndim - 1)) * upcrossings(x)
-
-
-def ramp_levels(scan: RampScan, per_hour: np.ndarray, budget: float) -> np.ndarray:
-    """The scan's |z| level per column for `budget` false alarms per input-year, counting the
-    reference's error as drawn once (`console.budget.fixed_error_level`): a short reference,
-    or one whose days differ, may raise it on the inputs it leaves uncertain; it is never
-    below the level with no reference error (RAMP_RATE was fitted without one)."""
-    if per_hour.shape[1] != scan.z.size or not per_hour.any():
-        return np.full(scan.z.size, ramp_threshold(budget))
-    mixed = fixed_error_level(_onset_rates, scan.reference_shares(per_hour), budget)
-    return np.maximum(mixed, ramp_threshold(budget))  # never below the plain scan's level
+    The reference's own error is part of the z's variance at every look although it is drawn
+    once: that makes the statistic wander less than fresh noise would, so this level (for fresh
+    noise) is on the safe side; the shift effects a short reference misses are learned live
+    (`console/shift_effects.py`)."""
+    normal = NormalDist()
+    lo, hi = 2.0, 10.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if RAMP_RATE * mid * mid * (1.0 - normal.cdf(mid)) > budget:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 class HourSums:
@@ -243,18 +237,6 @@ class RampScan:
             fixed = self.block_var * grouped.sum(axis=1) ** 2 / self.ref_blocks
         return w, live, reference, blocks, fixed
 
-    def reference_shares(self, per_hour: np.ndarray) -> np.ndarray:
-        """ρ (onsets × columns): the share of each onset's variance that is the reference's
-        fixed error, on a line that makes `per_hour` (24 × columns) parts each hour of the day,
-        as the reference did."""
-        hour = np.arange(int(self.lookbacks[-1]) + 1)
-        n = per_hour[hour % 24]
-        keep = n.sum(axis=1) > 0
-        _, live, reference, blocks, fixed = self.variances(hour[keep], n[keep])
-        with np.errstate(all="ignore"):
-            rho = (reference + fixed) / (live + reference + blocks + fixed)
-        return np.nan_to_num(rho)
-
 
 def _by_stretch(
     seg: np.ndarray, group: np.ndarray, values: np.ndarray, stretches: int, groups: int
@@ -283,8 +265,7 @@ class RampDetector:
         cfg = basis.config.detection
         self.sums = HourSums(basis.width)
         self.scan = RampScan(basis)
-        budget = share(cfg.false_alarms_per_year, "ramp")
-        self.limit = ramp_levels(self.scan, basis.calibration.per_hour, budget)
+        self.limit = ramp_threshold(share(cfg.false_alarms_per_year, "ramp"))
         scan = self.scan
         self.shifts = ShiftEffects(scan.block_var, scan.group_of_phase, scan.reference_count)
         self.seen = 0
@@ -316,7 +297,7 @@ class RampDetector:
                 j,
                 score=score[j],
                 value=float(z[j]),
-                threshold=float(self.limit[j]),
+                threshold=self.limit,
                 seq=step.last_seq,
                 ts=step.ts,
                 parts=due.parts,
@@ -330,5 +311,5 @@ class RampDetector:
 
     def readings(self) -> dict[str, ColumnReading]:
         z = self.scan.z
-        limit = self.limit.copy()
+        limit = np.full(z.shape, self.limit)
         return {"ramp": ColumnReading(score=np.abs(z) / self.limit, value=z, threshold=limit)}
