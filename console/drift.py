@@ -58,6 +58,9 @@ class Calibration:
     # The level, in sd of a normal statistic, of a window's view evaluated as it slides
     # (KS's share of the budget): what a shift-to-shift effect on the window may reach.
     window_gauss: float = 0.0
+    # Degrees of freedom behind block_var (the reference's shift-long blocks less one); its
+    # raw estimate is block_var / (1 + 2 √(2 / block_dof)) (`block_variance`).
+    block_dof: float = 1.0
 
     def reference_counts(self, counts: np.ndarray) -> np.ndarray:
         """Reference counts (…, columns) as effectively independent records."""
@@ -152,6 +155,7 @@ def calibrate(
         block_var=block_variance(resid, ref_ts, profile),
         ref_blocks=_reference_blocks(ref_ts, profile),
         window_gauss=window_level(windows_a_year, share(budget, "ks")),
+        block_dof=float(max(np.unique(ref_ts // BLOCK_SECONDS).size - 1, 1)),
     )
 
 
@@ -223,11 +227,17 @@ def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile)
         estimate = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
         # A variance seen on few blocks may be twice what they showed: its upper bound (about
         # two standard errors of a variance on blocks − 1 degrees of freedom).
-        out[j] = estimate * (1.0 + 2.0 * math.sqrt(2.0 / max(n_b.size - 1, 1)))
+        out[j] = estimate * upper_factor(max(n_b.size - 1, 1))
     days = profile.span_seconds / 86400.0
     if profile.phased and days >= 2:
         out *= days / (days - 1.0)
     return out
+
+
+def upper_factor(dof: float) -> float:
+    """A variance estimated on `dof` degrees of freedom may be this many times what it showed
+    (about two standard errors)."""
+    return 1.0 + 2.0 * math.sqrt(2.0 / max(dof, 1.0))
 
 
 def _reference_blocks(ts: np.ndarray, profile: ReferenceProfile) -> float:

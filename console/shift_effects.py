@@ -11,30 +11,36 @@ reference is in force. The live line shows them within days.
 `HourSums`, 8 weeks) through SECOND differences of consecutive shift-block means, which a
 linear drift does not move: E[(m_b − 2m_{b−1} + m_{b−2})²] = v_b + 4v_{b−1} + v_{b−2} + 6τ²,
 v_b the block mean's own noise (1 / parts, plus the reference's error in its hours' profile).
-The detectors' τ² (the shared `Calibration.block_var` array, written in place) is the larger of
-the reference's and the live estimate, once the live estimate rests on a few days of shifts.
-Engine thread, when the ramp scan looks (at most hourly).
+The detectors' τ² (the shared `Calibration.block_var` array, written in place) pools the
+reference's raw estimate and the live one by their degrees of freedom (overlapping second
+differences count half each), floored at 0 and raised to its upper bound on the pooled degrees
+of freedom (`console.drift.upper_factor`): a reference's chance estimate, too high or too low,
+fades as the live shifts come in. Engine thread, when the ramp scan looks (at most hourly).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from console.drift import BLOCK_SECONDS
+from console.drift import BLOCK_SECONDS, upper_factor
 
 HOUR = 3600.0
 FEWEST_PARTS = 20  # a block with fewer parts tells nothing about its effect
-FEWEST_DIFFERENCES = 9  # about three days of shifts before the live estimate counts
 
 
 class ShiftEffects:
     """τ² per column: the reference's, raised to what the live shifts show."""
 
     def __init__(
-        self, block_var: np.ndarray, group_of_phase: np.ndarray, reference_count: np.ndarray
+        self,
+        block_var: np.ndarray,
+        block_dof: float,
+        group_of_phase: np.ndarray,
+        reference_count: np.ndarray,
     ) -> None:
         self.block_var = block_var  # shared with the detectors: updated in place
-        self.reference = block_var.copy()
+        self.reference = block_var / upper_factor(block_dof)  # the reference's raw estimate
+        self.reference_dof = block_dof
         self.group_of_phase = group_of_phase
         self.reference_count = reference_count  # (groups, columns)
         self.live = np.zeros_like(block_var)
@@ -64,5 +70,8 @@ class ShiftEffects:
         self.differences = int(count.min())
         with np.errstate(all="ignore"):
             estimate = np.where(count > 0, (second**2 - own).sum(axis=0) / (6.0 * count), 0.0)
-        self.live = np.where(count >= FEWEST_DIFFERENCES, np.maximum(estimate, 0.0), 0.0)
-        np.copyto(self.block_var, np.maximum(self.reference, self.live))
+        self.live = np.maximum(estimate, 0.0)
+        dof = self.reference_dof + 0.5 * count
+        pooled = (self.reference_dof * self.reference + 0.5 * count * estimate) / dof
+        factor = 1.0 + 2.0 * np.sqrt(2.0 / dof)  # upper_factor, per column
+        np.copyto(self.block_var, np.maximum(pooled, 0.0) * factor)

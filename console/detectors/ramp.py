@@ -267,7 +267,9 @@ class RampDetector:
         self.scan = RampScan(basis)
         self.limit = ramp_threshold(share(cfg.false_alarms_per_year, "ramp"))
         scan = self.scan
-        self.shifts = ShiftEffects(scan.block_var, scan.group_of_phase, scan.reference_count)
+        self.shifts = ShiftEffects(
+            scan.block_var, basis.calibration.block_dof, scan.group_of_phase, scan.reference_count
+        )
         self.seen = 0
         self.parts = 0
         self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
