@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from bench.family import _when, engine_for
-from bench.lines import DAY, Drift, LineData, LineDesign, draw_line, ramp_limit
+from bench.lines import DAY, START, Drift, LineData, LineDesign, draw_line, ramp_limit
 from console.alarms import AlarmEvent
 from console.engine import Engine
 
@@ -207,3 +207,24 @@ def test_a_reference_with_a_trend_is_named_and_shown_on_screen(qtbot) -> None:  
     qtbot.addWidget(screen)
     screen.show_snapshot(take(engine))
     assert any("x4" in text and "a trend in the reference" in text for text in screen.texts())
+
+
+def test_a_missing_rate_alarm_stays_while_the_rise_persists_and_clears_when_the_input_is_back() -> (
+    None
+):
+    base = np.zeros(6)
+    base[3] = 0.05
+    design = plain_line(missing_base=base, missing_rise=(3, 0.25, 1.0))
+    data = LineData(design)
+    engine, _ = engine_for(data, 0.02)
+    events: list[AlarmEvent] = []
+    for day in range(5, 11):  # the rise, then five days at 25 %
+        events += engine.process(data.days(day, 1))
+    data.design = replace(design, missing_rise=None)  # the sensor is fixed: back to 5 %
+    for day in range(11, 16):
+        events += engine.process(data.days(day, 1))
+    transitions = [e.event for e in events if e.alarm == "missing_rate:x3"]
+    assert transitions == ["alarm_raised", "alarm_cleared"], transitions
+    cleared = next(e for e in events if e.alarm == "missing_rate:x3" and e.event == "alarm_cleared")
+    assert _when(cleared) > START + 11 * DAY  # not before the input was back
+    assert [e for e in raised(events) if e.source != "x3"] == []
