@@ -19,15 +19,15 @@ from __future__ import annotations
 
 # Shares of an input's budget per detector (they sum to 1).
 SHARES: dict[str, float] = {
-    "ramp": 0.55,
-    "mean_shift": 0.1,
-    "missing_rate": 0.1,
-    "ks": 0.05,
-    "psi": 0.05,
-    "jump": 0.05,
-    "missing": 0.04,
-    "out_of_range": 0.03,
-    "stuck": 0.03,
+    "ramp": 0.7,
+    "mean_shift": 0.08,
+    "missing_rate": 0.08,
+    "ks": 0.03,
+    "psi": 0.03,
+    "jump": 0.03,
+    "missing": 0.02,
+    "out_of_range": 0.015,
+    "stuck": 0.015,
 }
 
 

@@ -15,7 +15,9 @@ The detectors' τ² (the shared `Calibration.block_var` array, written in place)
 reference's raw estimate and the live one by their degrees of freedom (overlapping second
 differences count half each), floored at 0 and raised to its upper bound on the pooled degrees
 of freedom (`console.drift.upper_factor`): a reference's chance estimate, too high or too low,
-fades as the live shifts come in. Engine thread, when the ramp scan looks (at most hourly).
+fades as the live shifts come in. The live line counts only where its estimate stands out of its
+own noise (two standard errors): at 20,000 parts a day chance estimates of 1e-4 sd² would
+otherwise halve a long ramp's z. Engine thread, when the ramp scan looks (at most hourly).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ShiftEffects:
         reference_count: np.ndarray,
     ) -> None:
         self.block_var = block_var  # shared with the detectors: updated in place
+        self.initial = block_var.copy()  # the reference's estimate at its upper bound
         self.reference = block_var / upper_factor(block_dof)  # the reference's raw estimate
         self.reference_dof = block_dof
         self.group_of_phase = group_of_phase
@@ -71,7 +74,12 @@ class ShiftEffects:
         with np.errstate(all="ignore"):
             estimate = np.where(count > 0, (second**2 - own).sum(axis=0) / (6.0 * count), 0.0)
         self.live = np.maximum(estimate, 0.0)
+        # Its own noise with no effect at all (overlapping second differences are correlated:
+        # about 1.94 times the variance of independent terms): only an estimate beyond two of
+        # those standard errors shows effects; else the reference's value stands.
+        spread = np.sqrt(2.0 * 1.94 * (own * own).sum(axis=0)) / (6.0 * np.maximum(count, 1))
+        shown = (count > 0) & (estimate > 2.0 * spread)
         dof = self.reference_dof + 0.5 * count
         pooled = (self.reference_dof * self.reference + 0.5 * count * estimate) / dof
         factor = 1.0 + 2.0 * np.sqrt(2.0 / dof)  # upper_factor, per column
-        np.copyto(self.block_var, np.maximum(pooled, 0.0) * factor)
+        np.copyto(self.block_var, np.where(shown, pooled * factor, self.initial))
