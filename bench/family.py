@@ -33,6 +33,11 @@ from console.config import Config, default_config
 from console.engine import Engine
 
 DRIFT_DETECTORS = ("ramp", "mean_shift", "ks", "psi")
+# The study's false-alarm budget per input-year, all detectors together (console/budget.py). Issue
+# 12 asks for 0 false alarms in >= 100 line-years of about 9 inputs (and the model's confidence)
+# each: a calibrated engine raises about budget x inputs a line-year, so 0 in 100 calls for at
+# most ~0.001 (an expected ~1 in 100 line-years). The limit and the peers use the same budget.
+STUDY_BUDGET = 0.001
 QUIET = ("rejected",)
 
 
@@ -66,7 +71,7 @@ def _when(event: AlarmEvent) -> float:
     return float(np.datetime64(event.ts.rstrip("Z"), "ms").astype(np.int64)) / 1000.0
 
 
-def run_line(design: LineDesign, days: float, budget: float = 0.02) -> LineResult:
+def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> LineResult:
     """One line: reference, then `days` of production (drift onset `design.onset_day` in)."""
     data = LineData(design)
     engine, _ = engine_for(data, budget)
@@ -132,7 +137,11 @@ def bench_family(quick: bool) -> list[LineResult]:
     lines = 8 if quick else 30
     stable = 6 if quick else 100
     inputs = 16 if quick else 64
-    heading("detection", "family of randomised lines: latency against the statistical limit")
+    heading(
+        "detection",
+        "family of randomised lines: latency against the statistical limit "
+        f"(budget {STUDY_BUDGET:g} false alarms per input-year, all detectors)",
+    )
     results: list[LineResult] = []
     for s in range(lines):
         r = run_line(draw_line(1000 + s, max_inputs=inputs), days=30)
@@ -176,7 +185,7 @@ def _stable(line_years: int, inputs: int) -> None:
         rate = float(np.exp(np.random.default_rng(s).uniform(np.log(500), np.log(2000))))
         design = replace(design, parts_per_day=rate)
         data = LineData(design)
-        engine, _ = engine_for(data, 0.02)
+        engine, _ = engine_for(data, STUDY_BUDGET)
         begin = int(design.reference_days)
         for day in range(begin, begin + 365, 5):
             for event in engine.process(data.days(day, 5)):

@@ -108,6 +108,7 @@ class LineData:
         self.rng = np.random.default_rng(design.seed + 7_919)
         self.names = tuple(f"x{j}" for j in range(design.inputs))
         self.part = 0
+        self._reference: RecordBatch | None = None
 
     @property
     def onset(self) -> float:
@@ -116,7 +117,11 @@ class LineData:
         return START + (d.reference_days + d.onset_day) * DAY
 
     def reference(self) -> RecordBatch:
-        return self.days(0.0, self.design.reference_days)
+        """The reference's records, drawn once (the engine and the peers judge against the
+        same sample)."""
+        if self._reference is None:
+            self._reference = self.days(0.0, self.design.reference_days)
+        return self._reference
 
     def days(self, first: float, count: float) -> RecordBatch:
         """Records of days `first` … `first + count` (days since the reference began)."""

@@ -12,8 +12,9 @@ what they compare against from the reference records (`calibrate`):
   own block-to-block variability.
 - `stuck`: three times the longest run of identical values the reference had (at least 30).
 
-The false-alarm budget (`detection.false_alarms_per_year` per source) sets every threshold through
-the number of effectively independent tests a year. Runs on the engine thread, once per reference.
+The false-alarm budget (`detection.false_alarms_per_year` per input, shared among its detectors by
+`console/budget.py`) sets every threshold through the number of effectively independent tests a
+year. Runs on the engine thread, once per reference.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from console.budget import share
 from console.config import Detection
 from console.reference import COARSE_BINS, FINE_BINS, ReferenceProfile, phase_of
 from console.stats import Binner
@@ -53,6 +55,12 @@ class Calibration:
     # Share of the reference's records that count as independent, per column
     # (console/reference_health.py); the mean-drift detectors scale its counts by it.
     effective: np.ndarray = field(default_factory=lambda: np.ones(0))
+    # The level, in sd of a normal statistic, of a window's view evaluated as it slides
+    # (KS's share of the budget): what a shift-to-shift effect on the window may reach.
+    window_gauss: float = 0.0
+    # Degrees of freedom behind block_var (the reference's shift-long blocks less one); its
+    # raw estimate is block_var / (1 + 2 √(2 / block_dof)) (`block_variance`).
+    block_dof: float = 1.0
 
     def reference_counts(self, counts: np.ndarray) -> np.ndarray:
         """Reference counts (…, columns) as effectively independent records."""
@@ -108,14 +116,14 @@ def calibrate(
     # The reference's own rate (no line speed assumed); a reference of a few minutes counts
     # as ten, so that a burst does not claim millions of parts a day.
     parts_per_day = n / max(span, 600.0) * 86400.0
-    budget = cfg.false_alarms_per_year
+    budget = cfg.false_alarms_per_year  # per input, all its detectors (console/budget.py)
     windows = tuple(cfg.drift_windows_hours)
-    z_mean = scan_threshold(budget, windows)
+    z_mean = scan_threshold(share(budget, "mean_shift"), windows)
     resid = standardised(profile, reference, ref_ts)
     mean_inflation = _block_inflation(resid, ref_ts, profile)
     # Jump: two one-sided CUSUMs per column.
     k = cfg.jump_sd / 2.0
-    arl = 2.0 * parts_per_day * 365.0 / budget
+    arl = 2.0 * parts_per_day * 365.0 / share(budget, "jump")
     units = resid * (profile.phase_sd.mean(axis=0) / np.where(profile.sd > 0, profile.sd, 1.0))
     cusum_h = np.array(
         [
@@ -146,6 +154,8 @@ def calibrate(
         windows_hours=windows,
         block_var=block_variance(resid, ref_ts, profile),
         ref_blocks=_reference_blocks(ref_ts, profile),
+        window_gauss=window_level(windows_a_year, share(budget, "ks")),
+        block_dof=float(max(np.unique(ref_ts // BLOCK_SECONDS).size - 1, 1)),
     )
 
 
@@ -217,11 +227,17 @@ def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile)
         estimate = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
         # A variance seen on few blocks may be twice what they showed: its upper bound (about
         # two standard errors of a variance on blocks − 1 degrees of freedom).
-        out[j] = estimate * (1.0 + 2.0 * math.sqrt(2.0 / max(n_b.size - 1, 1)))
+        out[j] = estimate * upper_factor(max(n_b.size - 1, 1))
     days = profile.span_seconds / 86400.0
     if profile.phased and days >= 2:
         out *= days / (days - 1.0)
     return out
+
+
+def upper_factor(dof: float) -> float:
+    """A variance estimated on `dof` degrees of freedom may be this many times what it showed
+    (about two standard errors)."""
+    return 1.0 + 2.0 * math.sqrt(2.0 / max(dof, 1.0))
 
 
 def _reference_blocks(ts: np.ndarray, profile: ReferenceProfile) -> float:
@@ -295,27 +311,39 @@ def _shape_levels(
     """KS and PSI levels per column for a window of W parts evaluated as it slides."""
     n = profile.n
     # About parts-a-year / W windows, each crossing its level u about u² times as often as one
-    # fixed window would (as for the means).
+    # fixed window would (as for the means). The reference's own error is drawn once and stays:
+    # it is not fresh noise at every look. KS (a distance) and √PSI (about one) are at most the
+    # window's distance from the process plus the reference's, so the level is the sum of the
+    # window's level over the year's looks and the reference's for one draw, half the budget
+    # each.
     scale = 1.0 / window + 1.0 / max(n, 1)
+    ks_budget, psi_budget = share(budget, "ks"), share(budget, "psi")
     ks_level = _solve(
-        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0
+        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), ks_budget / 2, 0.5, 6.0
     )
-    ks_null = ks_level * math.sqrt(scale)
+    ks_once = _solve(lambda c: 2 * math.exp(-2 * c * c), ks_budget / 2, 0.5, 6.0)
+    ks_null = ks_level / math.sqrt(window) + ks_once / math.sqrt(max(n, 1))
     psi_dof = COARSE_BINS - 1
-    psi_null = (
-        _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
-    )
+    psi_window = _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), psi_budget / 2, 1, 400)
+    psi_once = _solve(lambda q: _chi2_sf(q, psi_dof), psi_budget / 2, 1.0, 400.0)
+    psi_null = (math.sqrt(psi_window / window) + math.sqrt(psi_once / max(n, 1))) ** 2
     ks_infl, psi_infl = _shape_inflation(profile, reference, window)
     # Where block effects dominate, the window's KS and PSI follow those effects (about normal,
     # and squared for PSI), not the finite-sample null's tails: their level in the effect's
     # own RMS, for windows_a_year continuously evaluated windows.
-    ks_rms = math.sqrt(math.pi**2 / 12.0) * ks_null / ks_level  # iid RMS of a block's KS
-    gauss = _solve(
-        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
-    )
+    ks_rms = math.sqrt(math.pi**2 / 12.0 * scale)  # iid RMS of a block's KS
+    gauss = window_level(windows_a_year, ks_budget)
     ks = np.maximum(ks_null * ks_infl, _block_level(ks_infl, ks_rms, 2.0, gauss))
     psi_block = _block_level(psi_infl, scale * psi_dof, 4.0, gauss**2)
     return ks, np.maximum(psi_null * psi_infl, psi_block)
+
+
+def window_level(windows_a_year: float, budget: float) -> float:
+    """The level, in sd, of a normal statistic of a window evaluated as it slides, about
+    `windows_a_year` windows a year, for `budget` crossings a year (either side)."""
+    return _solve(
+        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
+    )
 
 
 def _block_level(

@@ -22,7 +22,9 @@ def test_slow_drift_against_a_validation_reference_alarms_within_two_and_a_half_
 
 def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
     # Two days of reference carry their own sampling error into every comparison, so the delay
-    # varies more from run to run: the median must still be within 2.5 days, none beyond 3.
+    # varies more from run to run: the median must still be within 2.5 days, none beyond 3.1
+    # (3.0 before the false-alarm budget was shared among an input's detectors, issue 12: seed 2
+    # now takes 3.02 days).
     delays = []
     for seed in range(1, 8):
         result = run("drift", days=6.5, seed=seed)  # onset day 3
@@ -32,7 +34,7 @@ def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
         delays.append(result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")))
     assert None not in delays
     assert sorted(delays)[len(delays) // 2] <= 2.5
-    assert max(delays) <= 3.0
+    assert max(delays) <= 3.1
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from bench.family import _when, engine_for
-from bench.lines import DAY, Drift, LineData, LineDesign, draw_line, ramp_limit
+from bench.lines import DAY, START, Drift, LineData, LineDesign, draw_line, ramp_limit
 from console.alarms import AlarmEvent
 from console.engine import Engine
 
@@ -155,3 +155,76 @@ def test_the_ramp_scan_equals_its_plain_form_with_gaps_and_block_effects() -> No
         scan = RampScan(SimpleNamespace(profile=profile, calibration=calibration, width=width))
         fast = scan.evaluate(sums).copy()
         assert np.allclose(fast, scan.evaluate_direct(sums), rtol=1e-9, atol=1e-12)
+
+
+def test_shift_effects_a_short_reference_did_not_show_are_learned_and_stay_silent() -> None:
+    """Effects drawn anew every shift (sd 0.09 on x3), a 2-day reference that holds six shifts,
+    1,600 parts a day round the clock, 3 % missing values on x2: 60 stable days, no alarm."""
+    daily = np.zeros(6)
+    daily[3] = 0.09
+    missing = np.zeros(6)
+    missing[2] = 0.03
+    design = plain_line(
+        parts_per_day=1600.0, night_gap=False, shift_fixed=np.zeros((3, 6)),
+        shift_daily_sd=daily, reference_days=2.0, missing_base=missing,
+    )  # fmt: skip
+    _, engine, events = run(design, days=60)
+    assert raised(events) == []
+    from console.detectors.ramp import RampDetector
+
+    assert engine.watch is not None
+    ramp = next(d for d in engine.watch.detectors if isinstance(d, RampDetector))
+    learned = float(np.sqrt(ramp.shifts.live[3]))
+    assert 0.05 < learned < 0.14, learned  # the shifts' own sd, as the live line showed it
+    assert ramp.shifts.live[0] < 0.002  # an input with no shift effects stays near 0
+
+
+def test_the_budget_is_spent_once_per_input_over_all_its_detectors() -> None:
+    from console.budget import SHARES, share
+    from console.detectors.ramp import ramp_threshold
+    from console.drift import scan_threshold
+
+    assert abs(sum(SHARES.values()) - 1.0) < 1e-9
+    assert share(0.02, "ramp") < 0.02
+    # A tenth of the budget costs a level little: it rises with the log of the budget.
+    assert ramp_threshold(0.02) < ramp_threshold(share(0.02, "ramp")) < ramp_threshold(0.02) + 0.2
+    assert scan_threshold(share(0.02, "mean_shift"), (24.0,)) < scan_threshold(0.02, (24.0,)) + 0.6
+
+
+def test_a_reference_with_a_trend_is_named_and_shown_on_screen(qtbot) -> None:  # noqa: ANN001
+    from console.snapshot import take
+    from widgets.events import EventList
+
+    data = LineData(plain_line())
+    reference = data.reference()
+    features = reference.features.copy()
+    features[:, 4] += np.linspace(0.0, 0.6, len(features))  # x4 creeps up during the reference
+    engine, _ = engine_for(data, 0.02)
+    engine.use_reference(replace(reference, features=features), "creeping reference")
+    assert engine.watch is not None
+    assert ("trend", "x4") in {(w.kind, w.source) for w in engine.watch.health.warnings}
+    screen = EventList()
+    qtbot.addWidget(screen)
+    screen.show_snapshot(take(engine))
+    assert any("x4" in text and "a trend in the reference" in text for text in screen.texts())
+
+
+def test_a_missing_rate_alarm_stays_while_the_rise_persists_and_clears_when_the_input_is_back() -> (
+    None
+):
+    base = np.zeros(6)
+    base[3] = 0.05
+    design = plain_line(missing_base=base, missing_rise=(3, 0.25, 1.0))
+    data = LineData(design)
+    engine, _ = engine_for(data, 0.02)
+    events: list[AlarmEvent] = []
+    for day in range(5, 11):  # the rise, then five days at 25 %
+        events += engine.process(data.days(day, 1))
+    data.design = replace(design, missing_rise=None)  # the sensor is fixed: back to 5 %
+    for day in range(11, 16):
+        events += engine.process(data.days(day, 1))
+    transitions = [e.event for e in events if e.alarm == "missing_rate:x3"]
+    assert transitions == ["alarm_raised", "alarm_cleared"], transitions
+    cleared = next(e for e in events if e.alarm == "missing_rate:x3" and e.event == "alarm_cleared")
+    assert _when(cleared) > START + 11 * DAY  # not before the input was back
+    assert [e for e in raised(events) if e.source != "x3"] == []

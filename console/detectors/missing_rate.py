@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.budget import share
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.detectors.ramp import HourSums
 from console.drift import scan_threshold
@@ -53,7 +54,8 @@ class MissingRateDetector:
 
     def __init__(self, basis: Basis) -> None:
         profile = basis.profile
-        self.limit = scan_threshold(basis.config.detection.false_alarms_per_year, WINDOWS_HOURS)
+        budget = share(basis.config.detection.false_alarms_per_year, "missing_rate")
+        self.limit = scan_threshold(budget, WINDOWS_HOURS)
         self.ref_parts = float(max(profile.n, 1))
         self.ref_missing = np.asarray(profile.missing_rate, float) * self.ref_parts
         self.sums = HourSums(basis.width, max(WINDOWS_HOURS), missing_counts)

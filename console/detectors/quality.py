@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.budget import share
 from console.config import Detection
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
+from console.drift import scan_threshold
 from console.reference import CONF, ReferenceProfile
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ class QualityLevels:
         self.last_ts: float | None = None
         self.missing = np.asarray(profile.missing_rate, dtype=float).copy()
         self.out_of_range = np.zeros(width)
-        self.missing_limit = np.maximum(cfg.missing_fraction, 3.0 * profile.missing_rate)
+        self.missing_limit = missing_limit(profile, cfg)
         self.range_limit = cfg.out_of_range_fraction
 
     def update(
@@ -49,6 +51,22 @@ class QualityLevels:
         decay = max(0.5 ** (seconds / self.HALF_LIFE_SECONDS), 1.0 - parts / self.EVIDENCE_PARTS)
         self.missing = decay * self.missing + (1 - decay) * missing / parts
         self.out_of_range = decay * self.out_of_range + (1 - decay) * outside / parts
+
+
+def missing_limit(profile: ReferenceProfile, cfg: Detection) -> np.ndarray:
+    """The `missing` EWMA's limit per input: `missing_fraction`, or where the reference had
+    missing values, the level the EWMA reaches by chance at its share of the budget (Poisson
+    about the reference's rate, taken at its own upper bound). The EWMA rests on at least
+    EVIDENCE_PARTS, i.e. on about twice that many parts' worth of variance, and is looked at
+    continuously with a memory of about an hour; a moderate rise is `missing_rate`'s to find."""
+    n_ref = max(float(profile.n), 1.0)
+    p = np.asarray(profile.missing_rate, float)
+    high = np.minimum(p + 2.0 * np.sqrt(p / n_ref) + 2.0 / n_ref, 1.0)
+    u = scan_threshold(share(cfg.false_alarms_per_year, "missing"), (1.0,))
+    count = 2.0 * QualityLevels.EVIDENCE_PARTS
+    expected = high * count
+    chance = (expected + u * np.sqrt(expected) + u * u) / count
+    return np.maximum(cfg.missing_fraction, np.where(p > 0, chance, 0.0))
 
 
 class LineQuality:

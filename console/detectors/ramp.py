@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.budget import share
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
 from console.records import iso
 from console.scan_kernels import hour_sums, ramp_scan
+from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
@@ -44,7 +46,12 @@ RAMP_RATE = 2600.0
 
 
 def ramp_threshold(budget: float) -> float:
-    """The scan's |z| level for `budget` false alarms per input-year."""
+    """The scan's |z| level for `budget` false alarms per input-year.
+
+    The reference's own error is part of the z's variance at every look although it is drawn
+    once: that makes the statistic wander less than fresh noise would, so this level (for fresh
+    noise) is on the safe side; the shift effects a short reference misses are learned live
+    (`console/shift_effects.py`)."""
     normal = NormalDist()
     lo, hi = 2.0, 10.0
     for _ in range(60):
@@ -155,10 +162,22 @@ class RampScan:
     def evaluate_direct(self, sums: HourSums) -> np.ndarray:
         """The same z as `evaluate`, with the ramp's weights written out (for tests)."""
         size = sums.size
-        hour = sums.hour[:size]
+        w, live, reference, blocks, fixed = self.variances(sums.hour[:size], sums.n[:size])
+        with np.errstate(all="ignore"):
+            z = np.where(
+                live > 0, (w @ sums.s[:size]) / np.sqrt(live + reference + blocks + fixed), 0.0
+            )
+        return self._keep(np.nan_to_num(z))
+
+    def variances(
+        self, hour: np.ndarray, n: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The ramp weights (onsets × hours) and the parts of each onset's variance (onsets ×
+        columns) for parts `n` in clock hours `hour` (oldest first): live noise, the reference's
+        error in the hours' means, live block effects, the block effects in the reference's
+        mean. The second and the last are fixed for as long as the reference is in force."""
         age = (hour[-1] + 1 - hour) - 0.5
         w = np.maximum(self.lookbacks[:, None] - age[None, :], 0.0)  # (onsets, hours)
-        n, s = sums.n[:size], sums.s[:size]
         live = (w * w) @ n
         group = self.group_of_phase[hour % 24]
         reference = np.zeros_like(live)
@@ -166,16 +185,15 @@ class RampScan:
             rows = group == p
             reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
         blocks = np.zeros_like(live)
+        fixed = np.zeros_like(live)
         if self.block_var.any():
             weighted = w[:, :, None] * n[None, :, :]
             block = hour * HOUR // BLOCK_SECONDS
             starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
             grouped = np.add.reduceat(weighted, starts, axis=1)
-            blocks = (grouped**2).sum(axis=1) + grouped.sum(axis=1) ** 2 / self.ref_blocks
-            blocks = self.block_var * blocks
-        with np.errstate(all="ignore"):
-            z = np.where(live > 0, (w @ s) / np.sqrt(live + reference + blocks), 0.0)
-        return self._keep(np.nan_to_num(z))
+            blocks = self.block_var * (grouped**2).sum(axis=1)
+            fixed = self.block_var * grouped.sum(axis=1) ** 2 / self.ref_blocks
+        return w, live, reference, blocks, fixed
 
 
 class RampDetector:
@@ -186,9 +204,13 @@ class RampDetector:
 
     def __init__(self, basis: Basis) -> None:
         cfg = basis.config.detection
-        self.limit = ramp_threshold(cfg.false_alarms_per_year)
         self.sums = HourSums(basis.width)
         self.scan = RampScan(basis)
+        self.limit = ramp_threshold(share(cfg.false_alarms_per_year, "ramp"))
+        scan = self.scan
+        self.shifts = ShiftEffects(
+            scan.block_var, basis.calibration.block_dof, scan.group_of_phase, scan.reference_count
+        )
         self.seen = 0
         self.parts = 0
         self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
@@ -206,6 +228,8 @@ class RampDetector:
             return
         self.seen = sums.closed
         self.parts = 0
+        size = sums.size
+        self.shifts.update(sums.hour[:size], sums.n[:size], sums.s[:size])
         z = self.scan.evaluate(sums)
         now = float(step.batch.ts[-1])
         score = np.abs(z) / self.limit

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
-from console.drift import Calibration
+from console.drift import BLOCK_SECONDS, Calibration
 from console.reference import FINE_BINS, ReferenceProfile
 from console.scan_kernels import shape_scan
 from console.stats import RollingWindow
@@ -55,6 +55,33 @@ class ShapeDrift:
         return {"ks": ks, "psi": psi, "wasserstein": wasserstein}
 
 
+class ShiftMargin:
+    """KS and PSI levels raised for shift-to-shift effects (`console/shift_effects.py`).
+
+    A shift's effect moves the whole shift's values; the window (W parts) and the reference
+    average over their shifts, so their means differ by m ~ N(0, τ² (1/B_w + 1/B_r)) with B_w,
+    B_r the shifts they hold. A mean difference of m sd gives KS ≈ 0.4·|m| and PSI ≈ m²; the
+    level adds what m reaches by chance, √PSI and KS being (about) distances that add."""
+
+    def __init__(self, basis: Basis) -> None:
+        calibration = basis.calibration
+        self.block_var = calibration.block_var  # τ² per column, updated live (shared)
+        per_shift = max(calibration.parts_per_day * BLOCK_SECONDS / 86400.0, 1.0)
+        live = max(basis.config.window.parts / per_shift, 1.0)
+        reference = max(basis.profile.span_seconds / BLOCK_SECONDS, 1.0)
+        self.spread = 1.0 / live + 1.0 / reference
+        self.level = calibration.window_gauss
+
+    def thresholds(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.block_var.size != base["ks"].size or not self.block_var.any():
+            return base
+        reach = self.level * np.sqrt(self.block_var * self.spread)
+        return {
+            "ks": base["ks"] + 0.4 * reach,
+            "psi": (np.sqrt(base["psi"]) + reach) ** 2,
+        }
+
+
 class ShapeDetector:
     """KS and PSI per input over the whole window, every W/40 parts."""
 
@@ -65,6 +92,7 @@ class ShapeDetector:
         self.window = basis.window
         self.profile = basis.profile
         self.thresholds = {"ks": basis.calibration.ks, "psi": basis.calibration.psi}
+        self.shifts = ShiftMargin(basis)
         self.shape = ShapeDrift(basis.profile, basis.calibration)
         width = basis.width
         self.latest = {name: np.zeros(width) for name in ("ks", "psi", "wasserstein")}
@@ -75,8 +103,9 @@ class ShapeDetector:
     def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
         readings = self.latest = self.shape.evaluate(self.window)
         warm = self.window.filled >= self.window.size
+        margins = self.shifts.thresholds(self.thresholds)
         for spec in self.specs:
-            thresholds = self.thresholds[spec.name]
+            thresholds = margins[spec.name]
             value = readings[spec.name]
             score = value / thresholds if warm else np.zeros(len(value))
             for j in alarms.candidates(spec, score):
@@ -96,11 +125,12 @@ class ShapeDetector:
         sd = self.profile.sd
         with np.errstate(all="ignore"):
             wasserstein_sd = np.where(sd > 0, self.latest["wasserstein"] / sd, 0.0)
+        thresholds = self.shifts.thresholds(self.thresholds)
         out = {
             name: ColumnReading(
-                score=self.latest[name] / self.thresholds[name],
+                score=self.latest[name] / thresholds[name],
                 value=self.latest[name],
-                threshold=self.thresholds[name],
+                threshold=thresholds[name],
             )
             for name in ("ks", "psi")
         }
