@@ -21,6 +21,9 @@ import numpy as np
 from console.alarms import AlarmBook, AlarmEvent
 from console.config import Alarms as AlarmSettings
 from console.detectors.base import DetectorSpec
+from console.records import parse_timestamp
+
+HOLD_HOURS = 24.0  # a drift alarm stays raised at least this long (records' time)
 
 
 class Journal(Protocol):
@@ -79,8 +82,9 @@ class Annunciator:
         return event
 
     def flush(self) -> list[AlarmEvent]:
-        """Emit the transitions held since the last flush, in order; returns them."""
-        events, self._held = self._held, []
+        """Emit the transitions held since the last flush in `seq` order (stable: detectors'
+        registry order among equals); returns them."""
+        events, self._held = sorted(self._held, key=lambda e: e.seq), []
         for event in events:
             self.emit(event)
         return events
@@ -136,6 +140,7 @@ class InputAlarms:
                 self._active[view.detector] += 1
                 if view.source in columns:
                     self._mask_of(view.detector)[columns.index(view.source)] = True
+        self._raised: dict[tuple[str, int], float] = {}  # drift alarms: when raised (epoch s)
 
     def active(self, spec: DetectorSpec) -> int:
         """How many alarms of this detector are active (inputs, or the line)."""
@@ -165,7 +170,13 @@ class InputAlarms:
         onset: str | None = None,
         off_delay: int | None = None,
     ) -> None:
-        """Assess one input."""
+        """Assess one input. A drift alarm, once raised, is held for `HOLD_HOURS` of the
+        records' time even if its statistic dips (no flapping while a drift persists); after
+        that it clears through the deadband and off-delay as usual."""
+        if spec.drift and score < self.near and self._mask(spec)[column]:
+            raised = self._raised.get((spec.name, column))
+            if raised is not None and parse_timestamp(ts) - raised < HOLD_HOURS * 3600.0:
+                score = self.near
         event = self.annunciator.assess(
             spec, self.columns[column], score=score, value=value, threshold=threshold, seq=seq,
             ts=ts, parts=parts, message=message, onset=onset, off_delay=off_delay,
@@ -174,6 +185,8 @@ class InputAlarms:
             mask = self._mask(spec)
             mask[column] = event.event == "alarm_raised"
             self._active[spec.name] = int(mask.sum())
+            if spec.drift and mask[column]:
+                self._raised[(spec.name, column)] = parse_timestamp(ts)
 
     def line(
         self,

@@ -182,6 +182,17 @@ def use_reference_file(engine: Engine, path: str) -> None:
         print(f"reference {path}: skipped {skipped} malformed lines", file=sys.stderr)
 
 
+def warn_reference(engine: Engine, warned: bool) -> bool:
+    """Once a reference exists: its health warnings as one JSON line on stderr (if any)."""
+    if warned or engine.watch is None:
+        return warned
+    warnings = engine.watch.health.warnings
+    if warnings:
+        line = {"event": "reference_warning", "warnings": [w.wire() for w in warnings]}
+        print(json.dumps(line, separators=(",", ":")), file=sys.stderr)
+    return True
+
+
 def analyze(args: argparse.Namespace) -> int:
     from console.engine import Engine
 
@@ -199,10 +210,12 @@ def analyze(args: argparse.Namespace) -> int:
     ref_path = args.reference or config.reference.file
     if ref_path:
         use_reference_file(engine, ref_path)
+    warned = warn_reference(engine, False)
     with stream:
         for lines in read_chunks(stream):
             for begin in range(0, len(lines), 4096):
                 engine.feed_lines(lines[begin : begin + 4096])
+                warned = warned or warn_reference(engine, warned)
     write(json.dumps(engine.summary(time.perf_counter() - started), separators=(",", ":")) + "\n")
     out.flush()
     return 0

@@ -120,7 +120,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Detection:
-    # Family-wise false-alarm budget: alarms expected per feature-year of stable production.
+    # Family-wise false-alarm budget: alarms expected per feature-year of stable production,
+    # all of the feature's detectors together (console/budget.py shares it among them).
     false_alarms_per_year: float = 0.02
     # Slow-drift windows, in hours of production, scanned by the mean-shift detector.
     drift_windows_hours: tuple[float, ...] = (24.0, 36.0, 48.0)

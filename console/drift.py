@@ -12,19 +12,21 @@ what they compare against from the reference records (`calibrate`):
   own block-to-block variability.
 - `stuck`: three times the longest run of identical values the reference had (at least 30).
 
-The false-alarm budget (`detection.false_alarms_per_year` per source) sets every threshold through
-the number of effectively independent tests a year. Runs on the engine thread, once per reference.
+The false-alarm budget (`detection.false_alarms_per_year` per input, shared among its detectors by
+`console/budget.py`) sets every threshold through the number of effectively independent tests a
+year. Runs on the engine thread, once per reference.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
 
+from console.budget import share
 from console.config import Detection
 from console.reference import COARSE_BINS, FINE_BINS, ReferenceProfile, phase_of
 from console.stats import Binner
@@ -46,6 +48,24 @@ class Calibration:
     stuck: np.ndarray
     parts_per_day: float
     windows_hours: tuple[float, ...]
+    # Variance of a shift-long (8 h) block effect on the residual mean, per column (residual sd²
+    # units), and the blocks behind each hour's reference mean, which carries block_var / ref_blocks.
+    block_var: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ref_blocks: float = 1.0
+    # Share of the reference's records that count as independent, per column
+    # (console/reference_health.py); the mean-drift detectors scale its counts by it.
+    effective: np.ndarray = field(default_factory=lambda: np.ones(0))
+    # The level, in sd of a normal statistic, of a window's view evaluated as it slides
+    # (KS's share of the budget): what a shift-to-shift effect on the window may reach.
+    window_gauss: float = 0.0
+    # Degrees of freedom behind block_var (the reference's shift-long blocks less one); its
+    # raw estimate is block_var / (1 + 2 √(2 / block_dof)) (`block_variance`).
+    block_dof: float = 1.0
+
+    def reference_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Reference counts (…, columns) as effectively independent records."""
+        share = self.effective if self.effective.size else 1.0
+        return np.maximum(counts * share, 1.0)
 
 
 def _chi2_sf(q: float, dof: int) -> float:
@@ -93,15 +113,17 @@ def calibrate(
     """Derive every threshold from the reference records (`reference`: rows × columns)."""
     n = profile.n
     span = profile.span_seconds
-    parts_per_day = n / span * 86400.0 if span > 3600 else 5000.0
-    budget = cfg.false_alarms_per_year
+    # The reference's own rate (no line speed assumed); a reference of a few minutes counts
+    # as ten, so that a burst does not claim millions of parts a day.
+    parts_per_day = n / max(span, 600.0) * 86400.0
+    budget = cfg.false_alarms_per_year  # per input, all its detectors (console/budget.py)
     windows = tuple(cfg.drift_windows_hours)
-    z_mean = scan_threshold(budget, windows)
-    resid = _residuals(profile, reference, ref_ts)
+    z_mean = scan_threshold(share(budget, "mean_shift"), windows)
+    resid = standardised(profile, reference, ref_ts)
     mean_inflation = _block_inflation(resid, ref_ts, profile)
     # Jump: two one-sided CUSUMs per column.
     k = cfg.jump_sd / 2.0
-    arl = 2.0 * parts_per_day * 365.0 / budget
+    arl = 2.0 * parts_per_day * 365.0 / share(budget, "jump")
     units = resid * (profile.phase_sd.mean(axis=0) / np.where(profile.sd > 0, profile.sd, 1.0))
     cusum_h = np.array(
         [
@@ -109,19 +131,9 @@ def calibrate(
             for j in range(units.shape[1])
         ]
     )
-    # Shape over W parts, evaluated as the window slides: about parts-a-year / W windows, each
-    # crossing its level u about u² times as often as one fixed window would (as for the means).
     windows_a_year = max(parts_per_day * 365.0 / window, 1.0)
     scale = 1.0 / window + 1.0 / max(n, 1)
-    ks_level = _solve(
-        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), budget, 0.5, 6.0
-    )
-    ks_null = ks_level * math.sqrt(scale)
-    psi_dof = COARSE_BINS - 1
-    psi_null = (
-        _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), budget, 1.0, 400.0) * scale
-    )
-    ks_infl, psi_infl = _shape_inflation(profile, reference, window)
+    ks, psi_level = _shape_levels(profile, reference, window, windows_a_year, budget)
     classes = max(len(profile.classes), 2)
     class_psi = (
         _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
@@ -134,16 +146,21 @@ def calibrate(
         mean_inflation=mean_inflation,
         cusum_k=k,
         cusum_h=cusum_h,
-        ks=ks_null * ks_infl,
-        psi=psi_null * psi_infl,
+        ks=ks,
+        psi=psi_level,
         class_psi=class_psi,
         stuck=stuck,
         parts_per_day=parts_per_day,
         windows_hours=windows,
+        block_var=block_variance(resid, ref_ts, profile),
+        ref_blocks=_reference_blocks(ref_ts, profile),
+        window_gauss=window_level(windows_a_year, share(budget, "ks")),
+        block_dof=float(max(np.unique(ref_ts // BLOCK_SECONDS).size - 1, 1)),
     )
 
 
-def _residuals(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
+def standardised(profile: ReferenceProfile, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Residuals against the hour-of-day profile, in each hour's sd (NaN where missing)."""
     phase = phase_of(ts)
     return (matrix - profile.phase_mean[phase]) / profile.phase_sd[phase]
 
@@ -184,6 +201,50 @@ def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfil
     # a noisy estimate must not blunt the detector at random.
     significant = ratio > 1.0 + 2.0 * np.sqrt(2.0 / np.maximum(dof, 1.0))
     return np.clip(np.where(significant, np.sqrt(ratio), 1.0), 1.0, 3.0)
+
+
+BLOCK_SECONDS = 8 * 3600.0  # a shift
+
+
+def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile) -> np.ndarray:
+    """Variance τ² of a shift-long block effect on the residual mean, per column, from the
+    reference: E[s_b²] = n_b + n_b² τ² for a block of n_b parts summing to s_b (the moment
+    estimate, floored at 0: a margin for its own error cost a sixth of the z on the simulator's
+    lines for effects far below those that cause false alarms); with an hour-of-day profile
+    fitted on D days, residual blocks keep (1 − 1/D) of the effect, which is undone."""
+    blocks = (ts // BLOCK_SECONDS).astype(np.int64)
+    _, index = np.unique(blocks, return_inverse=True)
+    present = ~np.isnan(resid)
+    filled = np.where(present, resid, 0.0)
+    width = resid.shape[1]
+    out = np.zeros(width)
+    for j in range(width):
+        n_b = np.bincount(index, weights=present[:, j])
+        s_b = np.bincount(index, weights=filled[:, j])
+        square = float(np.sum(n_b**2))
+        if square <= 0:
+            continue
+        estimate = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
+        # A variance seen on few blocks may be twice what they showed: its upper bound (about
+        # two standard errors of a variance on blocks − 1 degrees of freedom).
+        out[j] = estimate * upper_factor(max(n_b.size - 1, 1))
+    days = profile.span_seconds / 86400.0
+    if profile.phased and days >= 2:
+        out *= days / (days - 1.0)
+    return out
+
+
+def upper_factor(dof: float) -> float:
+    """A variance estimated on `dof` degrees of freedom may be this many times what it showed
+    (about two standard errors)."""
+    return 1.0 + 2.0 * math.sqrt(2.0 / max(dof, 1.0))
+
+
+def _reference_blocks(ts: np.ndarray, profile: ReferenceProfile) -> float:
+    """Independent block effects behind each hour's reference mean: the days it covers with an
+    hour-of-day profile, its shift-long blocks without."""
+    seconds = 86400.0 if profile.phased else BLOCK_SECONDS
+    return float(max(np.unique(ts // seconds).size, 1))
 
 
 def _cusum_theta(values: np.ndarray, k: float) -> float:
@@ -237,7 +298,60 @@ def _shape_inflation(
         scales_arr = np.asarray(scales)
         ks_ratio[j] = math.sqrt(np.mean(np.square(ks_values) / scales_arr) / (math.pi**2 / 12))
         psi_ratio[j] = float(np.mean(np.asarray(psi_values) / scales_arr) / (COARSE_BINS - 1))
-    return np.clip(ks_ratio, 1.0, 4.0), np.clip(psi_ratio, 1.0, 16.0)
+    return np.clip(ks_ratio, 1.0, 12.0), np.clip(psi_ratio, 1.0, 144.0)
+
+
+def _shape_levels(
+    profile: ReferenceProfile,
+    reference: np.ndarray,
+    window: int,
+    windows_a_year: float,
+    budget: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """KS and PSI levels per column for a window of W parts evaluated as it slides."""
+    n = profile.n
+    # About parts-a-year / W windows, each crossing its level u about u² times as often as one
+    # fixed window would (as for the means). The reference's own error is drawn once and stays:
+    # it is not fresh noise at every look. KS (a distance) and √PSI (about one) are at most the
+    # window's distance from the process plus the reference's, so the level is the sum of the
+    # window's level over the year's looks and the reference's for one draw, half the budget
+    # each.
+    scale = 1.0 / window + 1.0 / max(n, 1)
+    ks_budget, psi_budget = share(budget, "ks"), share(budget, "psi")
+    ks_level = _solve(
+        lambda c: windows_a_year * 4 * c * c * 2 * math.exp(-2 * c * c), ks_budget / 2, 0.5, 6.0
+    )
+    ks_once = _solve(lambda c: 2 * math.exp(-2 * c * c), ks_budget / 2, 0.5, 6.0)
+    ks_null = ks_level / math.sqrt(window) + ks_once / math.sqrt(max(n, 1))
+    psi_dof = COARSE_BINS - 1
+    psi_window = _solve(lambda q: windows_a_year * q * _chi2_sf(q, psi_dof), psi_budget / 2, 1, 400)
+    psi_once = _solve(lambda q: _chi2_sf(q, psi_dof), psi_budget / 2, 1.0, 400.0)
+    psi_null = (math.sqrt(psi_window / window) + math.sqrt(psi_once / max(n, 1))) ** 2
+    ks_infl, psi_infl = _shape_inflation(profile, reference, window)
+    # Where block effects dominate, the window's KS and PSI follow those effects (about normal,
+    # and squared for PSI), not the finite-sample null's tails: their level in the effect's
+    # own RMS, for windows_a_year continuously evaluated windows.
+    ks_rms = math.sqrt(math.pi**2 / 12.0 * scale)  # iid RMS of a block's KS
+    gauss = window_level(windows_a_year, ks_budget)
+    ks = np.maximum(ks_null * ks_infl, _block_level(ks_infl, ks_rms, 2.0, gauss))
+    psi_block = _block_level(psi_infl, scale * psi_dof, 4.0, gauss**2)
+    return ks, np.maximum(psi_null * psi_infl, psi_block)
+
+
+def window_level(windows_a_year: float, budget: float) -> float:
+    """The level, in sd, of a normal statistic of a window evaluated as it slides, about
+    `windows_a_year` windows a year, for `budget` crossings a year (either side)."""
+    return _solve(
+        lambda u: windows_a_year * u * u * 2.0 * (1.0 - NormalDist().cdf(u)), budget, 1.0, 12.0
+    )
+
+
+def _block_level(
+    inflation: np.ndarray, iid_rms: float, dominant: float, level: float
+) -> np.ndarray:
+    """Where the inflation (a ratio of RMS for KS, of means for PSI) shows that block effects
+    dominate (≥ `dominant`), `level` times the reference blocks' own RMS (mean for PSI); else 0."""
+    return np.where(inflation >= dominant, level * inflation * iid_rms, 0.0)
 
 
 def _coarse(fine: np.ndarray, profile: ReferenceProfile, column: int) -> np.ndarray:

@@ -255,6 +255,8 @@ class Engine:
                 description,
                 self.annunciator,
             )
+        for warning in self.watch.health.warnings:
+            self.note_system("reference", warning.source, warning.message)
         if version is not None:
             self.reference_version = version
         elif self.store is not None:

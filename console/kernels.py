@@ -25,18 +25,18 @@ FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "boundscheck": False, "er
 @njit(**FLAGS)
 def bin_of(x, j, origin, scale, table, next_edge, grid, edges, stride, one_step):  # fmt: skip
     """`searchsorted(edges_j, x, side="right")`: the bin at the start of x's grid cell, one step
-    if x reaches the cell's next edge, and a walk only where a cell holds several edges."""
+    if x reaches the cell's next edge, and a walk only where a cell holds several edges. The
+    next edge is read from `edges` (`next_edge[k]` is the same number), which stays in cache."""
     cell = (x - origin[j]) * scale[j]
     if cell < 0.0:
         cell = 0.0
     elif cell > grid - 1:
         cell = grid - 1
-    k = j * (grid + 1) + int(cell)
-    b = table[k]
-    if x >= next_edge[k]:
+    b = np.int64(table[j * (grid + 1) + int(cell)])
+    base = j * stride
+    if x >= edges[base + b]:
         b += 1
         if not one_step:
-            base = j * stride
             while x >= edges[base + b]:
                 b += 1
     return b

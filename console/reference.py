@@ -206,23 +206,28 @@ def _phase_profile(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Hour-of-day mean, sd and count per column; flat (global: every hour has the whole
     reference behind it) when the reference cannot support an hourly profile."""
-    width = matrix.shape[1]
     flat_mean = np.tile(mean, (PHASES, 1))
     flat_sd = np.tile(np.where(sd > 0, sd, 1.0), (PHASES, 1))
     present = ~np.isnan(matrix)
     phase = phase_of(ts)
     counts = np.bincount(phase, minlength=PHASES)
-    if counts.min() < MIN_PHASE_COUNT:
-        return flat_mean, flat_sd, np.tile(present.sum(axis=0), (PHASES, 1)).astype(float), False
+    flat_count = np.tile(present.sum(axis=0), (PHASES, 1)).astype(float)
+    # A line that does not run at night still has a profile over the hours it does run; an
+    # hour the reference did not cover keeps the whole reference's values.
+    supported = counts >= MIN_PHASE_COUNT
+    if supported.sum() < PHASES // 3:
+        return flat_mean, flat_sd, flat_count, False
     phase_count = np.stack([present[phase == h].sum(axis=0) for h in range(PHASES)]).astype(float)
-    phase_mean = np.empty((PHASES, width))
-    phase_sd = np.empty((PHASES, width))
-    for h in range(PHASES):
+    phase_count[~supported] = flat_count[~supported]
+    phase_mean = flat_mean.copy()
+    phase_sd = flat_sd.copy()
+    for h in np.flatnonzero(supported):
         rows = matrix[phase == h]
         with np.errstate(all="ignore"):
             phase_mean[h] = np.nanmean(rows, axis=0)
             phase_sd[h] = np.nanstd(rows, axis=0, ddof=1)
     bad = ~np.isfinite(phase_mean) | ~np.isfinite(phase_sd) | (phase_sd <= 0)
+    bad |= ~supported[:, None]
     phase_mean = np.where(bad, flat_mean, phase_mean)
     phase_sd = np.where(bad, flat_sd, phase_sd)
     return phase_mean, phase_sd, phase_count, True

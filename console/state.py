@@ -12,6 +12,7 @@ import numpy as np
 from console.alarms import AlarmView
 from console.detectors.base import ColumnReading
 from console.reference import ReferenceProfile
+from console.reference_health import ReferenceWarning
 
 SystemEvent = tuple[float, str, str, str]  # (time, kind, source, text)
 
@@ -63,6 +64,7 @@ class WatchState:
     readings: dict[str, ColumnReading]  # in the order the live view lists them
     reject_rate: float  # rejected lines / lines, recent
     series: BucketSeries | None
+    reference_warnings: tuple[ReferenceWarning, ...] = ()  # console/reference_health.py
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ class Binner:
             starts = self.origin[j] + cell[j] * np.arange(self.GRID + 1)
             table[j] = np.searchsorted(edges[j, :k], starts, side="right") if k else 0
         self.edges = edges.ravel()
-        self.table = table.ravel()
+        self.table = table.ravel().astype(np.int16)  # bin numbers < FINE_BINS: a small table
         self.table_base = np.arange(width) * (self.GRID + 1)
         self.edge_base = np.arange(width) * self.stride
         # The first edge a value in each cell may reach, so one gather settles each value.

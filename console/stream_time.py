@@ -26,6 +26,8 @@ CONFIRM = 3
 RECENT = 16
 # Records in a row far behind the clock that reset it (a wrong time that was accepted first).
 BEHIND_RESET = 100
+# Jumps in one call judged by skipping to them; more (a clock gone wrong) go one at a time.
+FEW_JUMPS = 8
 
 
 class StreamClock:
@@ -58,9 +60,43 @@ class StreamClock:
         return self._judge_each(stamps, latest, allowance)
 
     def _judge_each(self, stamps: np.ndarray, latest: float, allowance: float) -> np.ndarray:
+        """Record by record from the first jump beyond the allowance; the runs of records
+        between jumps (a night's pause is one jump a day) are judged whole, as `judge` does,
+        up to `FEW_JUMPS` jumps; past that, one at a time."""
         bad = np.zeros(stamps.size, bool)
+        start = 0
+        for _ in range(FEW_JUMPS):
+            rest = stamps[start:]
+            before = np.maximum.accumulate(np.concatenate(([latest], rest[:-1])))
+            jumps = np.flatnonzero(rest - before > allowance)
+            run = int(jumps[0]) if jumps.size else rest.size
+            if run:  # all within the allowance: accepted, the clock moves to their newest
+                self._judged += run
+                newest = float(rest[:run].max())
+                if newest > latest:
+                    latest = newest
+                    self._move(latest)
+            start += run
+            if start == stamps.size:
+                return bad
+            latest = self._judge_from(stamps, start, start + 1, latest, allowance, bad)
+            start += 1
+        self._judge_from(stamps, start, stamps.size, latest, allowance, bad)
+        return bad
+
+    def _judge_from(
+        self,
+        stamps: np.ndarray,
+        begin: int,
+        end: int,
+        latest: float,
+        allowance: float,
+        bad: np.ndarray,
+    ) -> float:
+        """Judge stamps[begin:end] one at a time (marking `bad`); returns the clock's latest."""
         margin = self.margin
-        for i, t in enumerate(stamps.tolist()):
+        for i in range(begin, end):
+            t = float(stamps[i])
             self._judged += 1
             if t - latest <= allowance:
                 if t > latest:
@@ -81,7 +117,7 @@ class StreamClock:
                 continue
             bad[i] = True
             self._ahead.append((self._judged, t))
-        return bad
+        return latest
 
     def _move(self, latest: float) -> None:
         self.latest = latest

@@ -2,12 +2,13 @@
 
 Numba compiles a kernel on its first call and holds the GIL while it does (about 15 s for all
 of them on a 2-core machine); done inside the running console, that stops the engine and the
-screen at the moment the reference completes. `kernels_cached` says whether every kernel has a
-compiled version in numba's disk cache (`cache=True`, console/__pycache__); `warm_kernels`
-drives a small engine over synthetic demo-line records so every kernel compiles with the exact
-types the engine uses, and the cache keeps them. The console runs this module in a child process
-at start when the cache is missing, so the compiling never shares the UI's interpreter. Runs on
-whatever thread calls it; no state.
+screen at the moment the reference completes. `kernels_cached` says whether every kernel (of
+console/kernels.py and console/scan_kernels.py) has a compiled version in numba's disk cache
+(`cache=True`, console/__pycache__); `warm_kernels` drives a small engine over synthetic
+demo-line records so every kernel compiles with the exact types the engine uses, and the cache
+keeps them. The console runs this module in a child process at start when the cache is
+missing, so the compiling never shares the UI's interpreter. Runs on whatever thread calls it;
+no state.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import numpy as np
 import orjson
 
-from console import kernels
+from console import kernels, scan_kernels
 from console.config import demo_config
 from console.engine import Engine
 from console.snapshot import take
@@ -25,6 +26,9 @@ from console.snapshot import take
 KERNELS = tuple(
     getattr(kernels, name)
     for name in ("window_step", "residuals", "bucket_step", "cusum_step", "window_sums", "resum")
+) + tuple(
+    getattr(scan_kernels, name)
+    for name in ("ramp_scan", "hour_sums", "missing_counts", "missing_windows", "shape_scan")
 )
 
 

@@ -9,6 +9,8 @@ read model (`console/state.py`). Engine thread.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from console.annunciator import Annunciator, InputAlarms
@@ -17,11 +19,12 @@ from console.detectors import LIVE_VIEW, REGISTRY
 from console.detectors.base import Basis, Cadence, ColumnReading, Detector, Due, Step
 from console.detectors.mean_shift import MeanShiftDetector
 from console.detectors.quality import LineQuality
-from console.drift import calibrate
+from console.drift import calibrate, standardised
 from console.history import BandHistory, bucket_series
 from console.kernels import residuals
 from console.records import RecordBatch
 from console.reference import build_profile
+from console.reference_health import check_reference
 from console.snapshot import DisplayBins
 from console.state import WatchState
 from console.stats import RollingWindow, TimeBuckets
@@ -42,7 +45,13 @@ class Watch:
         profile = build_profile(reference, features, list(classes), description)
         matrix = np.column_stack([reference.features, reference.conf])
         window = config.window
-        calibration = calibrate(profile, matrix, reference.ts, window.parts, config.detection)
+        self.health = check_reference(
+            profile.columns, standardised(profile, matrix, reference.ts), window.parts
+        )
+        calibration = replace(
+            calibrate(profile, matrix, reference.ts, window.parts, config.detection),
+            effective=self.health.effective,
+        )
         self.profile = profile
         self.calibration = calibration
         self.classes = classes
@@ -57,11 +66,11 @@ class Watch:
         self.mean_shift = _the_mean_shift(self.detectors)
         self.alarms = InputAlarms(annunciator, profile.columns)
         self.last_ts_text = ""
-        # Window-wide views (KS, PSI, class mix) change little in a tenth of the window: they
-        # are assessed every W/10 parts; the slow-drift scan every W/40 (an hour of production
-        # at 5,000 parts a day); the per-part detectors every batch.
+        # Window-wide views (KS, PSI, class mix) are refreshed every W/40 parts, as is the
+        # mean-shift scan (when a time bucket closed); the per-part detectors and the hourly
+        # ramp and missing-rate tests look every batch.
         self.every = {
-            Cadence.WINDOW: max(window.batch, window.parts // 10),
+            Cadence.WINDOW: max(window.batch, window.parts // 40),
             Cadence.DRIFT_SCAN: max(window.batch, window.parts // 40),
         }
         self.since = {Cadence.WINDOW: 0, Cadence.DRIFT_SCAN: 0}
@@ -86,7 +95,7 @@ class Watch:
         profile = self.profile
         residuals(matrix, batch.ts, profile.phase_mean, profile.phase_sd, self.units, resid, scaled)
         closed = self.buckets.add(matrix, batch.ts, resid)
-        step = Step(batch, first, scaled)
+        step = Step(batch, first, scaled, resid)
         for detector in self.detectors:
             detector.observe(step)
         self.last_ts_text = step.ts
@@ -151,6 +160,7 @@ class Watch:
                 self.calibration.z_mean,
                 self.profile,
             ),
+            reference_warnings=self.health.warnings,
         )
 
 

@@ -9,6 +9,7 @@ from bench.detection_study import run
 from drivers.simulator import LineSimulator
 
 INPUTS = set(LineSimulator("stable").feature_names)
+SLOW_DRIFT = ("mean_shift", "ramp")  # the two slow-drift detectors
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -16,22 +17,24 @@ def test_slow_drift_against_a_validation_reference_alarms_within_two_and_a_half_
     # A week of validated production is the reference; the drift begins half a day in.
     result = run("drift", days=4, seed=seed, onset_day=0.5, reference_days=7)
     assert all(e.seq >= result.onset_index for e in result.raised), "alarm before the drift began"
-    assert result.delay_days(detectors=("mean_shift",), sources=("brightness", "focus")) <= 2.5
+    assert result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")) <= 2.5
 
 
 def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
     # Two days of reference carry their own sampling error into every comparison, so the delay
-    # varies more from run to run: the median must still be within 2.5 days, none beyond 3.
+    # varies more from run to run: the median must still be within 2.5 days, none beyond 3.1
+    # (3.0 before the false-alarm budget was shared among an input's detectors, issue 12: seed 2
+    # now takes 3.02 days).
     delays = []
     for seed in range(1, 8):
         result = run("drift", days=6.5, seed=seed)  # onset day 3
         assert all(e.seq >= result.onset_index for e in result.raised), (
             "alarm before the drift began"
         )
-        delays.append(result.delay_days(detectors=("mean_shift",), sources=("brightness", "focus")))
+        delays.append(result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")))
     assert None not in delays
     assert sorted(delays)[len(delays) // 2] <= 2.5
-    assert max(delays) <= 3.0
+    assert max(delays) <= 3.1
 
 
 @pytest.mark.slow
@@ -120,4 +123,9 @@ def test_an_input_that_stops_being_measured_raises_a_missing_alarm_within_an_hou
         raised += engine.feed_lines(lines[start : start + 100])
     missing = [e for e in raised if e.alarm == "missing:focus" and e.event == "alarm_raised"]
     assert missing and missing[0].seq - 15000 <= 5000 / 24  # within an hour of production
-    assert all(e.alarm == "missing:focus" for e in raised if e.event == "alarm_raised")
+    # The missing-rate test against the reference's rate may also see it: the same input.
+    assert all(
+        e.alarm in ("missing:focus", "missing_rate:focus")
+        for e in raised
+        if e.event == "alarm_raised"
+    )

@@ -114,3 +114,32 @@ def test_wrong_times_far_apart_never_confirm_each_other():
     for k in range(5):
         assert clock.judge(np.array([4e9])).all()
         assert not clock.judge(np.arange(1010.0 + 20 * k, 1030.0 + 20 * k)).any()
+
+
+def test_judging_runs_between_jumps_whole_gives_the_record_by_record_verdicts() -> None:
+    """Night pauses, lone wrong clocks and confirmed jumps: the skipping judge and the plain
+    record-by-record judge reject the same records and leave the same clock."""
+    rng = np.random.default_rng(11)
+    rejected = 0
+    for trial in range(40):
+        stamps = np.cumsum(rng.exponential(17.0, 600)) + 1.7e9
+        for at in rng.choice(600, int(rng.integers(1, 14)), replace=False):
+            kind = rng.integers(3)
+            if kind == 0:  # a pause: every later record moves on
+                stamps[at:] += rng.uniform(3_000, 40_000)
+            elif kind == 1:  # a lone wrong clock
+                stamps[at] += rng.uniform(1e5, 1e8)
+            else:  # a few records in a row far ahead (confirmed if three)
+                stamps[at : at + int(rng.integers(1, 4))] += 5e6
+        fast = StreamClock(600.0, clock=lambda: 0.0)
+        plain = StreamClock(600.0, clock=lambda: 0.0)
+        for clock in (fast, plain):
+            clock.judge(stamps[:5])
+        bad_fast = fast._judge_each(stamps[5:], fast.latest, 600.0)
+        bad_plain = np.zeros(595, bool)
+        plain._judge_from(stamps[5:], 0, 595, plain.latest, 600.0, bad_plain)
+        assert np.array_equal(bad_fast, bad_plain), trial
+        assert fast.latest == plain.latest
+        assert fast._judged == plain._judged and fast._ahead == plain._ahead
+        rejected += int(bad_plain.sum())
+    assert rejected > 40  # the wrong clocks were there to judge

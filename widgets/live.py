@@ -42,6 +42,8 @@ pg.setConfigOptions(antialias=False, background=theme.PLOT, foreground=theme.MUT
 # What the worst detector says the input did, in plain words (going up, going down).
 MOVES = {
     MEAN_SHIFT.name: ("drifting up", "drifting down"),
+    "ramp": ("drifting up", "drifting down"),  # console/detectors/ramp.py
+    "missing_rate": ("values missing", "values missing"),  # console/detectors/missing_rate.py
     JUMP.name: ("stepped up", "stepped down"),
     KS.name: ("shape changed", "shape changed"),
     PSI.name: ("shape changed", "shape changed"),

@@ -13,8 +13,10 @@ from console.detectors.class_mix import ClassMixDetector
 from console.detectors.jump import JUMP, JumpDetector
 from console.detectors.line import LineAlarms
 from console.detectors.mean_shift import MEAN_SHIFT, MeanShiftDetector
+from console.detectors.missing_rate import MissingRateDetector
 from console.detectors.plant_sync import SyncAlarms
 from console.detectors.quality import MISSING, STUCK, DataQuality, StuckValues
+from console.detectors.ramp import RampDetector
 from console.detectors.shape import KS, PSI, ShapeDetector
 
 # Assessed in this order every batch (each at its cadence).
@@ -22,7 +24,9 @@ REGISTRY: tuple[DetectorClass, ...] = (
     JumpDetector,
     StuckValues,
     MeanShiftDetector,
+    RampDetector,
     DataQuality,
+    MissingRateDetector,
     ShapeDetector,
     ClassMixDetector,
 )

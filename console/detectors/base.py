@@ -32,7 +32,11 @@ class Cadence(Enum):
 
     BATCH = "every batch"  # per-part detectors and short EWMAs
     DRIFT_SCAN = "when a time bucket closed, at most every W/40 parts"  # slow drift
-    WINDOW = "every W/10 parts"  # views of the whole rolling window
+    WINDOW = "every W/40 parts"  # views of the whole rolling window
+
+    # Members are singletons: the identity hash (C) serves as well as Enum's hash of the name
+    # (Python), and the watch looks cadences up twice per detector per batch.
+    __hash__ = object.__hash__
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Step:
     batch: RecordBatch
     first: int  # seq of its first part
     scaled: np.ndarray  # residuals in sd units (`console.kernels.residuals`)
+    resid: np.ndarray | None = None  # residuals in the hour's own sd (same kernel)
 
     @property
     def parts(self) -> int:

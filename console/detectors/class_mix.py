@@ -1,5 +1,5 @@
 """The class mix (`class_mix`): PSI of the model's classes over the window against the
-reference's, one alarm for the line. Assessed every W/10 parts, once the window is full.
+reference's, one alarm for the line. Assessed every W/40 parts, once the window is full.
 Engine thread.
 """
 

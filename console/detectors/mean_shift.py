@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
-from console.drift import Calibration
+from console.drift import BLOCK_SECONDS, Calibration
 from console.kernels import window_sums
 from console.records import iso
 from console.reference import ReferenceProfile
@@ -34,10 +34,18 @@ class MeanShift:
     def __init__(self, profile: ReferenceProfile, calibration: Calibration) -> None:
         self.calibration = calibration
         # The hourly profile's own sampling error, per hour: 1 / (reference values that hour).
-        self.ref_var = 1.0 / np.maximum(profile.phase_count, 1.0)
+        self.ref_var = 1.0 / calibration.reference_counts(profile.phase_count)
         self.inflation = calibration.mean_inflation
         self.z = np.zeros(len(profile.columns))
         self.window_hours = np.zeros(len(profile.columns))
+        # The windows, shortest first for the running sums, and the way back to their order.
+        self.hours = np.asarray(calibration.windows_hours)
+        lengths = np.rint(self.hours * 3600.0 / BUCKET_SECONDS).astype(np.intp)
+        lengths = np.minimum(lengths, BUCKET_COUNT)
+        self.order = np.argsort(lengths)
+        self.lengths = lengths[self.order]
+        self.back = np.argsort(self.order)
+        self.enough = 0.25 * (self.hours / 24.0 * calibration.parts_per_day)[:, None]
 
     def evaluate(self, buckets: TimeBuckets) -> np.ndarray:
         """Signed z with the largest magnitude over the windows, per column.
@@ -51,19 +59,17 @@ class MeanShift:
         self.window_hours = np.zeros_like(self.window_hours)
         if buckets.current is None:
             return self.z
-        hours = np.asarray(self.calibration.windows_hours)
-        lengths = np.minimum(np.rint(hours * 3600.0 / BUCKET_SECONDS).astype(np.intp), BUCKET_COUNT)
+        hours = self.hours
         s = buckets.slots(float(hours.max()))[::-1]  # newest first
         numbers = buckets.current - np.arange(s.size)
         phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
-        order = np.argsort(lengths)
-        n = np.zeros((lengths.size, buckets.n.shape[1]))
+        n = np.zeros((hours.size, buckets.n.shape[1]))
         total = np.zeros_like(n)
         ref_var = np.zeros_like(n)
         window_sums(
             np.ascontiguousarray(s),
             phase,
-            lengths[order],
+            self.lengths,
             buckets.n,
             buckets.resid,
             self.ref_var,
@@ -71,11 +77,18 @@ class MeanShift:
             total,
             ref_var,
         )
-        back = np.argsort(order)
+        back = self.back
         n, total, ref_var = n[back], total[back], ref_var[back]
-        enough = n >= 0.25 * (hours / 24.0 * self.calibration.parts_per_day)[:, None]
+        enough = n >= self.enough
+        # Shift-long block effects: about hours / 8 live blocks of n · 8 / hours parts each, and
+        # the reference's own mean over its blocks (`console.drift.block_variance`).
+        calibration = self.calibration
+        blocks = calibration.block_var * n**2
+        blocks = blocks * (BLOCK_SECONDS / 3600.0 / hours[:, None] + 1.0 / calibration.ref_blocks)
         with np.errstate(all="ignore"):
-            z = np.where(enough & (n > 0), total / (np.sqrt(n + ref_var) * self.inflation), 0.0)
+            z = np.where(
+                enough & (n > 0), total / (np.sqrt(n + ref_var + blocks) * self.inflation), 0.0
+            )
         pick = np.argmax(np.abs(z), axis=0)
         columns = np.arange(z.shape[1])
         self.z = z[pick, columns]

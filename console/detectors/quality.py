@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.budget import share
 from console.config import Detection
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
+from console.drift import scan_threshold
 from console.reference import CONF, ReferenceProfile
 
 if TYPE_CHECKING:
@@ -24,23 +26,47 @@ REJECTED = DetectorSpec("rejected", "rejected", "fraction", "low", "data_owner")
 
 
 class QualityLevels:
-    """Short per-part EWMAs of missing and out-of-range values, and their limits."""
+    """Short EWMAs of missing and out-of-range values, in time, and their limits."""
 
-    HALF_LIFE = 140.0  # parts: about 40 minutes of production at 5,000 a day
+    HALF_LIFE_SECONDS = 2400.0  # 40 minutes of the records' time, whatever the line speed
+    # ...but never resting on fewer than this many parts (a batch after a night's pause must
+    # not set the level alone): a floor on the evidence, not a line speed.
+    EVIDENCE_PARTS = 200.0
 
     def __init__(self, profile: ReferenceProfile, cfg: Detection) -> None:
         width = len(profile.columns)
-        self.keep = 0.5 ** (1.0 / self.HALF_LIFE)
+        self.last_ts: float | None = None
         self.missing = np.asarray(profile.missing_rate, dtype=float).copy()
         self.out_of_range = np.zeros(width)
-        self.missing_limit = np.maximum(cfg.missing_fraction, 3.0 * profile.missing_rate)
+        self.missing_limit = missing_limit(profile, cfg)
         self.range_limit = cfg.out_of_range_fraction
 
-    def update(self, parts: int, missing: np.ndarray, outside: np.ndarray) -> None:
-        """Fold in a batch of `parts` with these counts of missing and out-of-range values."""
-        decay = self.keep**parts
+    def update(
+        self, parts: int, missing: np.ndarray, outside: np.ndarray, first: float, last: float
+    ) -> None:
+        """Fold in a batch of `parts` (timestamps `first` … `last`) with these counts of
+        missing and out-of-range values, weighted by the time it covers."""
+        seconds = max(last - (first if self.last_ts is None else self.last_ts), 0.0)
+        self.last_ts = last if self.last_ts is None else max(self.last_ts, last)
+        decay = max(0.5 ** (seconds / self.HALF_LIFE_SECONDS), 1.0 - parts / self.EVIDENCE_PARTS)
         self.missing = decay * self.missing + (1 - decay) * missing / parts
         self.out_of_range = decay * self.out_of_range + (1 - decay) * outside / parts
+
+
+def missing_limit(profile: ReferenceProfile, cfg: Detection) -> np.ndarray:
+    """The `missing` EWMA's limit per input: `missing_fraction`, or where the reference had
+    missing values, the level the EWMA reaches by chance at its share of the budget (Poisson
+    about the reference's rate, taken at its own upper bound). The EWMA rests on at least
+    EVIDENCE_PARTS, i.e. on about twice that many parts' worth of variance, and is looked at
+    continuously with a memory of about an hour; a moderate rise is `missing_rate`'s to find."""
+    n_ref = max(float(profile.n), 1.0)
+    p = np.asarray(profile.missing_rate, float)
+    high = np.minimum(p + 2.0 * np.sqrt(p / n_ref) + 2.0 / n_ref, 1.0)
+    u = scan_threshold(share(cfg.false_alarms_per_year, "missing"), (1.0,))
+    count = 2.0 * QualityLevels.EVIDENCE_PARTS
+    expected = high * count
+    chance = (expected + u * np.sqrt(expected) + u * u) / count
+    return np.maximum(cfg.missing_fraction, np.where(p > 0, chance, 0.0))
 
 
 class LineQuality:
@@ -111,7 +137,11 @@ class DataQuality:
         self.lines = basis.lines
 
     def observe(self, step: Step) -> None:
-        self.levels.update(step.parts, self.window.new_missing, self.window.new_outside)
+        ts = step.batch.ts
+        window = self.window
+        self.levels.update(
+            step.parts, window.new_missing, window.new_outside, float(ts[0]), float(ts[-1])
+        )
 
     def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
         q, lq = self.levels, self.lines

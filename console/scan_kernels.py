@@ -1,0 +1,245 @@
+"""Compiled scans over the hourly sums of the slow-drift and missing-rate detectors (numba).
+
+`ramp_scan` is `RampScan.evaluate` (console/detectors/ramp.py) in one pass over the closed
+hours, newest first: the running sums of n, a·n, a²·n, s and a·s, per hour of day and per
+shift-long block, are read off at each onset as the pass crosses it, and the pass stops at the
+longest onset, so a look costs O(hours × inputs) with no temporaries (the numpy form built five
+arrays of hours × inputs and sorted the hours per onset). `hour_sums` and `missing_counts` add a
+batch's residuals, or its missing values, to the open hour in one pass. `missing_windows` reads
+the missing-rate detector's windows off its hours. They hold no state of their own; the
+detectors own the arrays, and tests keep each kernel equal to the plain form it replaces
+(`RampScan.evaluate_direct`, tests/test_scan_kernels.py). `shape_scan` is the KS/PSI view of
+the window's fine-bin counts in one pass per input. Engine thread; they release the GIL.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from console.kernels import FLAGS
+
+HOUR = 3600.0
+BLOCK_SECONDS = 8 * 3600.0  # a shift, as console.drift.BLOCK_SECONDS
+GROUPS = 25  # 24 hours of the day, and one group for hours that share the whole reference's mean
+
+
+@njit(**FLAGS)
+def _ramp_onset(
+    ell, width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an, reference_count,
+    block_n, block_an, p1, p2, p3, block_var, ref_blocks, blocks_on, out,
+):  # fmt: skip
+    """z of one onset `ell` hours back from the sums over the hours inside it."""
+    for j in range(width):
+        num = ell * sum_s[j] - sum_as[j]
+        live = ell * ell * total[j] - 2.0 * ell * total_a[j] + total_a2[j]
+        reference = 0.0
+        for g in range(GROUPS):
+            x = ell * by_n[g, j] - by_an[g, j]
+            reference += x * x / reference_count[g, j]
+        blocks = 0.0
+        if blocks_on:
+            partial = ell * block_n[j] - block_an[j]
+            inside = ell * ell * p1[j] - 2.0 * ell * p2[j] + p3[j] + partial * partial
+            whole = ell * total[j] - total_a[j]
+            blocks = block_var[j] * (inside + whole * whole / ref_blocks)
+        z = 0.0
+        if live > 0:
+            z = num / math.sqrt(live + reference + blocks)
+        if z != z:
+            z = 0.0
+        out[j] = z
+
+
+@njit(**FLAGS)
+def ramp_scan(
+    hour, n, s, size, lookbacks, group_of_phase, reference_count, block_var, ref_blocks, out,
+):  # fmt: skip
+    """Signed z per (onset, input) of a ramp with onset `lookbacks[g]` hours before the end of
+    the newest closed hour (rows 0 … size-1 of `hour`, `n`, `s`, oldest first) into `out`."""
+    onsets = lookbacks.shape[0]
+    width = n.shape[1]
+    blocks_on = False
+    for j in range(width):
+        if block_var[j] != 0.0:
+            blocks_on = True
+    total = np.zeros(width)
+    total_a = np.zeros(width)
+    total_a2 = np.zeros(width)
+    sum_s = np.zeros(width)
+    sum_as = np.zeros(width)
+    by_n = np.zeros((GROUPS, width))
+    by_an = np.zeros((GROUPS, width))
+    block_n = np.zeros(width)  # the newest block not yet closed (cut by an onset)
+    block_an = np.zeros(width)
+    p1 = np.zeros(width)  # Σ over closed blocks of N_b², N_b·AN_b, AN_b²
+    p2 = np.zeros(width)
+    p3 = np.zeros(width)
+    newest = hour[size - 1]
+    block = -1.0
+    g = 0
+    for i in range(size + 1):  # past the oldest hour, every onset left takes all the hours
+        r = size - 1 - i
+        age = (newest + 1 - hour[r]) - 0.5 if r >= 0 else np.inf
+        while g < onsets and age >= lookbacks[g]:
+            _ramp_onset(
+                lookbacks[g], width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an,
+                reference_count, block_n, block_an, p1, p2, p3, block_var, ref_blocks, blocks_on,
+                out[g],
+            )  # fmt: skip
+            g += 1
+        if g == onsets or r < 0:
+            return
+        group = group_of_phase[hour[r] % 24]
+        this_block = (hour[r] * HOUR) // BLOCK_SECONDS
+        if this_block != block:
+            for j in range(width):
+                p1[j] += block_n[j] * block_n[j]
+                p2[j] += block_n[j] * block_an[j]
+                p3[j] += block_an[j] * block_an[j]
+                block_n[j] = 0.0
+                block_an[j] = 0.0
+            block = this_block
+        for j in range(width):
+            c = n[r, j]
+            a = age * c
+            x = s[r, j]
+            total[j] += c
+            total_a[j] += a
+            total_a2[j] += age * a
+            sum_s[j] += x
+            sum_as[j] += age * x
+            by_n[group, j] += c
+            by_an[group, j] += a
+            block_n[j] += c
+            block_an[j] += a
+
+
+@njit(**FLAGS)
+def hour_sums(part, open_n, open_s):  # fmt: skip
+    """Add a batch's values (rows × inputs, NaN = missing) to the open hour: count and sum."""
+    for i in range(part.shape[0]):
+        for j in range(part.shape[1]):
+            x = part[i, j]
+            if x == x:
+                open_n[j] += 1.0
+                open_s[j] += x
+
+
+@njit(**FLAGS)
+def missing_counts(part, open_n, open_s):  # fmt: skip
+    """Add a batch to the open hour of the missing-rate test: values seen, and missing."""
+    rows = part.shape[0]
+    for j in range(part.shape[1]):
+        missing = 0.0
+        for i in range(rows):
+            x = part[i, j]
+            if x != x:
+                missing += 1.0
+        open_n[j] += rows
+        open_s[j] += missing
+
+
+@njit(**FLAGS)
+def missing_windows(hour, n, s, size, windows, ref_missing, ref_parts, z_out, rate_out):  # fmt: skip
+    """The missing-rate test's best window per input (`MissingRateDetector._evaluate`): the
+    signed root of the binomial likelihood ratio (`rise_z`) of the missing values over the
+    newest `windows[w]` hours against the reference's, the largest over the windows into
+    `z_out`, and that window's missing share into `rate_out`."""
+    width = n.shape[1]
+    parts = np.zeros(width)
+    missing = np.zeros(width)
+    newest = hour[size - 1]
+    r = size - 1
+    for w in range(windows.shape[0]):
+        while r >= 0 and newest - hour[r] < windows[w]:
+            for j in range(width):
+                parts[j] += n[r, j]
+                missing[j] += s[r, j]
+            r -= 1
+        for j in range(width):
+            z = _rise_z(missing[j], parts[j], ref_missing[j], ref_parts)
+            if w == 0 or z > z_out[j]:
+                z_out[j] = z
+                rate = missing[j] / parts[j] if parts[j] != 0.0 else 0.0
+                rate_out[j] = rate if rate == rate else 0.0
+
+
+@njit(**FLAGS)
+def _rise_z(missing, parts, ref_missing, ref_parts):  # fmt: skip
+    total = missing + ref_missing
+    q = parts / (parts + ref_parts)
+    expected = total * q
+    a = missing * math.log(missing / expected) if missing > 0 else 0.0
+    rest = total - missing
+    b = rest * math.log(rest / (total - expected)) if rest > 0 else 0.0
+    z = math.sqrt(max(2.0 * (a + b), 0.0))
+    if z != z:
+        return 0.0
+    if z > 1.7976931348623157e308:
+        z = 1.7976931348623157e308
+    return z if missing > expected else -z
+
+
+@njit(**FLAGS)
+def shape_scan(
+    hist, fine_bins, count, ref_cdf, widths, coarse_of_fine, coarse_ref, ks, psi, wasserstein,
+):  # fmt: skip
+    """KS, PSI and Wasserstein-1 of the window's fine-bin counts (`hist`, inputs × bins + the
+    missing slot) against the reference, per input, in one pass over the bins
+    (`ShapeDrift.evaluate`); an input with no value in the window reads 0."""
+    width = hist.shape[0]
+    bins = coarse_ref.shape[1]
+    coarse = np.empty(bins)
+    terms = np.empty(bins)
+    for j in range(width):
+        total = 0.0
+        for b in range(fine_bins):
+            total += hist[j, b]
+        for c in range(bins):
+            coarse[c] = 0.0
+        cdf = 0.0
+        top = 0.0
+        unknown = False  # a NaN gap makes the KS NaN, as numpy's max would
+        area = 0.0
+        for b in range(fine_bins):
+            p = hist[j, b] / total if total > 0 else 0.0
+            cdf += p
+            gap = abs(cdf - ref_cdf[j, b])
+            if gap != gap:
+                unknown = True
+            elif gap > top:
+                top = gap
+            area += gap * widths[j, b]
+            coarse[coarse_of_fine[j, b]] += p
+        for c in range(bins):
+            share = max(coarse[c], 1e-4)
+            terms[c] = (share - coarse_ref[j, c]) * math.log(share / coarse_ref[j, c])
+        if count[j] == 0:
+            ks[j] = psi[j] = wasserstein[j] = 0.0
+        else:
+            ks[j] = np.nan if unknown else top
+            psi[j] = _pairwise(terms)
+            wasserstein[j] = area
+
+
+@njit(**FLAGS)
+def _pairwise(a):  # fmt: skip
+    """Sum in numpy's order for up to 128 numbers (eight partial sums), so values match it."""
+    n = a.shape[0]
+    if n < 8:
+        out = 0.0
+        for i in range(n):
+            out += a[i]
+        return out
+    r = a[:8].copy()
+    whole = n - n % 8
+    for i in range(8, whole, 8):
+        for k in range(8):
+            r[k] += a[i + k]
+    out = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for i in range(whole, n):
+        out += a[i]
+    return out

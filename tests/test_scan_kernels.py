@@ -1,0 +1,135 @@
+"""The compiled scans (console/scan_kernels.py) give what the plain numpy forms they replaced
+give: the shape detector's KS/PSI/Wasserstein, the missing-rate windows, the hourly sums, and
+the binner's table lookup (exactly `searchsorted`, also where several edges share a grid cell).
+"""
+
+import numpy as np
+
+from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
+from console.detectors.ramp import HourSums
+from console.reference import COARSE_BINS, FINE_BINS
+from console.scan_kernels import hour_sums, missing_windows, shape_scan
+
+
+def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
+    """`ShapeDrift.evaluate` as it was written with numpy."""
+    counts = hist[:, :FINE_BINS].astype(float)
+    totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        props = np.where(totals > 0, counts / totals, 0.0)
+    gap = np.abs(np.cumsum(props, axis=1) - ref_cdf)
+    ks = gap.max(axis=1)
+    wasserstein = (gap * widths).sum(axis=1)
+    width = hist.shape[0]
+    index = (coarse_of_fine + COARSE_BINS * np.arange(width)[:, None]).ravel()
+    coarse = np.bincount(index, weights=props.ravel(), minlength=width * COARSE_BINS)
+    coarse = np.maximum(coarse.reshape(width, COARSE_BINS), 1e-4)
+    psi = ((coarse - coarse_ref) * np.log(coarse / coarse_ref)).sum(axis=1)
+    empty = count == 0
+    ks[empty] = psi[empty] = wasserstein[empty] = 0.0
+    return ks, psi, wasserstein
+
+
+def test_the_shape_scan_equals_the_numpy_form() -> None:
+    rng = np.random.default_rng(3)
+    width = 6
+    hist = rng.integers(0, 60, (width, FINE_BINS + 1)).astype(np.int64)
+    hist[2, :FINE_BINS] = 0  # an input with only missing values in the window
+    count = hist[:, :FINE_BINS].sum(axis=1).astype(float)
+    ref = rng.random((width, FINE_BINS))
+    ref_cdf = np.cumsum(ref / ref.sum(axis=1, keepdims=True), axis=1)
+    widths = rng.random((width, FINE_BINS))
+    coarse_of_fine = np.repeat(np.arange(COARSE_BINS), FINE_BINS // COARSE_BINS)
+    coarse_of_fine = np.ascontiguousarray(np.tile(coarse_of_fine, (width, 1)), np.int64)
+    coarse_ref = np.maximum(rng.dirichlet(np.ones(COARSE_BINS), width), 1e-4)
+    got = [np.empty(width) for _ in range(3)]
+    shape_scan(hist, FINE_BINS, count, ref_cdf, widths, coarse_of_fine, coarse_ref, *got)
+    want = plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref)
+    assert np.array_equal(got[0], want[0])  # KS: the same maximum
+    assert np.allclose(got[1], want[1], rtol=1e-13, atol=0)  # PSI
+    assert np.allclose(got[2], want[2], rtol=1e-12, atol=0)  # Wasserstein
+    assert got[0][2] == got[1][2] == got[2][2] == 0.0
+
+
+def test_the_missing_rate_windows_equal_the_numpy_form() -> None:
+    rng = np.random.default_rng(4)
+    width, size = 5, 60
+    hour = np.sort(rng.choice(100, size, replace=False)).astype(np.int64)
+    n = rng.integers(0, 300, (size, width)).astype(float)
+    s = np.floor(n * rng.uniform(0, 0.3, (size, width)))
+    s[:, 1] = 0.0  # never missing
+    ref_parts = 5000.0
+    ref_missing = np.array([250.0, 0.0, 10.0, 0.0, 900.0])
+    z, rate = np.empty(width), np.empty(width)
+    windows = np.asarray(WINDOWS_HOURS)
+    missing_windows(hour, n, s, size, windows, ref_missing, ref_parts, z, rate)
+    # The numpy form: running sums newest first, read at each window's length.
+    running = np.vstack([np.zeros((1, 2 * width)), np.cumsum(np.hstack([n, s])[::-1], axis=0)])
+    inside = np.searchsorted(hour[-1] - hour[::-1], windows, side="left")
+    parts, missing = np.split(running[inside], 2, axis=1)
+    every = rise_z(missing, parts, ref_missing, ref_parts)
+    pick = np.argmax(every, axis=0)
+    columns = np.arange(width)
+    assert np.allclose(z, every[pick, columns], rtol=1e-12, atol=1e-12)
+    with np.errstate(all="ignore"):
+        want_rate = np.nan_to_num(missing[pick, columns] / parts[pick, columns])
+    assert np.allclose(rate, want_rate, rtol=1e-12, atol=0)
+
+
+def test_hour_sums_count_values_and_missing_values_per_clock_hour() -> None:
+    rng = np.random.default_rng(6)
+    values = rng.standard_normal((300, 4))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    ts = 1_772_430_000.0 + np.sort(rng.uniform(0, 5 * 3600.0, 300))
+    sums, missing = HourSums(4), HourSums(4, 72.0, "missing")
+    for begin in range(0, 300, 37):  # batches that straddle hours
+        sums.add(values[begin : begin + 37], ts[begin : begin + 37])
+        missing.add(values[begin : begin + 37], ts[begin : begin + 37])
+    sums.add(values[:1] * np.nan, ts[-1:] + 3600.0)  # closes the last hour with data
+    missing.add(values[:1], ts[-1:] + 3600.0)
+    hours = np.floor(ts / 3600.0).astype(np.int64)
+    for k, hour in enumerate(np.unique(hours)):
+        rows = values[hours == hour]
+        assert sums.hour[k] == hour == missing.hour[k]
+        assert np.array_equal(sums.n[k], (~np.isnan(rows)).sum(axis=0))
+        assert np.allclose(sums.s[k], np.nansum(rows, axis=0), rtol=1e-12, atol=1e-12)
+        assert np.array_equal(missing.n[k], np.full(4, float(len(rows))))
+        assert np.array_equal(missing.s[k], np.isnan(rows).sum(axis=0))
+    n_open, s_open = np.zeros(4), np.zeros(4)
+    hour_sums(values, n_open, s_open)
+    assert np.array_equal(n_open, (~np.isnan(values)).sum(axis=0))
+
+
+def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:
+    from types import SimpleNamespace
+
+    from console.stats import Binner, RollingWindow
+
+    rng = np.random.default_rng(8)
+    width = 3
+    edges = np.full((width, FINE_BINS), np.nan)
+    counts = np.zeros(width, np.int64)
+    for j, values in enumerate(
+        (
+            np.sort(rng.standard_normal(FINE_BINS - 1)),
+            np.repeat(np.sort(rng.standard_normal(50)), 4),  # ties: four edges per value
+            np.concatenate([np.linspace(0, 1e-9, 100), np.linspace(1, 2, 100)]),  # packed
+        )
+    ):
+        edges[j, : values.size] = values
+        counts[j] = values.size
+    profile = SimpleNamespace(
+        columns=("a", "b", "c"), edges=edges, edge_count=counts,
+        mean=np.zeros(width), valid_low=np.full(width, -np.inf),
+        valid_high=np.full(width, np.inf), classes=("ok",),
+    )  # fmt: skip
+    x = np.concatenate([rng.standard_normal((2000, width)) * 2, edges[:, :190].T])
+    x[rng.random(x.shape) < 0.05] = np.nan
+    want = np.full(x.shape, FINE_BINS)
+    for j in range(width):
+        present = ~np.isnan(x[:, j])
+        want[present, j] = np.searchsorted(edges[j, : counts[j]], x[present, j], side="right")
+    assert np.array_equal(Binner(profile).bins(x), want)
+    window = RollingWindow(profile, 5000)
+    window.add(x, np.zeros(len(x), np.int32), np.arange(len(x), dtype=float))
+    assert np.array_equal(window.bins[: len(x)], want)
