@@ -201,6 +201,7 @@ class Replayer:
         self.engine = Engine(
             self.config, reference_features=records.feature_names, on_event=self.events.append
         )
+        self.engine.reader.declare_categorical(records.categorical)  # as the live reader found
         self.position = self.delivered = 0
         self.mapping = np.zeros(0, np.int32)
         self._reference_from_file()

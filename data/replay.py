@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from console.records import RecordBatch, iso
-from data.reading import StoredRecords, StoreError, load_records, open_reader
+from data.reading import StoredRecords, StoreError, load_records, open_reader, read_categories
 from data.schema import unpack_rows
 
 GOOD_CLASSES = ("ok", "good", "pass")  # any other class sends the part to rejects
@@ -244,6 +244,7 @@ def engine_records(path: str | Path, first_seq: int, last_seq: int) -> StoredRec
     try:
         sets = {int(i): tuple(json.loads(names)) for i, names in db.execute(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
+        categories = read_categories(db)
         rows = db.execute(
             "SELECT seq, ts, ts_text, part, model, class, conf, feature_set, features, image"
             " FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
@@ -274,7 +275,7 @@ def engine_records(path: str | Path, first_seq: int, last_seq: int) -> StoredRec
         model=tuple(model),
         image=tuple(image),
     )
-    return StoredRecords(np.array(seq, dtype=np.int64), names, tuple(table), batch)
+    return StoredRecords(np.array(seq, dtype=np.int64), names, tuple(table), batch, categories)
 
 
 def selected_records(path: str | Path, selection: Selection) -> StoredRecords:
@@ -317,7 +318,9 @@ def subset(stored: StoredRecords, rows: np.ndarray) -> StoredRecords:
         label=cut(b.label),
         station=cut(b.station),
     )
-    return StoredRecords(stored.seq[rows], stored.feature_names, stored.class_names, batch)
+    return StoredRecords(
+        stored.seq[rows], stored.feature_names, stored.class_names, batch, stored.categories
+    )
 
 
 def deliveries(path: str | Path, run: int | None = None) -> list[Delivery]:

@@ -211,6 +211,15 @@ def _v6_reference_records(db: Database) -> None:
     )
 
 
+def _v7_categories(db: Database) -> None:
+    """The text of categorical inputs' values (console/categories.py): the feature blob holds
+    each value's code (a pure function of its text), this dictionary its text, per feature."""
+    db.execute(
+        "CREATE TABLE categories (feature TEXT NOT NULL, code REAL NOT NULL, name TEXT NOT NULL,"
+        " PRIMARY KEY (feature, code))"
+    )
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
@@ -219,6 +228,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v4_people,
     _v5_replay,
     _v6_reference_records,
+    _v7_categories,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
