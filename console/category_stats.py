@@ -101,17 +101,20 @@ def chi2_level(dof: int, windows_a_year: float, budget: float) -> float:
     return hi
 
 
-def over_dispersion(codes: np.ndarray, ts: np.ndarray, categories: np.ndarray) -> float:
-    """How much more hour-block shares vary than independent parts would (≥ 1): the mean χ²
-    per degree of freedom of each hour of the reference against the whole, where it shows
-    beyond two standard errors (a line whose mix follows the shift must not alarm on it)."""
+def over_dispersion(
+    codes: np.ndarray, ts: np.ndarray, categories: np.ndarray, block_seconds: float
+) -> float:
+    """How much more the shares of blocks of `block_seconds` vary than independent parts would
+    (≥ 1): the mean χ² per degree of freedom of each block of the reference against the whole,
+    where it shows beyond two standard errors with at least 12 blocks (a line whose mix follows
+    the shift must not alarm on it)."""
     present = ~np.isnan(codes)
     codes, ts = codes[present], ts[present]
     if categories.size < 2 or codes.size == 0:
         return 1.0
     local = np.searchsorted(categories, codes)
     shares = np.bincount(local, minlength=categories.size) / codes.size
-    hours = (ts // 3600.0).astype(np.int64)
+    hours = (ts // block_seconds).astype(np.int64)
     blocks, index = np.unique(hours, return_inverse=True)
     ratios = []
     dof = categories.size - 1

@@ -25,12 +25,18 @@ from console.categorical_watch import categorical_columns
 from console.categories import category_text
 from console.category_stats import chi2_level, homogeneity, over_dispersion, share_psi
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
+from console.detectors.ramp import HOUR, HourSums
 
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
 
 CATEGORIES = DetectorSpec("categories", "shares", "chi-square", "low", "model_owner", drift=True)
 NEW_CATEGORY = DetectorSpec("new_category", "new value", "parts", "medium", "data_owner")
+
+# Beside the last W parts, the shares over the last 24 and 72 hours (a slow change of the mix
+# on a fast line shows over a day long before it does over W parts).
+WINDOWS_HOURS = (24.0, 72.0)
+DAY = 24 * HOUR
 
 
 class CategoryWindow:
@@ -41,6 +47,8 @@ class CategoryWindow:
         present = ref_codes[~np.isnan(ref_codes)]
         self.known, ref_counts = np.unique(present, return_counts=True)
         self.ref_counts = ref_counts.astype(float)
+        # Counts per clock hour; twice the longest window, so that halving keeps one whole.
+        self.hours = HourSums(self.known.size, 2 * max(WINDOWS_HOURS) + 4)
         self.new_codes: list[float] = []  # never in the reference, in order of arrival
         self.new_parts: list[int] = []  # parts seen with each (all time)
         self.ring = np.full(size, -1, np.int64)
@@ -48,9 +56,16 @@ class CategoryWindow:
         self.filled = 0
         self.counts = np.zeros(self.known.size)
 
-    def add(self, codes: np.ndarray) -> list[float]:
-        """Take a batch's codes (NaN = missing); returns the codes met for the first time."""
+    def add(self, codes: np.ndarray, ts: np.ndarray | None = None) -> list[float]:
+        """Take a batch's codes (NaN = missing) and their times (None: the reference, which
+        primes the last-W window only); returns the codes met for the first time."""
         local, first = self._local(codes)
+        if ts is not None and local.size:
+            onehot = np.full((local.size, self.known.size), np.nan)
+            known = (local >= 0) & (local < self.known.size)
+            onehot[known] = 0.0
+            onehot[np.flatnonzero(known), local[known]] = 1.0
+            self.hours.add(onehot, ts)
         size = self.ring.size
         if local.size > size:
             local = local[-size:]
@@ -89,16 +104,38 @@ class CategoryWindow:
     def new_in_window(self) -> float:
         return float(self.counts[self.known.size :].sum())
 
-    def test(self) -> tuple[float, int]:
-        """χ² of the window's counts over the reference's categories against the reference."""
-        return homogeneity(self.counts[: self.known.size], self.ref_counts)
+    def windows(self) -> list[np.ndarray]:
+        """Counts over the reference's categories: the last W parts, then the last 24 and 72
+        hours of clock time (those with parts) once that much time has been watched."""
+        found = [self.counts[: self.known.size]]
+        sums = self.hours
+        if sums.size:
+            hour = sums.hour[: sums.size][::-1]
+            running = np.zeros((sums.size + 1, self.known.size))
+            np.cumsum(sums.s[: sums.size][::-1], axis=0, out=running[1:])
+            inside = np.searchsorted(hour[0] - hour, WINDOWS_HOURS, side="left")
+            # A clock-time window counts once the watch has seen its whole length: a few
+            # hours of one shift are not a day's mix.
+            whole = hour[0] - hour[-1] + 1 >= np.asarray(WINDOWS_HOURS)
+            found += list(running[inside[whole]])
+        return found
+
+    def test(self, levels: tuple[float, float]) -> tuple[float, float, np.ndarray]:
+        """The windows' largest χ² against the reference in units of its level (`levels`: of
+        the last-W window, of the clock-time windows): (score, χ², that window's counts)."""
+        best, stat, counts = 0.0, 0.0, self.counts[: self.known.size]
+        for k, window in enumerate(self.windows()):
+            value = homogeneity(window, self.ref_counts)[0]
+            if value / levels[min(k, 1)] > best:
+                best, stat, counts = value / levels[min(k, 1)], value, window
+        return best, stat, counts
 
     def psi(self) -> float:
         return share_psi(self.counts[: self.known.size], self.ref_counts)
 
-    def moved_most(self) -> tuple[str, float, float]:
-        """The reference category whose share moved most: (text, window share, reference)."""
-        window = self.counts[: self.known.size]
+    def moved_most(self, window: np.ndarray) -> tuple[str, float, float]:
+        """The reference category whose share moved most in `window` (counts): (text, window
+        share, reference share)."""
         now = window / max(window.sum(), 1.0)
         then = self.ref_counts / max(self.ref_counts.sum(), 1.0)
         k = int(np.argmax(np.abs(now - then)))
@@ -120,30 +157,35 @@ class CategoryDetector:
         self.every = max(basis.config.window.batch, size // 40)
         self.since = 0
         self.windows: list[CategoryWindow] = []
-        self.levels = np.full(self.width, np.inf)
+        self.levels = np.full(self.width, np.inf)  # of the last-W window
+        self.day_levels = np.full(self.width, np.inf)  # of the 24- and 72-hour windows
         self.psi_levels = np.full(self.width, np.inf)
         self.chi2 = np.zeros(self.width)
+        self.scores = np.zeros(self.width)
         self.psi = np.zeros(self.width)
         if reference is None or not self.columns.size:
             return
         calibration = basis.calibration
+        # Independent windows a year: of W parts, and of each clock-time window.
         windows_a_year = max(calibration.parts_per_day * 365.0 / size, 1.0)
+        windows_a_year += sum(365.0 * 24.0 / hours for hours in WINDOWS_HOURS)
         budget = basis.config.detection.false_alarms_per_year
         n_ref = max(len(reference), 1)
         for j in self.columns.tolist():
             codes = reference.features[:, j]
             window = CategoryWindow(codes, size)
-            dispersion = over_dispersion(codes, reference.ts, window.known)
-            level = chi2_level(window.known.size - 1, windows_a_year, budget) * dispersion
-            self.levels[j] = level
-            self.psi_levels[j] = level * (1.0 / size + 1.0 / n_ref)
+            level = chi2_level(window.known.size - 1, windows_a_year, budget)
+            # Hour blocks show a mix that follows the shift; a day averages it out.
+            self.levels[j] = level * over_dispersion(codes, reference.ts, window.known, HOUR)
+            self.day_levels[j] = level * over_dispersion(codes, reference.ts, window.known, DAY)
+            self.psi_levels[j] = self.levels[j] * (1.0 / size + 1.0 / n_ref)
             window.add(codes[-size:])  # primed with the reference, as the numeric window is
             self.windows.append(window)
 
     def observe(self, step: Step) -> None:
         features = step.batch.features
         for j, window in zip(self.columns.tolist(), self.windows, strict=True):
-            window.add(features[:, j])
+            window.add(features[:, j], step.batch.ts)
 
     def assess(self, step: Step, due: Due, alarms: InputAlarms) -> None:
         if not self.windows:
@@ -154,17 +196,19 @@ class CategoryDetector:
             return
         parts, self.since = self.since, 0
         score = np.zeros(self.width)
+        moved = {}
         for j, window in zip(self.columns.tolist(), self.windows, strict=True):
-            self.chi2[j] = window.test()[0]
+            best, self.chi2[j], moved[j] = window.test((self.levels[j], self.day_levels[j]))
             self.psi[j] = window.psi()
+            self.scores[j] = best
             if window.filled >= window.ring.size:
-                score[j] = self.chi2[j] / self.levels[j]
+                score[j] = best
         names = alarms.columns
         for j in alarms.candidates(CATEGORIES, score):
-            text, now, then = self.windows[self._slot(j)].moved_most()
+            text, now, then = self.windows[self._slot(j)].moved_most(moved[j])
             alarms.column(
                 CATEGORIES, j, score=score[j], value=float(self.chi2[j]),
-                threshold=float(self.levels[j]), seq=step.last_seq, ts=step.ts, parts=parts,
+                threshold=float(self.chi2[j] / score[j]) if score[j] > 0 else float(self.levels[j]), seq=step.last_seq, ts=step.ts, parts=parts,
                 message=(
                     f"{names[j]}: share of {text!r} {now * 100:.0f} % vs {then * 100:.0f} % in the reference"
                 ),
@@ -200,8 +244,7 @@ class CategoryDetector:
     def readings(self) -> dict[str, ColumnReading]:
         if not self.windows:
             return {}
-        with np.errstate(all="ignore"):
-            score = np.where(np.isfinite(self.levels), self.chi2 / self.levels, 0.0)
+        score = self.scores.copy()
         threshold = np.where(np.isfinite(self.psi_levels), self.psi_levels, 0.0)
         new = np.zeros(self.width)
         for j, window in zip(self.columns.tolist(), self.windows, strict=True):
