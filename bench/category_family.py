@@ -20,14 +20,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.family import _spread, _when
 from bench.lines import CLASSES, DAY, LineData, LineDesign, draw_line
 from bench.suite import heading, line
+from console.alarms import AlarmEvent
 from console.categories import category_code
 from console.category_stats import chi2_sf, homogeneity
 from console.config import default_config
 from console.engine import Engine
-from console.records import RecordBatch
+from console.records import RecordBatch, parse_timestamp
 
 KINDS = ((("yes", "no"),), tuple(tuple(f"ch{i}" for i in range(k)) for k in (3, 4, 6)))
 BAND = tuple(f"band{i}" for i in range(8))
@@ -177,7 +177,7 @@ def run_categorical(
             if event.event != "alarm_raised" or event.detector == "rejected":
                 continue
             if event.source == drifting and event.detector == "categories":
-                at = (_when(event) - data.onset) / DAY
+                at = (_at(event) - data.onset) / DAY
                 first = at if first is None else first
             elif event.source not in ("class", "conf") and event.source != drifting:
                 false.append(f"{event.detector}:{event.source}")
@@ -201,10 +201,11 @@ def bench_categories(quick: bool) -> None:
     for r in results:
         line(
             f"  line {r.design.seed}: {r.design.describe()}",
-            f"engine {_days(r.latency)} daily chi2 {_days(r.peer)} false {len(r.false)}",
+            f"engine {_days(r.latency)} daily chi2 {_days(r.peer)} false {len(r.false)}"
+            + (f" ({', '.join(sorted(set(r.false)))})" if r.false else ""),
         )
     ratios = [r.latency / r.peer for r in results if r.latency and r.peer]
-    line("latency / daily chi-square latency", _spread(ratios) + f" ({len(ratios)} lines)")
+    line("latency / daily chi-square latency", _ratios(ratios) + f" ({len(ratios)} lines)")
     slower = sum(
         1 for r in results if r.peer is not None and (r.latency is None or r.latency > r.peer)
     )
@@ -224,8 +225,17 @@ def bench_categories(quick: bool) -> None:
         f"stable categorical lines: alarms in {years} line-years",
         f"{len(alarms)} = {len(alarms) / years:.3f} per line-year ({detail})",
     )
-    if ratios:
-        line("median latency ratio", f"{statistics.median(ratios):.2f}")
+
+
+def _at(event: AlarmEvent) -> float:
+    """The alarm's record time, epoch seconds."""
+    return parse_timestamp(event.ts)
+
+
+def _ratios(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"median {statistics.median(values):.2f} / worst {max(values):.2f}"
 
 
 def _days(value: float | None) -> str:

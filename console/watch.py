@@ -18,6 +18,7 @@ from console.categorical_watch import as_constant, categorical_columns, without_
 from console.config import Config
 from console.detectors import LIVE_VIEW, REGISTRY
 from console.detectors.base import Basis, Cadence, ColumnReading, Detector, Due, Step
+from console.detectors.categories import category_shares
 from console.detectors.mean_shift import MeanShiftDetector
 from console.detectors.quality import LineQuality
 from console.drift import calibrate, standardised
@@ -168,6 +169,7 @@ class Watch:
                 self.profile,
             ),
             reference_warnings=self.health.warnings,
+            categories=category_shares(self.detectors),
         )
 
 

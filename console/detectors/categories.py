@@ -17,6 +17,7 @@ numeric detectors see them as constants (console/categorical_watch.py). Engine t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ from console.detectors.ramp import HOUR, HourSums
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
 
+
 CATEGORIES = DetectorSpec("categories", "shares", "chi-square", "low", "model_owner", drift=True)
 NEW_CATEGORY = DetectorSpec("new_category", "new value", "parts", "medium", "data_owner")
 
@@ -37,6 +39,16 @@ NEW_CATEGORY = DetectorSpec("new_category", "new value", "parts", "medium", "dat
 # on a fast line shows over a day long before it does over W parts).
 WINDOWS_HOURS = (24.0, 72.0)
 DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class CategoryShares:
+    """A categorical input's shares over the last W parts beside the reference's, per value
+    (the reference's values first, then those it never had)."""
+
+    values: tuple[str, ...]
+    live: np.ndarray
+    reference: np.ndarray
 
 
 class CategoryWindow:
@@ -241,6 +253,20 @@ class CategoryDetector:
             for j, w in zip(self.columns.tolist(), self.windows, strict=True)
         }
 
+    def shares(self) -> dict[str, CategoryShares]:
+        """Per categorical input: its values' shares now and in the reference (live view)."""
+        found = {}
+        for j, window in zip(self.columns.tolist(), self.windows, strict=True):
+            counts = window.counts
+            reference = np.zeros(counts.size)
+            reference[: window.known.size] = window.ref_counts / max(window.ref_counts.sum(), 1.0)
+            found[self.names[j]] = CategoryShares(
+                values=tuple(category_text(c) for c in (*window.known.tolist(), *window.new_codes)),
+                live=counts / max(counts.sum(), 1.0),
+                reference=reference,
+            )
+        return found
+
     def readings(self) -> dict[str, ColumnReading]:
         if not self.windows:
             return {}
@@ -253,3 +279,11 @@ class CategoryDetector:
             "categories": ColumnReading(score=score, value=self.psi.copy(), threshold=threshold),
             "new_category": ColumnReading(score=None, value=new),
         }
+
+
+def category_shares(detectors: list) -> dict[str, CategoryShares]:
+    """The categorical inputs' shares from the watch's detectors (empty: none categorical)."""
+    for detector in detectors:
+        if isinstance(detector, CategoryDetector):
+            return detector.shares()
+    return {}
