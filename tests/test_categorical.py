@@ -221,13 +221,13 @@ def test_missing_categorical_values_count_as_missing(tmp_path):
 # --- store, replay, export ------------------------------------------------------------------
 
 
-def _main(*args: str) -> str:
+def _main(*args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
 
 
 def test_replay_equals_live_and_the_export_round_trips_the_text(tmp_path):
@@ -261,7 +261,16 @@ def test_replay_equals_live_and_the_export_round_trips_the_text(tmp_path):
     exported = [json.loads(x) for x in out.read_text().splitlines()]
     assert exported == [json.loads(x) for x in records]
     analyzed = _main("analyze", str(out), "--config", str(config_path))
-    assert [json.loads(x) for x in analyzed.splitlines()[:-1]] == live
+    assert [json.loads(x) for x in analyzed.stdout.splitlines()[:-1]] == live
+    said = [json.loads(x) for x in analyzed.stderr.splitlines() if '"categories"' in x]
+    assert said == [
+        {
+            "event": "categories",
+            "source": name,
+            "message": f"{name}: text values, watched as categories",
+        }
+        for name in ("channel", "flag")
+    ]
 
     csv_out = tmp_path / "b.csv"
     _main("export", "--config", str(config_path), "--batch", "B0000", "--format", "csv",
