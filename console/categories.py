@@ -59,6 +59,8 @@ class CategoryNames:
         self.features = tuple(name for name in features if name in declared)
         self.columns = tuple((j, name) for j, name in enumerate(features) if name in declared)
         self.names: dict[str, dict[float, str]] = {name: {} for name in self.features}
+        # text → code of the values met: hashing each value again would cost more than parsing
+        self.codes: dict[str, dict[str, float]] = {name: {} for name in self.features}
         self.fresh: list[tuple[str, float, str]] = []
 
     def encode(self, feature: str, value: object) -> float | None:
@@ -79,6 +81,7 @@ class CategoryNames:
         text = known.get(code)
         if text is None:
             known[code] = TEXTS[code] = value
+            self.codes[feature][value] = code
             self.fresh.append((feature, code, value))
         elif text != value:
             raise BadCategory("bad_type", f"feature {feature!r}: {value!r} collides with {text!r}")
@@ -89,8 +92,11 @@ class CategoryNames:
         out = [list(row) for row in rows]
         encode = self.encode
         for j, name in self.columns:
+            seen = self.codes[name].get
             for row in out:
-                row[j] = encode(name, row[j])
+                value = row[j]
+                code = seen(value) if type(value) is str else None
+                row[j] = encode(name, value) if code is None else code
         return out
 
     def encode_record(self, feats: dict) -> dict:

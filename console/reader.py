@@ -75,9 +75,15 @@ class RecordReader:
             self.parser = self._parser()
 
     def declare_categorical(self, names: Sequence[str]) -> None:
-        """Watch these inputs as categories (replay: those the store holds text values of)."""
-        if names and set(names) != set(self.categorical):
-            self.categorical = tuple(names)
+        """Also watch these inputs as categories (replay, a restart: those the store holds
+        text values of); from then on nothing more is inferred."""
+        if not names:
+            return
+        wanted = {*self.categorical, *names}
+        order = self.features or tuple(dict.fromkeys((*self.categorical, *names)))
+        found = tuple(name for name in order if name in wanted)
+        if found != self.categorical:
+            self.categorical = found
             if self.parser is not None:
                 self.parser = self._parser()
         self.inferred = True

@@ -124,6 +124,17 @@ def load_records(path: str | Path, since_seq: int = 0, limit: int | None = None)
     )
 
 
+def stored_categorical(path: str | Path) -> tuple[str, ...]:
+    """The inputs the store holds text values of (categorical), in no particular order."""
+    if not Path(path).is_file():
+        return ()
+    db = open_reader(path)
+    try:
+        return tuple(read_categories(db))
+    finally:
+        db.close()
+
+
 def read_categories(db: Database) -> dict[str, dict[float, str]]:
     """The store's category dictionary (feature → code → text); also teaches `TEXTS`."""
     found: dict[str, dict[float, str]] = {}

@@ -280,3 +280,28 @@ def test_replay_equals_live_and_the_export_round_trips_the_text(tmp_path):
         json.loads(records[0])["features"]["channel"],
         json.loads(records[0])["features"]["flag"] or "",
     ]
+
+
+def test_a_restart_keeps_watching_the_inferred_categories(tmp_path):
+    from console.station_memory import remember
+
+    config = load_config(station_toml(tmp_path, categorical="[]"))
+    records = lines(4 * PARTS_PER_DAY, seed=3)
+    store = StoreWriter(config.store.path, config.station.id, config.station.features)
+    try:
+        _, before = run(config, records[:3000], store=store)
+        store.flush()
+    finally:
+        store.close()
+    store = StoreWriter(config.store.path, config.station.id, config.station.features)
+    try:
+        events: list[dict] = []
+        engine = Engine(config, store=store, on_event=lambda e: events.append(e.wire()))
+        remember(engine, config.store.path)
+        assert engine.reader.categorical == ("channel", "flag")
+        assert engine.watch is not None and engine.watch.categorical.tolist() == [1, 2]
+        for begin in range(3000, len(records), 500):
+            engine.feed_lines(records[begin : begin + 500])
+    finally:
+        store.close()
+    assert before == [] and events == [] and not engine.rejected
