@@ -230,6 +230,7 @@ def _main(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.slow  # three runs of main.py (export, analyze, export) besides the replay
 def test_replay_equals_live_and_the_export_round_trips_the_text(tmp_path):
     config_path = station_toml(tmp_path, categorical="[]")  # inferred, then kept by the store
     config = load_config(config_path)
