@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 
 MAX_CATEGORY_CHARS = 64
+MAX_CATEGORIES = 256  # per input, as for classes: more is a garbled stream or a serial number
 _CONTROL = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
 
 
@@ -80,6 +81,11 @@ class CategoryNames:
         known = self.names[feature]
         text = known.get(code)
         if text is None:
+            if len(known) >= MAX_CATEGORIES:
+                raise BadCategory(
+                    "too_many_categories",
+                    f"feature {feature!r} has {MAX_CATEGORIES} values already; {value[:40]!r} is one more",
+                )
             known[code] = TEXTS[code] = value
             self.codes[feature][value] = code
             self.fresh.append((feature, code, value))

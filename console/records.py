@@ -48,6 +48,7 @@ REJECT_REASONS: tuple[str, ...] = (
     "bad_checksum",  # delimited serial line whose *HH checksum does not match
     "bad_field_count",  # delimited serial line with the wrong number of fields
     "too_many_classes",  # a class name beyond the first 256 different ones (a garbled stream)
+    "too_many_categories",  # a categorical input's value beyond its first 256 different ones
     "bad_text",  # a string that is not valid Unicode (a lone surrogate such as "\\ud800")
     "bad_id",  # part, batch, station, model or class holding control characters
     "ts_implausible",  # ts too far ahead of the stream's own recent time (console/stream_time.py)

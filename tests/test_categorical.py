@@ -118,6 +118,18 @@ def test_declared_categorical_inputs_take_text_and_numbers_stay_numbers():
     ]
 
 
+def test_a_categorical_input_takes_at_most_256_values():
+    parser = RecordParser(("size", "channel", "flag"))
+    parser.categories = CategoryNames(parser.features, ("channel", "flag"))
+    base = json.loads(lines(1)[0])
+    many = [
+        json.dumps({**base, "part": f"P{i}", "features": {"size": 1.0, "channel": f"c{i}"}})
+        for i in range(300)
+    ]
+    batch, rejected = parser.parse(many, timed=False)
+    assert len(batch) == 256 and {r.reason for r in rejected} == {"too_many_categories"}
+
+
 @pytest.mark.parametrize(
     ("value", "fix"),
     [
