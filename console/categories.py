@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 
 MAX_CATEGORY_CHARS = 64
+_STR = {str}
 MAX_CATEGORIES = 256  # per input, as for classes: more is a garbled stream or a serial number
 _CONTROL = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
 
@@ -95,13 +96,19 @@ class CategoryNames:
 
     def encode_rows(self, rows: list) -> list[list[float | None]]:
         """Rows of raw feature values (matrix order) with the categorical values as codes."""
-        out = [list(row) for row in rows]
+        out = list(map(list, rows))
         encode = self.encode
         for j, name in self.columns:
-            seen = self.codes[name].get
-            for row in out:
-                value = row[j]
-                code = seen(value) if type(value) is str else None
+            seen = self.codes[name]
+            values = [row[j] for row in out]
+            if set(map(type, values)) == _STR:  # the usual column: text only, all met before
+                codes = list(map(seen.get, values))
+                if None not in codes:
+                    for row, code in zip(out, codes, strict=True):
+                        row[j] = code
+                    continue
+            for row, value in zip(out, values, strict=True):
+                code = seen.get(value) if type(value) is str else None
                 row[j] = encode(name, value) if code is None else code
         return out
 
