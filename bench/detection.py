@@ -44,9 +44,11 @@ def _false(result, faulty: tuple[str, ...] = ()) -> int:
 
 
 def bench_detection(quick: bool) -> None:
+    from bench.category_family import bench_categories
     from bench.family import bench_family
 
     bench_family(quick)
+    bench_categories(quick)
     seeds = list(range(1, 4 if quick else 11))
     stable_seeds = [41] if quick else [41, 42, 43, 44]
     stable_days = 20 if quick else 60

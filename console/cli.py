@@ -193,6 +193,13 @@ def warn_reference(engine: Engine, warned: bool) -> bool:
     return True
 
 
+def say_categories(event: tuple[float, str, str, str]) -> None:
+    """An input found to send text (watched as categories): one JSON line on stderr."""
+    if event[1] == "categories":
+        line = {"event": "categories", "source": event[2], "message": event[3]}
+        print(json.dumps(line, separators=(",", ":")), file=sys.stderr)
+
+
 def analyze(args: argparse.Namespace) -> int:
     from console.engine import Engine
 
@@ -207,6 +214,7 @@ def analyze(args: argparse.Namespace) -> int:
     stream = open_stream(args.stream)
     started = time.perf_counter()
     engine = Engine(config, on_event=on_event)
+    engine.on_system = say_categories
     ref_path = args.reference or config.reference.file
     if ref_path:
         use_reference_file(engine, ref_path)

@@ -47,6 +47,9 @@ class Station:
     # True: a record naming any other feature is rejected (WIRE.md §1).
     fixed_features: bool = False
     classes: tuple[str, ...] = ()
+    # Inputs that take text values (channel, band, yes/no), watched as category shares
+    # (console/categories.py). Empty: inferred from the first records' text values.
+    categorical: tuple[str, ...] = ()
     # What operators should do and when: shown one tap away from override and escalate.
     decision_protocol: str = ""
 
@@ -401,6 +404,7 @@ def _check(config: Config) -> None:
                 f"{name!r} is not a feature name (letters, digits, _ . - ; 1-64 characters)",
                 f"write it as {re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:64] or 'feature1'!r}",
             )
+    _check_categorical(config.station)
     for i, name in enumerate(config.station.classes, start=1):
         if not 1 <= len(name) <= 64 or not name.isprintable():
             raise ConfigError(
@@ -410,6 +414,28 @@ def _check(config: Config) -> None:
             )
 
     _check_people(config)
+
+
+def _check_categorical(station: Station) -> None:
+    """`[station] categorical`: feature names, each once, among `features` where those are set."""
+    seen: set[str] = set()
+    for i, name in enumerate(station.categorical, start=1):
+        key = f"station.categorical[{i}]"
+        if not FEATURE_NAME.match(name):
+            raise ConfigError(
+                key,
+                f"{name!r} is not a feature name (letters, digits, _ . - ; 1-64 characters)",
+                'list input names as the records send them, e.g. categorical = ["channel"]',
+            )
+        if station.features and name not in station.features:
+            raise ConfigError(
+                key,
+                f"{name!r} is not in station.features",
+                f"add {name!r} to station.features, or remove it from station.categorical",
+            )
+        if name in seen:
+            raise ConfigError(key, f"{name!r} is listed twice", "list each input once")
+        seen.add(name)
 
 
 def _check_evidence(config: Config) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from console.alarms import AlarmEvent
 from console.annunciator import Annunciator, Journal
+from console.categorical_watch import keep_categories, watched_config
 from console.config import Config
 from console.detectors.line import LineAlarms
 from console.detectors.plant_sync import SyncAlarms
@@ -45,6 +46,8 @@ class Store(Journal, Protocol):
     def append_records(self, batch: RecordBatch, class_names: Sequence[str]) -> None: ...
 
     def append_rejected(self, rejected: Sequence[Rejected]) -> None: ...
+
+    def append_categories(self, categories: Sequence[tuple[str, float, str]]) -> None: ...
 
     def save_reference(self, profile_json: str, description: str, timeout: float = 5.0) -> int: ...
 
@@ -76,6 +79,7 @@ class Engine:
             on_features,
             future_margin=config.detection.future_margin_seconds,
         )
+        self.reader.on_note = self.note_categories
         self.learner = ReferenceLearning(config.reference.size)
         self.watch: Watch | None = None
         # Builds the watch instead of `Watch(...)` when set (console/reference_calibration.py).
@@ -159,6 +163,7 @@ class Engine:
         if n == 0:
             return []
         if self.store is not None:
+            keep_categories(self.store, self.reader)
             self.store.append_records(batch, self.reader.classes)
         self.rate.note(n)
         self.line_rate.note(batch.ts)
@@ -248,7 +253,7 @@ class Engine:
             self.watch = self.watch_source(self, reference, description)
         else:
             self.watch = Watch(
-                self.config,
+                watched_config(self.config, self.reader),
                 reference,
                 self.features,
                 self.reader.classes,
@@ -289,6 +294,10 @@ class Engine:
         self.system_events.append((time.time() if at is None else at, kind, source, text))
         if self.on_system is not None:
             self.on_system(self.system_events[-1])
+
+    def note_categories(self, source: str, text: str) -> None:
+        """An input inferred categorical (console/categories.py): said once on screen."""
+        self.note_system("categories", source, text)
 
     def state(self, now: float | None = None) -> EngineState:
         """The typed read model as of now (call on the engine thread)."""

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import IO, Any
 
+from console.categories import category_text
 from data.reading import StoredRecords
 
 CSV_FIXED = ("seq", "ts", "station", "part", "batch", "model", "class", "conf", "image", "label")
@@ -22,7 +23,7 @@ def record_objects(stored: StoredRecords) -> Iterator[dict[str, Any]]:
     b = stored.batch
     names = stored.feature_names
     classes = stored.class_names
-    features = b.features.tolist()
+    features = as_values(stored)
     conf = b.conf.tolist()
     codes = b.class_codes.tolist()
     optional = (("station", b.station), ("batch", b.batch), ("model", b.model))
@@ -35,12 +36,25 @@ def record_objects(stored: StoredRecords) -> Iterator[dict[str, Any]]:
         record["class"] = classes[codes[i]]
         record["conf"] = conf[i]
         record["features"] = {
-            name: (None if math.isnan(v) else v) for name, v in zip(names, features[i], strict=True)
+            name: (None if v != v else v) for name, v in zip(names, features[i], strict=True)
         }
         for key, values in (("image", b.image), ("label", b.label)):
             if values and values[i] is not None:
                 record[key] = values[i]
         yield record
+
+
+def as_values(stored: StoredRecords) -> list[list[Any]]:
+    """The feature rows as values: numbers, NaN where missing, a categorical input's text."""
+    rows = stored.batch.features.tolist()
+    for j, name in enumerate(stored.feature_names):
+        if name in stored.categories:
+            texts = stored.categories[name]
+            for row in rows:
+                code = row[j]
+                if code == code:  # not NaN
+                    row[j] = texts.get(code) or category_text(code)
+    return rows
 
 
 def write_jsonl(stored: StoredRecords, out: IO[str]) -> int:
@@ -58,10 +72,16 @@ def write_csv(stored: StoredRecords, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     names = stored.feature_names
     writer.writerow([*CSV_FIXED, *names])
-    b = stored.batch
-    features = b.features.tolist()
+    features = as_values(stored)
     seqs = stored.seq.tolist()
     for i, record in enumerate(record_objects(stored)):
         fixed = [seqs[i], *(record.get(key, "") for key in CSV_FIXED[1:])]
-        writer.writerow([*fixed, *("" if math.isnan(v) else repr(v) for v in features[i])])
+        writer.writerow([*fixed, *(_cell(v) for v in features[i])])
     return len(stored)
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: empty where missing, a number exactly (repr), a category's text as is."""
+    if isinstance(value, str):
+        return value
+    return "" if math.isnan(value) else repr(value)

@@ -4,8 +4,9 @@ An incident is opened by Escalate or by policy, after one or more alarms; a qual
 replaying it wants the line from a little before the first of those alarms to the moment the
 incident was closed (to the store's last part while it is open). The margin is the detectors'
 window (`window.parts`): the parts that made the first alarm. Store rows share one sequence
-(records, the alarm journal, incidents), so an alarm's or a close's journal `seq` places it
-between two records exactly. `incident_range` gives the records' selection (a time range of
+(records, the alarm journal, incidents): a close's `seq` places it between two records exactly,
+an alarm's after the delivery of records it was raised in, so the range opens a window before
+that delivery (a window and at most one delivery before the alarm). `incident_range` gives the records' selection (a time range of
 record timestamps, as `--from/--to`) and a summary for the batch list's heading. Reads through
 read-only connections; the caller's thread runs it.
 """
@@ -61,7 +62,15 @@ def incident_range(path: str | Path, config: Config, incident: str) -> IncidentR
     start = int(raised[0]["seq"]) if raised else opened
     closing = [r for r in rows if r["status"] in CLOSED]
     end = int(closing[0]["seq"]) if closing else 1 << 62
-    first = _record_before(path, start, config.window.parts)
+    # A journal row follows the delivery of records its alarm was raised in: the range opens a
+    # window before that delivery's first record, so at least a window before the alarm.
+    delivery = _query(
+        path,
+        "SELECT first_seq FROM record_deliveries WHERE last_seq < ? ORDER BY last_seq DESC LIMIT 1",
+        (start,),
+    )  # fmt: skip
+    opening = int(delivery[0]["first_seq"]) + 1 if delivery and raised else start
+    first = _record_before(path, opening, config.window.parts)
     last = _record_before(path, end, 0)
     if first is None or last is None or last[0] < first[0]:
         raise StoreError(f"incident {incident!r}: the store holds no record in its range")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from console.categories import CategoryNames, infer_categorical
 from console.config import Station
 from console.records import FUTURE_MARGIN, RecordBatch, RecordParser, Rejected, learn_features
 
@@ -29,6 +30,10 @@ class RecordReader:
         self.future_margin = future_margin
         self.on_features = on_features
         self.features: tuple[str, ...] = tuple(station.features) or tuple(features)
+        # Declared categorical inputs, or (none declared) inferred from the first lines read.
+        self.categorical: tuple[str, ...] = tuple(station.categorical)
+        self.inferred = bool(self.categorical)
+        self.on_note: Callable[[str, str], None] | None = None  # (input, text): a system event
         self.parser: RecordParser | None = self._parser() if self.features else None
         self.lines = 0
         self.rejected: Counter[str] = Counter()
@@ -42,7 +47,7 @@ class RecordReader:
     ) -> tuple[RecordBatch, list[Rejected]] | None:
         """Accepted records and rejected lines; None (every line counted as rejected) while no
         record has shown what the features are."""
-        parser = self.parser or self._learn(lines)
+        parser = self._infer(lines) or self.parser or self._learn(lines)
         if parser is None:
             self.count_reasons(
                 [
@@ -58,7 +63,7 @@ class RecordReader:
     def read_reference(self, lines: Sequence[bytes | str]) -> tuple[RecordBatch, list[Rejected]]:
         """Records of the validation period (old times are no news there: not judged against
         the stream's clock); ValueError when no record names the features."""
-        parser = self.parser or self._learn(lines)
+        parser = self._infer(lines) or self.parser or self._learn(lines)
         if parser is None:
             raise ValueError("no valid record to take the feature list from")
         return parser.parse(lines, timed=False)
@@ -68,6 +73,39 @@ class RecordReader:
         if not self.features and features:
             self.features = tuple(features)
             self.parser = self._parser()
+
+    def declare_categorical(self, names: Sequence[str]) -> None:
+        """Also watch these inputs as categories (replay, a restart: those the store holds
+        text values of); from then on nothing more is inferred."""
+        if not names:
+            return
+        wanted = {*self.categorical, *names}
+        order = self.features or tuple(dict.fromkeys((*self.categorical, *names)))
+        found = tuple(name for name in order if name in wanted)
+        if found != self.categorical:
+            self.categorical = found
+            if self.parser is not None:
+                self.parser = self._parser()
+        self.inferred = True
+
+    def _infer(self, lines: Sequence[bytes | str]) -> RecordParser | None:
+        """Once, on the first lines: inputs sending only text become categorical (said once
+        as a system event). Returns the new parser when it changed."""
+        if self.inferred:
+            return None
+        self.inferred = True
+        features = self.features or learn_features(lines)
+        found = infer_categorical(lines, features)
+        if not found:
+            return None
+        self.categorical = found
+        for name in found:
+            if self.on_note is not None:
+                self.on_note(name, f"{name}: text values, watched as categories")
+        if not self.features:
+            return None  # _learn makes the parser, with these
+        self.parser = self._parser()
+        return self.parser
 
     def count(self, accepted: int, rejected: Sequence[Rejected]) -> None:
         self.lines += accepted + len(rejected)
@@ -88,12 +126,14 @@ class RecordReader:
         return self.parser
 
     def _parser(self) -> RecordParser:
-        return RecordParser(
+        parser = RecordParser(
             self.features,
             fixed=self.station.fixed_features,
             classes=self.station.classes,
             future_margin=self.future_margin,
         )
+        parser.categories = CategoryNames(self.features, self.categorical)
+        return parser
 
 
 def _as_bytes(line: bytes | str) -> bytes:

@@ -21,10 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, repeat
+from typing import Any
 
 import numpy as np
 import orjson
 
+from console.categories import BadCategory, CategoryNames, sampled_features
 from console.stream_time import StreamClock
 
 MAX_LINE_BYTES = 64 * 1024
@@ -48,6 +50,7 @@ REJECT_REASONS: tuple[str, ...] = (
     "bad_checksum",  # delimited serial line whose *HH checksum does not match
     "bad_field_count",  # delimited serial line with the wrong number of fields
     "too_many_classes",  # a class name beyond the first 256 different ones (a garbled stream)
+    "too_many_categories",  # a categorical input's value beyond its first 256 different ones
     "bad_text",  # a string that is not valid Unicode (a lone surrogate such as "\\ud800")
     "bad_id",  # part, batch, station, model or class holding control characters
     "ts_implausible",  # ts too far ahead of the stream's own recent time (console/stream_time.py)
@@ -283,6 +286,14 @@ def _decode_slowly(raw: bytes | str) -> dict | None:
     return record
 
 
+def named_features(features: Sequence[str]) -> tuple[str, ...]:
+    """The feature list, each name checked against WIRE §1 (ValueError naming the bad one)."""
+    for name in features:
+        if not FEATURE_NAME.match(name):
+            raise ValueError(f"feature name {name!r} does not match [A-Za-z0-9_.-]{{1,64}}")
+    return tuple(features)
+
+
 class RecordParser:
     """Turns raw JSON Lines into RecordBatches for one station's feature list.
 
@@ -299,16 +310,14 @@ class RecordParser:
         source: str = "",
         future_margin: float = FUTURE_MARGIN,
     ) -> None:
-        for name in features:
-            if not FEATURE_NAME.match(name):
-                raise ValueError(f"feature name {name!r} does not match [A-Za-z0-9_.-]{{1,64}}")
-        self.features = tuple(features)
+        self.features = named_features(features)
         self.fixed = fixed
         self.classes = ClassTable(list(classes))
         self.source = source
         self._feature_set = frozenset(self.features)
         self._row_of = operator.itemgetter(*self.features) if self.features else None
         self.clock = StreamClock(future_margin)
+        self.categories = CategoryNames(self.features, ())  # the owner names categorical ones
 
     def parse(
         self, lines: Iterable[bytes | str], *, timed: bool = True
@@ -367,7 +376,8 @@ class RecordParser:
             )
         except KeyError:
             rows = [[f.get(name) for name in names] for f in feats]
-        if not set(map(type, chain.from_iterable(rows))) <= _FEATURE_VALUE_TYPES:
+        rows = _coded_rows(rows, self.categories)  # None: a bad category, judged line by line
+        if rows is None or not set(map(type, chain.from_iterable(rows))) <= _FEATURE_VALUE_TYPES:
             return None
         if any(len(r["features"]) > MAX_FEATURES for r in good):
             return None
@@ -523,6 +533,7 @@ class RecordParser:
         if len(feats) > MAX_FEATURES:
             raise RejectedLine("too_many_features", str(len(feats)))
         record["_ts"] = parse_timestamp(record["ts"])
+        feats = _coded_record(feats, self.categories)
         if not set(map(type, feats.values())) <= _FEATURE_VALUE_TYPES:
             bad = next(k for k, v in feats.items() if type(v) not in _FEATURE_VALUE_TYPES)
             raise RejectedLine("bad_type", f"feature {bad[:64]!r} must be a number or null")
@@ -542,6 +553,27 @@ class RecordParser:
                     raise RejectedLine("non_finite", repr(value)[:80])
         record["_code"] = self.classes.code(cls)
         return row
+
+
+def _coded_rows(rows: list, categories: CategoryNames) -> Any:
+    """Rows with their categorical values as codes; None when one is bad (judged per line).
+    (Typed Any: the caller's `rows` holds either.)"""
+    if not categories.columns:
+        return rows
+    try:
+        return categories.encode_rows(rows)
+    except BadCategory:
+        return None
+
+
+def _coded_record(feats: dict, categories: CategoryNames) -> dict:
+    """One record's features with their categorical values as codes; RejectedLine if bad."""
+    if not categories.columns:
+        return feats
+    try:
+        return categories.encode_record(feats)
+    except BadCategory as error:
+        raise RejectedLine(error.reason, error.detail) from error
 
 
 def _finite(value: float) -> bool:
@@ -593,18 +625,7 @@ def _assemble(
 def learn_features(lines: Iterable[bytes | str], limit: int = 1000) -> tuple[str, ...]:
     """Feature names of the first well-formed record among the first `limit` lines (in its
     order), for a station whose config does not list them; empty if none is found."""
-    for count, raw in enumerate(lines):
-        if count >= limit:
-            break
-        try:
-            record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            continue
-        feats = record.get("features") if isinstance(record, dict) else None
-        if (
-            isinstance(feats, dict)
-            and feats
-            and all(isinstance(k, str) and FEATURE_NAME.match(k) for k in feats)
-        ):
+    for feats in sampled_features(lines, limit):
+        if feats and all(isinstance(k, str) and FEATURE_NAME.match(k) for k in feats):
             return tuple(feats)[:MAX_FEATURES]
     return ()

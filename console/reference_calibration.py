@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from console.categorical_watch import watched_config
 from console.records import RecordBatch
 from console.watch import Watch
 from data.reference_rows import stored_calibration
@@ -70,8 +71,9 @@ def code_fingerprint() -> str:
 def calibration_key(engine: Engine, reference: RecordBatch, description: str) -> str:
     """What a watch of `reference` is built from, as one SHA-256."""
     digest = hashlib.sha256(code_fingerprint().encode())
+    config = watched_config(engine.config, engine.reader)  # categorical inputs as watched
     for name in SECTIONS:
-        digest.update(repr(getattr(engine.config, name)).encode())
+        digest.update(repr(getattr(config, name)).encode())
     digest.update(repr((engine.features, engine.reader.classes, description)).encode())
     for array in (reference.features, reference.conf, reference.ts, reference.class_codes):
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -146,7 +148,7 @@ class WatchFromStore:
                 self.restored += 1
                 return watch
         return Watch(
-            engine.config,
+            watched_config(engine.config, engine.reader),
             reference,
             engine.features,
             engine.reader.classes,

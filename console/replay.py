@@ -206,6 +206,7 @@ class Replayer:
             self.config, reference_features=records.feature_names, on_event=self.events.append
         )
         self.engine.watch_source = self.watch_source
+        self.engine.reader.declare_categorical(records.categorical)  # as the live reader found
         self.position = self.delivered = 0
         self.mapping = np.zeros(0, np.int32)
         if self.start is not None and self.start.restarted:
@@ -381,10 +382,13 @@ def _replay_run(
         [e for e in replayer.events if e.event in ("alarm_raised", "alarm_cleared")] + line,
         key=lambda e: e.seq,
     )
+    # A line alarm after the selection's last record, when that is the run's last (a source
+    # lost as the line stopped), is part of it: live it counted every record before it.
+    end = last + 1 if span[1] >= int(records.seq[-1]) else last
     events = [
         dataclasses.replace(event, seq=event.seq - offset)
         for event in every
-        if offset <= event.seq <= last
+        if offset <= event.seq <= last or (event in line and event.seq == end)
     ]
     return Replayed(
         events=events,
@@ -408,8 +412,10 @@ def line_alarms(path: str | Path, run: int, bounds: np.ndarray) -> list[AlarmEve
     if not mine:
         return []
     before = [d.last_seq for d in every if d.last_seq < mine[0].first_seq]
-    after = [d.first_seq for d in every if d.first_seq > mine[-1].last_seq and d.run != run]
-    rows = stored.journal_between(path, max(before, default=0), min(after, default=float("inf")))
+    later = any(d.first_seq > mine[-1].last_seq and d.run != run for d in every)
+    # The rows after this run's last record belong to the next run's start, if there is one.
+    end = mine[-1].last_seq + 1 if later else float("inf")
+    rows = stored.journal_between(path, max(before, default=0), end)
     last_seqs = np.array([d.last_seq for d in mine])
     found = []
     names = {spec.name for spec in (*LineAlarms.specs, *SyncAlarms.specs)}

@@ -16,6 +16,7 @@ import numpy as np
 
 from console.alarms import AlarmView
 from console.detectors import SPECS
+from console.detectors.categories import CategoryShares
 from console.detectors.mean_shift import MEAN_SHIFT
 from console.intake import SourceStatus
 from console.reference import CONF, FINE_BINS, ReferenceProfile
@@ -98,6 +99,7 @@ class Snapshot:
     sync: SyncStatus = NOT_CONFIGURED
     series: dict[str, Series] = field(default_factory=dict)
     fallback_advice: str = ""  # a fallback rule recommends it: why (console/fallback.py)
+    categories: dict[str, CategoryShares] = field(default_factory=dict)  # categorical inputs
 
     def active_by_priority(self) -> dict[str, int]:
         counts = Counter(a.priority for a in self.alarms if a.active)
@@ -199,6 +201,7 @@ def take(
         class_live=counts / max(counts.sum(), 1.0),
         class_reference=class_ref,
         series=_series(watch),
+        categories=watch.categories,
     )
 
 

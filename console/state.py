@@ -5,12 +5,13 @@ or one the engine never writes again; nothing here reaches back into the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from console.alarms import AlarmView
 from console.detectors.base import ColumnReading
+from console.detectors.categories import CategoryShares
 from console.reference import ReferenceProfile
 from console.reference_health import ReferenceWarning
 
@@ -65,6 +66,7 @@ class WatchState:
     reject_rate: float  # rejected lines / lines, recent
     series: BucketSeries | None
     reference_warnings: tuple[ReferenceWarning, ...] = ()  # console/reference_health.py
+    categories: dict[str, CategoryShares] = field(default_factory=dict)  # categorical inputs
 
 
 @dataclass(frozen=True)

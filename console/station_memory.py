@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from console.alarms import Alarm, AlarmBook, AlarmState, put_back
+from console.categorical_watch import as_constant
 from console.config import Config
 from console.engine_jobs import EngineJobs
 from console.incidents import Incident, escalation_path
@@ -52,9 +53,10 @@ class Remembered:
 
 def remember(engine: Engine, path: str) -> Remembered:
     """Put back the reference in force, the active alarms and the open incidents of the store."""
-    from data.reading import alarm_journal, incidents
+    from data.reading import alarm_journal, incidents, stored_categorical
     from data.reference_rows import learning_asked, reference_in_force
 
+    engine.reader.declare_categorical(stored_categorical(path))  # as before the restart
     version = _use_reference_in_force(engine, reference_in_force(path))
     if version:
         resume_window(engine, path)
@@ -100,7 +102,7 @@ def resume_window(engine: Engine, path: str, before_seq: int | None = None) -> i
     if table is None:
         return 0
     codes = np.asarray([table.code(name) for name in stored.class_names], np.int32)
-    matrix = np.column_stack([batch.features, batch.conf])
+    matrix = np.column_stack([as_constant(batch.features, watch.categorical), batch.conf])
     resid, scaled = np.empty_like(matrix), np.empty_like(matrix)
     profile = watch.profile
     residuals(matrix, batch.ts, profile.phase_mean, profile.phase_sd, watch.units, resid, scaled)

@@ -14,9 +14,11 @@ from dataclasses import replace
 import numpy as np
 
 from console.annunciator import Annunciator, InputAlarms
+from console.categorical_watch import as_constant, categorical_columns, without_stuck
 from console.config import Config
 from console.detectors import LIVE_VIEW, REGISTRY
 from console.detectors.base import Basis, Cadence, ColumnReading, Detector, Due, Step
+from console.detectors.categories import category_shares
 from console.detectors.mean_shift import MeanShiftDetector
 from console.detectors.quality import LineQuality
 from console.drift import calibrate, standardised
@@ -42,6 +44,9 @@ class Watch:
         description: str,
         annunciator: Annunciator,
     ) -> None:
+        self.categorical = categorical_columns(config, features)
+        coded = reference
+        reference = replace(reference, features=as_constant(reference.features, self.categorical))
         profile = build_profile(reference, features, list(classes), description)
         matrix = np.column_stack([reference.features, reference.conf])
         window = config.window
@@ -52,6 +57,7 @@ class Watch:
             calibrate(profile, matrix, reference.ts, window.parts, config.detection),
             effective=self.health.effective,
         )
+        calibration = without_stuck(calibration, self.categorical)
         self.profile = profile
         self.calibration = calibration
         self.classes = classes
@@ -61,7 +67,9 @@ class Watch:
         self.display = DisplayBins(profile)
         self.bands = BandHistory(len(profile.columns))
         self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
-        basis = Basis(config, profile, calibration, self.window, self.buckets, self.lines)
+        basis = Basis(
+            config, profile, calibration, self.window, self.buckets, self.lines, reference=coded
+        )
         self.detectors = [make(basis) for make in REGISTRY]
         self.mean_shift = _the_mean_shift(self.detectors)
         self.alarms = InputAlarms(annunciator, profile.columns)
@@ -88,7 +96,7 @@ class Watch:
     def step(self, batch: RecordBatch, first: int) -> None:
         """One micro-batch whose first part has seq `first`; alarm transitions are held by the
         annunciator until the engine flushes them."""
-        matrix = np.column_stack([batch.features, batch.conf])
+        matrix = np.column_stack([as_constant(batch.features, self.categorical), batch.conf])
         self.window.add(matrix, batch.class_codes, batch.ts)
         resid = np.empty_like(matrix)
         scaled = np.empty_like(matrix)
@@ -161,6 +169,7 @@ class Watch:
                 self.profile,
             ),
             reference_warnings=self.health.warnings,
+            categories=category_shares(self.detectors),
         )
 
 

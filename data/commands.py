@@ -28,6 +28,8 @@ class AppendRecords:
     batch: RecordBatch
     class_names: tuple[str, ...]  # what `batch.class_codes` index
     at: float = field(default_factory=time.time)  # handed to the store (replay's markers)
+    # Categorical codes first met in these records: (feature, code, text), console/categories.py
+    categories: tuple[tuple[str, float, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
 
+from console.categories import TEXTS
 from console.records import RecordBatch
 from data.schema import GENESIS_HASH, audit_entry, chain_hash, unpack_rows
 
@@ -33,6 +34,13 @@ class StoredRecords:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     batch: RecordBatch
+    # Categorical inputs: feature → code → text (the store's dictionary, console/categories.py)
+    categories: dict[str, dict[float, str]] = field(default_factory=dict)
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        """The inputs stored as category codes, in feature order."""
+        return tuple(name for name in self.feature_names if name in self.categories)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -68,6 +76,7 @@ def load_records(path: str | Path, since_seq: int = 0, limit: int | None = None)
             row[0]: tuple(json.loads(row[1]))
             for row in db.execute("SELECT id, names FROM feature_sets ORDER BY id")
         }
+        categories = read_categories(db)
         rows = db.execute(
             "SELECT seq, ts, ts_text, station, part, batch, model, class, conf, feature_set,"
             " features, image, label FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -111,7 +120,29 @@ def load_records(path: str | Path, since_seq: int = 0, limit: int | None = None)
         feature_names=tuple(names),
         class_names=tuple(table),
         batch=batch,
+        categories=categories,
     )
+
+
+def stored_categorical(path: str | Path) -> tuple[str, ...]:
+    """The inputs the store holds text values of (categorical), in no particular order."""
+    if not Path(path).is_file():
+        return ()
+    db = open_reader(path)
+    try:
+        return tuple(read_categories(db))
+    finally:
+        db.close()
+
+
+def read_categories(db: Database) -> dict[str, dict[float, str]]:
+    """The store's category dictionary (feature → code → text); also teaches `TEXTS`."""
+    found: dict[str, dict[float, str]] = {}
+    if "categories" not in db.table_names():
+        return found  # a store last opened by an older Linewatch
+    for feature, code, name in db.execute("SELECT feature, code, name FROM categories"):
+        found.setdefault(feature, {})[float(code)] = TEXTS[float(code)] = name
+    return found
 
 
 def _query(path: str | Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

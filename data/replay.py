@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from console.records import RecordBatch, iso
-from data.reading import StoredRecords, StoreError, load_records, open_reader
+from data.reading import StoredRecords, StoreError, load_records, open_reader, read_categories
 from data.record_blocks import read_blocks
 from data.schema import unpack_rows
 
@@ -248,11 +248,12 @@ def engine_records(
     try:
         sets = {int(i): tuple(json.loads(names)) for i, names in db.execute(
             "SELECT id, names FROM feature_sets")}  # fmt: skip
+        categories = read_categories(db)
         if blocks and len(sets) == 1:
             names = next(iter(sets.values()))
             found = read_blocks(db.conn, first_seq, last_seq, len(names))
             if found is not None:
-                return StoredRecords(found[0], names, found[1], found[2])
+                return StoredRecords(found[0], names, found[1], found[2], categories)
         rows = db.execute(
             "SELECT seq, ts, ts_text, part, model, class, conf, feature_set, features, image"
             " FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
@@ -283,7 +284,7 @@ def engine_records(
         model=tuple(model),
         image=tuple(image),
     )
-    return StoredRecords(np.array(seq, dtype=np.int64), names, tuple(table), batch)
+    return StoredRecords(np.array(seq, dtype=np.int64), names, tuple(table), batch, categories)
 
 
 def selected_records(path: str | Path, selection: Selection) -> StoredRecords:
@@ -326,7 +327,9 @@ def subset(stored: StoredRecords, rows: np.ndarray) -> StoredRecords:
         label=cut(b.label),
         station=cut(b.station),
     )
-    return StoredRecords(stored.seq[rows], stored.feature_names, stored.class_names, batch)
+    return StoredRecords(
+        stored.seq[rows], stored.feature_names, stored.class_names, batch, stored.categories
+    )
 
 
 def deliveries(path: str | Path, run: int | None = None) -> list[Delivery]:

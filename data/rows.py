@@ -65,6 +65,7 @@ _INSERT_ALARM = (
     "INSERT INTO alarm_journal (seq, at, alarm, source, detector, state, priority,"
     " value, user_name, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_CATEGORY = "INSERT OR IGNORE INTO categories (feature, code, name) VALUES (?, ?, ?)"
 _INSERT_RECORD = (
     "INSERT INTO records (seq, ts, ts_text, station, part, batch, model, class, conf,"
     " feature_set, features, image, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -186,6 +187,7 @@ class RowWriter:
             strict=False,
         )
         self.conn.executemany(_INSERT_RECORD, rows)
+        self.conn.executemany(_INSERT_CATEGORY, command.categories)
         self.last_seq += n
         if n:
             self.conn.execute(_INSERT_DELIVERY, (first + n - 1, first, n, command.at, self.run))

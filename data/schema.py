@@ -243,6 +243,15 @@ def _v8_reference_calibrations(db: Database) -> None:
     db.table("reference_calibrations").create_index(["key"], index_name="calibrations_key")
 
 
+def _v9_categories(db: Database) -> None:
+    """The text of categorical inputs' values (console/categories.py): the feature blob holds
+    each value's code (a pure function of its text), this dictionary its text, per feature."""
+    db.execute(
+        "CREATE TABLE categories (feature TEXT NOT NULL, code REAL NOT NULL, name TEXT NOT NULL,"
+        " PRIMARY KEY (feature, code))"
+    )
+
+
 # Step i (1-based) brings user_version from i-1 to i. Only ever append to this tuple.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_core,
@@ -253,6 +262,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v6_reference_records,
     _v7_record_blocks,
     _v8_reference_calibrations,
+    _v9_categories,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

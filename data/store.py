@@ -110,6 +110,7 @@ class StoreWriter:
         self.station = station
         self.features = tuple(features)
         self.set_aside = ""  # where a damaged file was moved, when one was
+        self._categories: list[tuple[str, float, str]] = []  # the engine thread's, until queued
         self._lock = _lock(self.path)
         try:
             self._rows = RowWriter(self._examined(), station, self.features)
@@ -155,7 +156,12 @@ class StoreWriter:
                 f"{len(self.features)}"
             )
         if len(batch):
-            self._put(AppendRecords(batch, tuple(class_names)), len(batch))
+            categories, self._categories = tuple(self._categories), []
+            self._put(AppendRecords(batch, tuple(class_names), categories=categories), len(batch))
+
+    def append_categories(self, categories: Sequence[tuple[str, float, str]]) -> None:
+        """The text of categorical codes met: stored with the next records (that hold them)."""
+        self._categories.extend(categories)
 
     def append_rejected(self, rejected: Sequence[Rejected]) -> None:
         if rejected:

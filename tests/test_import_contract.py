@@ -23,6 +23,7 @@ LEAVES = (
     "console/actions.py",
     "console/config.py",
     "console/stream_time.py",
+    "console/categories.py",
 )
 
 

@@ -69,6 +69,7 @@ def _without_v7(path: Path, copy: Path) -> Path:
     with sqlite3.connect(copy) as conn:
         conn.execute("DROP TABLE record_blocks")
         conn.execute("DROP TABLE reference_calibrations")
+        conn.execute("DROP TABLE IF EXISTS categories")  # v9, after these
         conn.execute("PRAGMA user_version = 6")
     return copy
 

@@ -3,7 +3,8 @@
 `FeatureChart` shows the current window's histogram (a dark step line) over the reference's
 (light grey fill) on the same display bins, and a badge with the worst detector's reading
 against its threshold; the frame and badge turn amber only when a detector is over threshold.
-`ClassMixChart` shows the class mix, live beside reference. `FeatureGrid` lays them out and
+`CategoryChart` shows a categorical input's value shares as bars, live beside reference, and
+`ClassMixChart` the class mix the same way. `FeatureGrid` lays them out and
 builds them once, on the first snapshot that has a reference; every later snapshot only calls
 `setData` on existing items, and only for arrays that changed. All of it runs on the UI thread,
 driven by the 10 Hz snapshot pump; a click on a chart asks for its detail view.
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 
 from console.alarms import AlarmView
 from console.detectors import LIVE_VIEW, SPECS
+from console.detectors.categories import CategoryShares
 from console.detectors.jump import JUMP
 from console.detectors.mean_shift import MEAN_SHIFT
 from console.detectors.quality import MISSING, STUCK
@@ -49,6 +51,8 @@ MOVES = {
     PSI.name: ("shape changed", "shape changed"),
     STUCK.name: ("stuck on one value", "stuck on one value"),
     MISSING.name: ("values missing", "values missing"),
+    "categories": ("mix changed", "mix changed"),  # console/detectors/categories.py
+    "new_category": ("new value", "new value"),
 }
 
 
@@ -240,32 +244,30 @@ class FeatureChart(ChartFrame):
             self.badge.setText(text)
 
 
-class ClassMixChart(ChartFrame):
-    """The class mix of the window (dark) beside the reference's (light grey) (UI thread)."""
+class ShareBars:
+    """Shares now (dark) beside the reference's (light grey), a pair of bars per label, on
+    one plot; only what changed is set again (UI thread)."""
 
-    def __init__(self) -> None:
-        super().__init__("class mix")
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        self.plot = plot
         self.reference_bars = pg.BarGraphItem(
             x=[0], height=[0], width=0.4, brush=theme.REFERENCE_FILL, pen=None
         )
         self.live_bars = pg.BarGraphItem(
             x=[0], height=[0], width=0.4, brush=theme.LIVE_LINE, pen=None
         )
-        self.plot.addItem(self.reference_bars)
-        self.plot.addItem(self.live_bars)
-        self.plot.getPlotItem().vb.disableAutoRange()
-        self.badge.setText("grey: reference · dark: now")
-        self.title.setText("class mix")
-        self._classes: tuple[str, ...] = ()
+        plot.addItem(self.reference_bars)
+        plot.addItem(self.live_bars)
+        self._labels: tuple[str, ...] = ()
         self._live = np.zeros(0)
         self._reference = np.zeros(0)
 
-    def show_mix(self, classes: tuple[str, ...], live: np.ndarray, reference: np.ndarray) -> None:
-        x = np.arange(len(classes), dtype=float)
-        if classes != self._classes:
-            self._classes = classes
-            self.plot.getPlotItem().getAxis("bottom").setTicks([list(enumerate(classes))])
-            self.plot.setXRange(-0.6, len(classes) - 0.4, padding=0)
+    def show(self, labels: tuple[str, ...], live: np.ndarray, reference: np.ndarray) -> None:
+        x = np.arange(len(labels), dtype=float)
+        if labels != self._labels:
+            self._labels = labels
+            self.plot.getPlotItem().getAxis("bottom").setTicks([list(enumerate(labels))])
+            self.plot.setXRange(-0.6, len(labels) - 0.4, padding=0)
             self.plot.setYRange(0.0, 1.0, padding=0)
         if not np.array_equal(reference, self._reference):
             self._reference = reference
@@ -273,6 +275,44 @@ class ClassMixChart(ChartFrame):
         if not np.array_equal(live, self._live):
             self._live = live
             self.live_bars.setOpts(x=x + 0.2, height=live)
+
+
+class CategoryChart(FeatureChart):
+    """A categorical input: its values' shares as bars (`ShareBars`) instead of a histogram,
+    and the same badge as any input (UI thread)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.plot.removeItem(self.reference_curve)
+        self.plot.removeItem(self.live_curve)
+        self.bars = ShareBars(self.plot)
+
+    def show_shares(
+        self,
+        shares: CategoryShares,
+        column: ColumnView,
+        alarms: Sequence[AlarmView] = (),
+        clock: StationClock | None = None,
+    ) -> None:
+        self.bars.show(shares.values, shares.live, shares.reference)
+        self._show_badge(
+            badge_text(column, alarms, clock),
+            theme.drift_state(column.scores.get(column.worst, 0.0)),
+        )
+
+
+class ClassMixChart(ChartFrame):
+    """The class mix of the window (dark) beside the reference's (light grey) (UI thread)."""
+
+    def __init__(self) -> None:
+        super().__init__("class mix")
+        self.bars = ShareBars(self.plot)
+        self.plot.getPlotItem().vb.disableAutoRange()
+        self.badge.setText("grey: reference · dark: now")
+        self.title.setText("class mix")
+
+    def show_mix(self, classes: tuple[str, ...], live: np.ndarray, reference: np.ndarray) -> None:
+        self.bars.show(classes, live, reference)
 
 
 # Charts created per turn of the event loop. A pyqtgraph chart takes ~10-20 ms to create (more on
@@ -300,6 +340,7 @@ class FeatureGrid(QWidget):
         self.learning.setObjectName("title")
         self.grid.addWidget(self.learning, 0, 0)
         self._names: tuple[str, ...] = ()
+        self._categorical: set[str] = set()  # inputs shown as category shares
         self.notice = ""  # e.g. the detectors being prepared on first start
         self._to_build: list[tuple[int, str]] = []
         self._columns = 1
@@ -327,12 +368,13 @@ class FeatureGrid(QWidget):
             return
         self._last = snapshot
         names = tuple(c.name for c in snapshot.columns)
-        if names != self._names:
+        if names != self._names or set(snapshot.categories) != self._categorical:
+            self._categorical = set(snapshot.categories)
             self._build(names)
         for column in snapshot.columns:
             chart = self.charts.get(column.name)
             if chart is not None:  # else not created yet: drawn when it is
-                chart.show_column(column, snapshot.alarms, self.clock)
+                self._draw(chart, column, snapshot)
         if self.class_mix is not None and snapshot.classes:
             self.class_mix.show_mix(snapshot.classes, snapshot.class_live, snapshot.class_reference)
 
@@ -362,10 +404,17 @@ class FeatureGrid(QWidget):
         if self._to_build:
             self._builder.start()
 
+    def _draw(self, chart: FeatureChart, column: ColumnView, snapshot: Snapshot) -> None:
+        shares = snapshot.categories.get(column.name)
+        if shares is not None and isinstance(chart, CategoryChart):
+            chart.show_shares(shares, column, snapshot.alarms, self.clock)
+        else:
+            chart.show_column(column, snapshot.alarms, self.clock)
+
     def _build_some(self) -> None:
         columns, built = self._columns, []
         for i, name in self._to_build[:CHARTS_PER_TURN]:
-            chart = FeatureChart(name)
+            chart = CategoryChart(name) if name in self._categorical else FeatureChart(name)
             chart.clicked.connect(self.chart_clicked)
             self.charts[name] = chart
             self.grid.addWidget(chart, i // columns, i % columns)
@@ -374,6 +423,6 @@ class FeatureGrid(QWidget):
         if self._last is not None:
             for column in self._last.columns:
                 if column.name in built:
-                    self.charts[column.name].show_column(column, self._last.alarms, self.clock)
+                    self._draw(self.charts[column.name], column, self._last)
         if not self._to_build:
             self._builder.stop()

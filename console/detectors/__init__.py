@@ -9,6 +9,7 @@ detector at its own cadence, and alarm events within a batch keep that order.
 from __future__ import annotations
 
 from console.detectors.base import DetectorClass, DetectorSpec
+from console.detectors.categories import CategoryDetector
 from console.detectors.class_mix import ClassMixDetector
 from console.detectors.jump import JUMP, JumpDetector
 from console.detectors.line import LineAlarms
@@ -29,6 +30,7 @@ REGISTRY: tuple[DetectorClass, ...] = (
     MissingRateDetector,
     ShapeDetector,
     ClassMixDetector,
+    CategoryDetector,
 )
 
 # Every detector's spec by name, those of the line's and the plant sync's own alarms included.

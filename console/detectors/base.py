@@ -79,6 +79,7 @@ class Basis:
     window: RollingWindow
     buckets: TimeBuckets
     lines: LineQuality  # rejected lines over every source
+    reference: RecordBatch | None = None  # the reference records as they came (category codes)
 
     @property
     def width(self) -> int:
