@@ -12,10 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from console.cli import main
 from console.config import load_config
 from console.runner import Station
 from data.schema import LATEST_VERSION
@@ -54,36 +52,58 @@ def _alarmed(window: ReplayWindow) -> str:
     return next((b.batch for b in batches if b.alarms), batches[-1].batch)
 
 
-def test_main_replay_opens_the_store_read_only_from_a_fresh_start(qapp, fresh):
-    seen: list[str] = []
+# `main.py --replay` runs the application's own event loop to its end (app.exec, then quit):
+# done in this test process, the QApplication shared by later tests stops delivering their
+# timers, so it runs in a child process, as a user starts it; the child looks at its window.
+LOOK = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from console.cli import main
+from widgets.replay_window import ReplayWindow
 
-    def look() -> None:
-        for widget in qapp.topLevelWidgets():
-            if isinstance(widget, ReplayWindow) and widget.isVisible():
-                seen.append(widget.heading.text())
-                seen.append(widget.windowTitle())
-                widget.close()
-        qapp.quit()
+app = QApplication(sys.argv[:1])
+seen = []
 
-    QTimer.singleShot(0, look)
-    assert main(["--replay", "--config", str(fresh)]) == 0
+def look():
+    for widget in app.topLevelWidgets():
+        if isinstance(widget, ReplayWindow) and widget.isVisible():
+            seen.extend([widget.heading.text(), widget.windowTitle()])
+            widget.close()
+    app.quit()
+
+QTimer.singleShot(0, look)
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "seen": seen}))
+"""
+
+
+def _main_replay(*args: str) -> tuple[int, list[str]]:
+    """`main.py --replay ...` in a child process: its exit code and what its window said."""
+    import json
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", LOOK, "--replay", *args],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=200,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return found["code"], found["seen"]
+
+
+def test_main_replay_opens_the_store_read_only_from_a_fresh_start(fresh):
+    code, seen = _main_replay("--config", str(fresh))
+    assert code == 0
     store = str(fresh.parent / "line.db")
     assert seen and store in seen[0] and "read-only" in seen[0]
     assert seen[1].endswith("(read-only)")
 
 
-def test_main_replay_without_a_store_opens_an_empty_window_that_says_how(qapp):
-    seen: list[str] = []
-
-    def look() -> None:
-        for widget in qapp.topLevelWidgets():
-            if isinstance(widget, ReplayWindow) and widget.isVisible():
-                seen.append(widget.heading.text())
-                widget.close()
-        qapp.quit()
-
-    QTimer.singleShot(0, look)
-    assert main(["--replay"]) == 0
+def test_main_replay_without_a_store_opens_an_empty_window_that_says_how():
+    code, seen = _main_replay()
+    assert code == 0
     assert seen and "File › Open store" in seen[0]
 
 
