@@ -152,6 +152,7 @@ def _open_store_shot(app: QApplication, window: ReplayWindow, folder: Path, out:
     spot = window.menuBar().actionGeometry(window.menuBar().actions()[0]).bottomLeft()
     menu.popup(window.menuBar().mapToGlobal(spot))
     _settle(app)
+    _charts_built(window)
     shot = window.grab()
     painter = QPainter(shot)
     painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
@@ -161,7 +162,23 @@ def _open_store_shot(app: QApplication, window: ReplayWindow, folder: Path, out:
     return out
 
 
+def _charts_built(window) -> None:
+    """Wait until every chart grid of the window has created all its charts (they are built one
+    per turn of the event loop, widgets/live.py)."""
+    from widgets.live import FeatureGrid
+
+    app = QApplication.instance()
+    end = time.monotonic() + 30.0
+    while time.monotonic() < end and not all(
+        grid.complete for grid in window.findChildren(FeatureGrid)
+    ):
+        app.processEvents()
+        time.sleep(0.01)
+    _settle(app, 0.2)
+
+
 def _grab(window, path: Path) -> Path:
+    _charts_built(window)
     window.grab().save(str(path))
     return path
 
