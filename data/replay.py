@@ -308,25 +308,7 @@ def subset(stored: StoredRecords, rows: np.ndarray) -> StoredRecords:
     """Some rows of stored records (an index array)."""
     if len(rows) == len(stored):
         return stored
-    b = stored.batch
-    pick = rows.tolist()
-
-    def cut(values: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(values[i] for i in pick) if values else ()
-
-    batch = RecordBatch(
-        features=b.features[rows],
-        class_codes=b.class_codes[rows],
-        conf=b.conf[rows],
-        ts=b.ts[rows],
-        ts_text=cut(b.ts_text),
-        part=cut(b.part),
-        batch=cut(b.batch),
-        model=cut(b.model),
-        image=cut(b.image),
-        label=cut(b.label),
-        station=cut(b.station),
-    )
+    batch = stored.batch.select(rows)
     return StoredRecords(
         stored.seq[rows], stored.feature_names, stored.class_names, batch, stored.categories
     )
