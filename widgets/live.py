@@ -343,6 +343,7 @@ class FeatureGrid(QWidget):
         self._categorical: set[str] = set()  # inputs shown as category shares
         self.notice = ""  # e.g. the detectors being prepared on first start
         self._to_build: list[tuple[int, str]] = []
+        self._places: dict[str, QWidget] = {}  # empty cells of the charts still to build
         self._columns = 1
         self._last: Snapshot | None = None
         self._builder = QTimer(self)
@@ -380,7 +381,7 @@ class FeatureGrid(QWidget):
 
     def _build(self, names: tuple[str, ...]) -> None:
         """Lay out the grid for this set of columns; the charts follow, a few per turn."""
-        for chart in [*self.charts.values(), self.class_mix]:
+        for chart in [*self.charts.values(), self.class_mix, *self._places.values()]:
             if chart is not None:
                 self.grid.removeWidget(chart)
                 chart.deleteLater()
@@ -392,6 +393,12 @@ class FeatureGrid(QWidget):
         )
         self._columns = columns
         self._to_build = list(enumerate(names))
+        # An empty cell holds each chart's place while it is built: the grid's geometry is final
+        # from the first turn, so a new chart never resizes (and repaints) the ones before it.
+        self._places = {}
+        for i, name in self._to_build:
+            self._places[name] = place = QWidget()
+            self.grid.addWidget(place, i // columns, i % columns)
         self.class_mix = ClassMixChart()
         self.grid.addWidget(self.class_mix, len(names) // columns, len(names) % columns)
         rows = math.ceil(count / columns)
@@ -417,6 +424,9 @@ class FeatureGrid(QWidget):
             chart = CategoryChart(name) if name in self._categorical else FeatureChart(name)
             chart.clicked.connect(self.chart_clicked)
             self.charts[name] = chart
+            place = self._places.pop(name)
+            self.grid.removeWidget(place)
+            place.deleteLater()
             self.grid.addWidget(chart, i // columns, i % columns)
             built.append(name)
         del self._to_build[:CHARTS_PER_TURN]
