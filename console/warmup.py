@@ -40,6 +40,19 @@ def kernels_cached() -> bool:
         return False
 
 
+def load_compiler_registries() -> None:
+    """Import and register numba's CPU target now, on the calling thread.
+
+    The first kernel a process loads from the disk cache makes numba import and register its
+    whole CPU target (numba.np.npyimpl and the like: 0.3 s with bytecode compiled, 0.7 s
+    without), holding the GIL. In the running console that was the engine thread's first batch
+    after the reference, and the window froze for 100–120 ms (`main.py bench --only window`).
+    Called on the UI thread before the window shows, every later load takes a few ms."""
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()
+
+
 def synthetic_lines(count: int, seed: int = 3) -> list[bytes]:
     """Demo-line records (2 simulated days at 1,000 parts a day, then a little drift)."""
     config = demo_config()

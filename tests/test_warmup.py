@@ -61,3 +61,27 @@ def test_the_station_starts_once_the_warmup_has_finished(qtbot, tmp_path):
         child.wait()
         window.close()
         station.stop()
+
+
+def test_a_cached_kernel_loads_without_importing_once_the_registries_are_loaded():
+    """The console loads numba's registries before its window shows (`start_kernel_warmup`):
+    then the engine thread's first cached kernel imports nothing, so it never holds the GIL for
+    the tenth of a second an import of numba's CPU target takes (the window froze for that)."""
+    fill = (
+        "from console.warmup import warm_kernels\n"
+        "warm_kernels()\n"  # fills the cache (as the warm-up child does); a later process loads
+    )
+    check = (
+        "import sys\n"
+        "from console.warmup import kernels_cached, load_compiler_registries, warm_kernels\n"
+        "assert kernels_cached()\n"
+        "load_compiler_registries()\n"
+        "before = set(sys.modules)\n"
+        "warm_kernels()\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('numba')))\n"
+    )
+    for code in (fill, check):
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, timeout=500)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"

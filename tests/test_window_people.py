@@ -107,6 +107,25 @@ def test_wrong_pin_refused_inline_lock_button_and_idle_lock(qtbot, window, stati
     assert actions.count("login") >= 3 and "login_failed" in actions and "lock" in actions
 
 
+def test_a_touch_on_the_window_keeps_the_session_and_none_lets_it_lock(qtbot, window, station):
+    """The idle lock counts presses and keys as the native window receives them (what a finger,
+    a mouse or a keyboard sends), not every internal event of the application."""
+    from PySide6.QtTest import QTest
+
+    with_users(station)
+    log_in(qtbot, window, "olga", "1111")
+    qtbot.waitUntil(lambda: window.windowHandle() is not None, timeout=WAIT)
+    station.clock.now += 200
+    QTest.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton)  # a tap, 200 s in
+    station.clock.now += 200  # 400 s after the login, 200 s after the tap
+    window.check_idle()
+    assert window.screens.currentWidget() is window.console
+    assert window.header.user.text() == "olga (operator)"
+    station.clock.now += 301  # no touch for more than the 5 min of the idle lock
+    window.check_idle()
+    assert window.screens.currentWidget() is window.login_screen
+
+
 def test_badge_login(qtbot, window, station):
     with_users(station)
     screen = window.login_screen

@@ -18,6 +18,7 @@ and the error hooks; it fits the window to the screen's available area (or full 
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import shutil
@@ -29,7 +30,7 @@ import time
 import traceback
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -47,7 +48,7 @@ from console.actions import Override
 from console.config import Config
 from console.runner import Station
 from console.snapshot import Part, Snapshot
-from console.warmup import kernels_cached
+from console.warmup import kernels_cached, load_compiler_registries
 from widgets import theme
 from widgets.alarms import AlarmBanner, AlarmsView
 from widgets.bridge import SnapshotPump, install_error_hooks, note_error
@@ -76,6 +77,10 @@ VIEWS = ("Live", "Detail", "Alarms", "Events", "History", "Incidents", "People",
 REPLAY = "Replay"  # Ctrl+R (F12 is the fallback); only when the station has a store
 DEMO_STORE = "linewatch-demo.db"
 NOTE_SECONDS = 8.0  # how long an action's note holds the status line against system events
+
+
+# What counts as a touch for the idle lock (mouse, key, finger on a touch screen).
+TOUCHES = (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin)
 
 
 class MainWindow(QMainWindow):
@@ -190,9 +195,7 @@ class MainWindow(QMainWindow):
         self.idle_timer = QTimer(self)
         self.idle_timer.timeout.connect(self.check_idle)
         self.idle_timer.start(1000)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self._touch_watched: QWindow | None = None
         self.check_idle()
         if start_pump:
             self.pump.start()
@@ -291,10 +294,19 @@ class MainWindow(QMainWindow):
             minutes = self.station.people.idle_lock_seconds / 60
             self.lock(f"Locked after {minutes:g} min without a touch." if session else "")
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        """Watch the window's own input for the idle lock. Every press and key reaches the native
+        window before the widget under it; a filter on the whole application ran Python for each
+        of the thousands of events a chart's creation or a repaint sends, and made building a
+        chart 65 % slower (13.8 → 22.9 ms)."""
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and handle is not self._touch_watched:
+            handle.installEventFilter(self)
+            self._touch_watched = handle
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress) and (
-            self.screens.currentWidget() is self.console
-        ):
+        if event.type() in TOUCHES and (self.screens.currentWidget() is self.console):
             self.station.people.touch(self.station.session)
         return False
 
@@ -511,6 +523,20 @@ def demo_store_path() -> str:
     return os.path.join(folder, DEMO_STORE)
 
 
+def settle_before_showing() -> None:
+    """What would otherwise stop the window for a tenth of a second later, done before it shows.
+
+    - Numba's registries: the engine thread's first cached kernel would import numba's whole CPU
+      target holding the GIL (100–120 ms, `main.py bench --only window`).
+    - The collector: about 200,000 objects (modules, the window) are alive after start-up, and a
+      full collection walked them all, in whichever thread allocated at that moment (the store
+      writer's took 208 ms, with the GIL). `gc.freeze` leaves them out of every later collection;
+      garbage is still freed by reference counting."""
+    load_compiler_registries()
+    gc.collect()
+    gc.freeze()
+
+
 def start_kernel_warmup() -> subprocess.Popen | None:
     """Compile the engine's kernels in a child process when numba's cache lacks them (first
     start on a machine): the compiler then never holds this interpreter's GIL."""
@@ -563,6 +589,7 @@ def run_console(config: Config) -> int:
     try:
         window = MainWindow(station)
         window.start_after_warmup(start_kernel_warmup())
+        settle_before_showing()
         screen = app.primaryScreen()
         available = screen.availableGeometry() if screen is not None else QRect(0, 0, 1920, 1080)
         fit_to_screen(window, available, config.console.fullscreen)
