@@ -55,6 +55,15 @@ def test_screenshots_render_every_main_screen_with_readable_content(qtbot, tmp_p
                     c.badge.text() for c in window.grid.charts.values() if c.state.text() == ""
                 ],
             }
+        elif name == "alarms.png":
+            table = window.alarms.table
+            seen[name] = {
+                "rows_visible": table.viewport().height()
+                / table.verticalHeader().defaultSectionSize(),
+                "tabs": [
+                    window.alarms.lists.tabText(i) for i in range(window.alarms.lists.count())
+                ],
+            }
         elif name == "override-refused.png":
             seen[name] = {"result": window.override_sheet.result.text()}
         elif name == "acknowledge-live.png":
@@ -79,6 +88,10 @@ def test_screenshots_render_every_main_screen_with_readable_content(qtbot, tmp_p
         assert live["states"][chart_name] == "DRIFT"
         assert live["frames"][chart_name] == QColor(theme.DRIFT).name()
     assert all(t.startswith("normal (") for t in live["calm"])
+    alarms = seen["alarms.png"]
+    assert alarms["rows_visible"] >= 4, alarms  # a short screen still shows the alarms
+    assert re.match(r"^Incidents: \d+ open, \d+ in all$", alarms["tabs"][0])
+    assert re.match(r"^Shelved, suppressed, out of service: \d+$", alarms["tabs"][1])
     assert "'not a defect' does not fit dent" in seen["override-refused.png"]["result"]
     assert "Which part?" in seen["override-ask.png"]["text"]
     acknowledged = seen["acknowledge-live.png"]

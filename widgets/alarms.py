@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -158,25 +159,25 @@ class AlarmsView(QWidget):
         layout.addLayout(row)
         self.shelve_form = ShelveForm(station, self.selected_alarm)
         layout.addWidget(self.shelve_form)
-        hidden_row = QHBoxLayout()
-        hidden_title = QLabel("Shelved, suppressed by design, out of service")
-        hidden_title.setObjectName("title")
-        hidden_row.addWidget(hidden_title, 1)
-        self.unshelve_button = big_button("Un-shelve selected")
-        self.unshelve_button.clicked.connect(self.unshelve_selected)
-        hidden_row.addWidget(self.unshelve_button)
-        layout.addLayout(hidden_row)
-        self.hidden = RowsModel(("priority", "state", "source", "detector", "until", "reason"))
-        self.hidden_table = table_view(self.hidden, 5)
-        layout.addWidget(self.hidden_table, 1)
-        incidents_title = QLabel("Incidents")
-        incidents_title.setObjectName("title")
-        layout.addWidget(incidents_title)
+        # Incidents and the hidden alarms share one tabbed area, their counts on the tabs: on a
+        # 1280×800 screen two stacked lists left the active alarms two rows.
+        self.lists = QTabWidget()
         self.incidents = RowsModel(
             ("incident", "severity", "goes to", "status", "response", "what is wrong")
         )
         self.incident_table = table_view(self.incidents, 5)
-        layout.addWidget(self.incident_table, 1)
+        self.lists.addTab(self.incident_table, "Incidents")
+        shelved = QWidget()
+        shelved_layout = QHBoxLayout(shelved)
+        shelved_layout.setContentsMargins(0, 0, 0, 0)
+        self.hidden = RowsModel(("priority", "state", "source", "detector", "until", "reason"))
+        self.hidden_table = table_view(self.hidden, 5)
+        shelved_layout.addWidget(self.hidden_table, 1)
+        self.unshelve_button = big_button("Un-shelve selected")
+        self.unshelve_button.clicked.connect(self.unshelve_selected)
+        shelved_layout.addWidget(self.unshelve_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.lists.addTab(shelved, "Shelved, suppressed, out of service")
+        layout.addWidget(self.lists, 1)
         self.busy = False
         self._done_ids: set[str] = set()
 
@@ -199,6 +200,9 @@ class AlarmsView(QWidget):
             f"Alarms: {sum(a.active for a in alarms)} active, {unack} to acknowledge"
         )
         incidents = list(reversed(self.station.incidents))
+        still_open = sum(i.status != "closed" for i in incidents)
+        self.lists.setTabText(0, f"Incidents: {still_open} open, {len(incidents)} in all")
+        self.lists.setTabText(1, f"Shelved, suppressed, out of service: {len(hidden)}")
         self.incidents.set_rows(
             incidents,
             [i.id for i in incidents],

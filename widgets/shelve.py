@@ -68,10 +68,10 @@ class ShelveForm(QFrame):
         self.sign = big_button("Sign and shelve", name="shelve")
         self.sign.clicked.connect(self.submit)
         row.addWidget(self.sign)
-        row.addStretch(1)
+        self.result = QLabel("")  # beside the button it answers, not on a line of its own
+        self.result.setWordWrap(True)
+        row.addWidget(self.result, 1)
         layout.addLayout(row)
-        self.result = QLabel("")
-        layout.addWidget(self.result)
 
     def pick(self, minutes: int, meaning: str) -> None:
         self.durations.button(minutes).setChecked(True)

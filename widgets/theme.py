@@ -71,6 +71,11 @@ QHeaderView::section {{
     background: {PANEL}; color: {MUTED}; border: none; border-bottom: 1px solid {BORDER};
     padding: 4px; font-size: {FONT_SMALL}px;
 }}
+QTabBar::tab {{
+    min-height: {TOUCH}px; padding: 0 16px; background: #e4e4e4; border: 1px solid {BORDER};
+    border-bottom: none; margin-right: 2px;
+}}
+QTabBar::tab:selected {{ background: #f4f4f4; font-weight: bold; }}
 QTextBrowser {{ background: #f6f6f6; border: 1px solid {BORDER}; }}
 """
 
