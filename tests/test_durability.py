@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import select
 import signal
 import sqlite3
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 
 from data.store import integrity_ok
 from tests.drivers_helpers import wait_for
+from tests.zygote_helpers import read_line
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 100
@@ -79,12 +79,6 @@ for line in sys.stdin:
     _, status = os.waitpid(pid, 0)
     print(f"reaped {os.waitstatus_to_exitcode(status)}", flush=True)
 """
-
-
-def read_line(proc: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, f"the zygote said nothing within {timeout} s: {proc.stderr.read()[-2000:]}"
-    return proc.stdout.readline()
 
 
 def has_schema(path: Path) -> bool:

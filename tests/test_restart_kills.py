@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import select
 import signal
 import sqlite3
 import subprocess
@@ -32,6 +31,7 @@ from console.station_memory import restore_alarms
 from data.reading import alarm_journal
 from drivers.simulator import write_stream
 from tests.drivers_helpers import wait_for
+from tests.zygote_helpers import read_line
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 100
@@ -68,12 +68,6 @@ for line in sys.stdin:
     _, status = os.waitpid(pid, 0)
     print(f"reaped {os.waitstatus_to_exitcode(status)}", flush=True)
 """
-
-
-def read_line(proc: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, f"the zygote said nothing within {timeout} s: {proc.stderr.read()[-2000:]}"
-    return proc.stdout.readline()
 
 
 def query(path: Path, sql: str) -> list[tuple]:

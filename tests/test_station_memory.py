@@ -200,7 +200,11 @@ def test_a_signed_new_reference_from_the_console_is_kept_and_used_at_the_next_st
     audit = query(tmp_path / "s.db", "SELECT action, user_name, detail FROM audit ORDER BY seq")
     signed = [json.loads(d) for a, u, d in audit if a == "new_reference" and u == "admin"]
     assert len(signed) == 1 and '"version": 2' in json.dumps(signed[0])
-    assert Station(config, sources=False).engine.reference_version == 2
+    again = Station(config, sources=False)
+    try:
+        assert again.engine.reference_version == 2
+    finally:
+        again.stop()  # its store writer is a thread: never leave it running after the test
 
 
 def test_the_rate_is_the_lines_not_the_backlogs():
