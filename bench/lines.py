@@ -226,19 +226,17 @@ def ramp_limit(data: LineData, drift: Drift, budget: float, horizon_days: float)
     return None if not hit.size else float(t[hit[0]] / 24.0)
 
 
-def _ks_level(alpha: float, n: int, m: int) -> float:
-    """Two-sample KS critical distance at `alpha` (asymptotic)."""
-    c = math.sqrt(-0.5 * math.log(alpha / 2.0))
-    return c * math.sqrt((n + m) / (n * m))
+def _ks_c(alpha: float) -> float:
+    """Two-sample KS critical value at `alpha` in units of √((n + m) / (n m)) (asymptotic)."""
+    return math.sqrt(-0.5 * math.log(alpha / 2.0))
 
 
-def daily_ks(reference: np.ndarray, days: list[np.ndarray], alpha_year: float) -> np.ndarray:
-    """Per day and input, a two-sample KS of the day's values against the reference, Bonferroni
-    over inputs and days of a year at `alpha_year`: flags (days × inputs)."""
+def ks_scores(reference: np.ndarray, days: list[np.ndarray]) -> np.ndarray:
+    """Per day and input, the two-sample KS distance of the day's values against the reference
+    in units of √((n + m) / (n m)), so that one level serves every day (NaN: under 20 values)."""
     width = reference.shape[1]
-    alpha = alpha_year / (width * 365.0)
     sorted_ref = [np.sort(c[~np.isnan(c)]) for c in reference.T]
-    flags = np.zeros((len(days), width), bool)
+    scores = np.full((len(days), width), np.nan)
     for index, values in enumerate(days):
         for j in range(width):
             v = np.sort(values[:, j][~np.isnan(values[:, j])])
@@ -250,22 +248,52 @@ def daily_ks(reference: np.ndarray, days: list[np.ndarray], alpha_year: float) -
                 np.searchsorted(r, grid, "right") / r.size
                 - np.searchsorted(v, grid, "right") / v.size
             ).max()
-            flags[index, j] = gap > _ks_level(alpha, r.size, v.size)
-    return flags
+            scores[index, j] = gap / math.sqrt((r.size + v.size) / (r.size * v.size))
+    return scores
+
+
+def ks_level(width: int, alpha_year: float) -> float:
+    """The daily KS's level (`ks_scores` units), Bonferroni over inputs and days of a year."""
+    return _ks_c(alpha_year / (width * 365.0))
+
+
+def daily_ks(reference: np.ndarray, days: list[np.ndarray], alpha_year: float) -> np.ndarray:
+    """Per day and input, a two-sample KS of the day's values against the reference, Bonferroni
+    over inputs and days of a year at `alpha_year`: flags (days × inputs)."""
+    return ks_scores(reference, days) > ks_level(reference.shape[1], alpha_year)
+
+
+def z24_scores(reference: np.ndarray, days: list[np.ndarray]) -> np.ndarray:
+    """Per day and input, |z| of the 24-hour mean against the reference mean (both samples'
+    errors, the reference's sd)."""
+    mean = np.nanmean(reference, axis=0)
+    sd = np.nanstd(reference, axis=0)
+    n_ref = np.sum(~np.isnan(reference), axis=0)
+    scores = np.zeros((len(days), reference.shape[1]))
+    for index, values in enumerate(days):
+        n = np.sum(~np.isnan(values), axis=0)
+        with np.errstate(all="ignore"):
+            z = (np.nanmean(values, axis=0) - mean) / (sd * np.sqrt(1.0 / n + 1.0 / n_ref))
+        scores[index] = np.abs(np.nan_to_num(z))
+    return scores
+
+
+def z24_level(width: int, alpha_year: float) -> float:
+    """The 24-hour z's two-sided level, Bonferroni over inputs and days of a year."""
+    return NormalDist().inv_cdf(1.0 - alpha_year / (2.0 * width * 365.0))
 
 
 def mean_z24(reference: np.ndarray, days: list[np.ndarray], alpha_year: float) -> np.ndarray:
     """Per day and input, the 24-hour mean's z against the reference mean (both samples' errors),
     two-sided, Bonferroni over inputs and days of a year at `alpha_year`: flags (days × inputs)."""
-    width = reference.shape[1]
-    level = NormalDist().inv_cdf(1.0 - alpha_year / (2.0 * width * 365.0))
-    mean = np.nanmean(reference, axis=0)
-    sd = np.nanstd(reference, axis=0)
-    n_ref = np.sum(~np.isnan(reference), axis=0)
-    flags = np.zeros((len(days), width), bool)
-    for index, values in enumerate(days):
-        n = np.sum(~np.isnan(values), axis=0)
-        with np.errstate(all="ignore"):
-            z = (np.nanmean(values, axis=0) - mean) / (sd * np.sqrt(1.0 / n + 1.0 / n_ref))
-        flags[index] = np.abs(np.nan_to_num(z)) > level
-    return flags
+    return z24_scores(reference, days) > z24_level(reference.shape[1], alpha_year)
+
+
+def matched_level(scores: np.ndarray, level: float, null: np.ndarray) -> float:
+    """A peer's level raised until it is silent where nothing drifts (`null`: days × inputs,
+    true on inputs that do not drift and on the days before onset): the MATCHED peer, at the
+    engine's false alarms on this line (0). It is told which inputs and days are null, which
+    no real peer could be: an optimistic peer."""
+    values = scores[null]
+    values = values[~np.isnan(values)]
+    return max(level, float(values.max())) if values.size else level
