@@ -292,3 +292,14 @@ def test_a_matched_peer_is_raised_until_silent_where_nothing_drifts() -> None:
     assert not (scores[null] > level).any()
     # x1's effects drawn every shift (0.2 sd) make the raw daily KS cry wolf on a stable input.
     assert (scores[:, 1] > raw).any() and level > raw
+
+
+def test_a_known_onset_test_that_looks_every_hour_needs_a_level_between_one_look_and_the_scan() -> (
+    None
+):
+    from bench.lines import hourly_oracle_z, oracle_z
+    from console.budget import share
+    from console.detectors.ramp import ramp_threshold
+
+    one, hourly = oracle_z(0.001, 30.0), hourly_oracle_z(0.001, 30.0)
+    assert one + 0.3 < hourly < ramp_threshold(share(0.001, "ramp")) - 0.8
