@@ -58,9 +58,14 @@ class Calibration:
     # The level, in sd of a normal statistic, of a window's view evaluated as it slides
     # (KS's share of the budget): what a shift-to-shift effect on the window may reach.
     window_gauss: float = 0.0
-    # Degrees of freedom behind block_var (the reference's shift-long blocks less one); its
-    # raw estimate is block_var / (1 + 2 √(2 / block_dof)) (`block_variance`).
+    # The reference's own estimate of τ² (not floored), a block mean's noise and the degrees
+    # of freedom behind them (`block_variance`); block_var is their upper bound (`block_bound`).
     block_dof: float = 1.0
+    block_estimate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    block_noise: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Where the shift-long blocks begin, seconds after midnight modulo 8 h (`shift_origin`):
+    # production's first hour after the night, so that a block is a shift, not parts of two.
+    block_origin: float = 0.0
 
     def reference_counts(self, counts: np.ndarray) -> np.ndarray:
         """Reference counts (…, columns) as effectively independent records."""
@@ -139,6 +144,8 @@ def calibrate(
         _solve(lambda q: windows_a_year * q * _chi2_sf(q, classes - 1), budget, 1.0, 400.0) * scale
     )
     stuck = np.maximum(30, 3 * profile.longest_run)
+    origin = shift_origin(ref_ts)
+    estimate, noise, dof = block_variance(resid, ref_ts, profile, origin)
     if cfg.stuck_parts:
         stuck = np.full_like(stuck, cfg.stuck_parts)
     return Calibration(
@@ -152,10 +159,13 @@ def calibrate(
         stuck=stuck,
         parts_per_day=parts_per_day,
         windows_hours=windows,
-        block_var=block_variance(resid, ref_ts, profile),
-        ref_blocks=_reference_blocks(ref_ts, profile),
+        block_var=block_bound(estimate, noise, dof),
+        ref_blocks=_reference_blocks(ref_ts, origin),
         window_gauss=window_level(windows_a_year, share(budget, "ks")),
-        block_dof=float(max(np.unique(ref_ts // BLOCK_SECONDS).size - 1, 1)),
+        block_dof=dof,
+        block_estimate=estimate,
+        block_noise=noise,
+        block_origin=origin,
     )
 
 
@@ -206,45 +216,82 @@ def _block_inflation(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfil
 BLOCK_SECONDS = 8 * 3600.0  # a shift
 
 
-def block_variance(resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile) -> np.ndarray:
-    """Variance τ² of a shift-long block effect on the residual mean, per column, from the
-    reference: E[s_b²] = n_b + n_b² τ² for a block of n_b parts summing to s_b (the moment
-    estimate, floored at 0: a margin for its own error cost a sixth of the z on the simulator's
-    lines for effects far below those that cause false alarms); with an hour-of-day profile
-    fitted on D days, residual blocks keep (1 − 1/D) of the effect, which is undone."""
-    blocks = (ts // BLOCK_SECONDS).astype(np.int64)
-    _, index = np.unique(blocks, return_inverse=True)
+def shift_origin(ts: np.ndarray) -> float:
+    """Where shifts begin, in seconds after midnight modulo `BLOCK_SECONDS`: the first hour of
+    production after the longest daily stretch without it (a line that stops at night starts
+    its first shift in the morning), midnight for a line that runs round the clock. Blocks on a
+    grid that cuts every shift in two would see only part of each shift's effect."""
+    if ts.size == 0:
+        return 0.0
+    counts = np.bincount(((ts % 86400.0) // 3600.0).astype(np.intp), minlength=24)[:24]
+    idle = counts < 0.05 * counts.max()
+    if not idle.any() or idle.all():
+        return 0.0
+    # The hour after the end of the longest circular run of idle hours.
+    best, start, run = 0, 0, 0
+    for h in range(48):
+        run = run + 1 if idle[h % 24] else 0
+        if run > best:
+            best, start = min(run, 24), (h + 1) % 24
+    return float(start * 3600.0 % BLOCK_SECONDS)
+
+
+def block_of(ts: np.ndarray, origin: float) -> np.ndarray:
+    """Index of the shift-long block of each time `ts` (epoch seconds), blocks from `origin`."""
+    return (ts - origin) // BLOCK_SECONDS
+
+
+def block_variance(
+    resid: np.ndarray, ts: np.ndarray, profile: ReferenceProfile, origin: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The reference's moment estimate of τ², the variance of a shift-long block effect on the
+    residual mean, per column (NOT floored: E[s_b²] = n_b + n_b² τ² for a block of n_b parts
+    summing to s_b), the block mean's own noise beside it (Σ n_b / Σ n_b², what a block mean
+    varies with no effect), and their degrees of freedom. With an hour-of-day profile fitted on
+    D days, residual blocks keep (1 − 1/D) of both, which is undone, and of the blocks − 1
+    degrees of freedom only (1 − 1/D) are left. `block_bound` turns them into the τ² used."""
+    blocks = block_of(ts, origin).astype(np.int64)
+    unique, index = np.unique(blocks, return_inverse=True)
     present = ~np.isnan(resid)
     filled = np.where(present, resid, 0.0)
     width = resid.shape[1]
-    out = np.zeros(width)
+    estimate = np.zeros(width)
+    noise = np.zeros(width)
     for j in range(width):
         n_b = np.bincount(index, weights=present[:, j])
         s_b = np.bincount(index, weights=filled[:, j])
         square = float(np.sum(n_b**2))
         if square <= 0:
             continue
-        estimate = max(float(np.sum(s_b**2 - n_b)) / square, 0.0)
-        # A variance seen on few blocks may be twice what they showed: its upper bound (about
-        # two standard errors of a variance on blocks − 1 degrees of freedom).
-        out[j] = estimate * upper_factor(max(n_b.size - 1, 1))
+        estimate[j] = float(np.sum(s_b**2 - n_b)) / square
+        noise[j] = float(np.sum(n_b)) / square
+    dof = float(max(unique.size - 1, 1))
     days = profile.span_seconds / 86400.0
     if profile.phased and days >= 2:
-        out *= days / (days - 1.0)
-    return out
+        estimate *= days / (days - 1.0)
+        noise *= days / (days - 1.0)
+        dof = max(dof * (days - 1.0) / days, 1.0)
+    return estimate, noise, dof
 
 
-def upper_factor(dof: float) -> float:
-    """A variance estimated on `dof` degrees of freedom may be this many times what it showed
-    (about two standard errors)."""
-    return 1.0 + 2.0 * math.sqrt(2.0 / max(dof, 1.0))
+def block_bound(estimate: np.ndarray, noise: np.ndarray, dof: np.ndarray | float) -> np.ndarray:
+    """The τ² the drift statistics allow for: the upper bound (about two standard errors) of an
+    effect estimated on `dof` degrees of freedom. The block means' mean square estimates τ² +
+    noise and may be 1 + 2 √(2 / dof) times what it showed; less the noise, that is τ² + (factor −
+    1) · (τ² + noise). So a reference of a few shifts that showed no effect still allows for the
+    effects it cannot rule out (about one block mean's noise on 6 blocks), and the allowance
+    shrinks as live shifts come in (`console/shift_effects.py`) — in shifts, not parts."""
+    factor = 1.0 + 2.0 * np.sqrt(2.0 / np.maximum(dof, 1.0))
+    return np.maximum(factor * (estimate + noise) - noise, 0.0)
 
 
-def _reference_blocks(ts: np.ndarray, profile: ReferenceProfile) -> float:
-    """Independent block effects behind each hour's reference mean: the days it covers with an
-    hour-of-day profile, its shift-long blocks without."""
-    seconds = 86400.0 if profile.phased else BLOCK_SECONDS
-    return float(max(np.unique(ts // seconds).size, 1))
+def _reference_blocks(ts: np.ndarray, origin: float) -> float:
+    """Independent block effects behind the reference's means over a window of a day or more:
+    its shift-long blocks. With an hour-of-day profile each hour's mean carries the effects of
+    only the days it covers, but the hours of different shifts carry different shifts' effects,
+    so over the hours of a day (the windows that matter) the blocks count (counting days made
+    this term two or three times too large)."""
+    return float(max(np.unique(block_of(ts, origin)).size, 1))
 
 
 def _cusum_theta(values: np.ndarray, k: float) -> float:

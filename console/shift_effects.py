@@ -12,19 +12,18 @@ reference is in force. The live line shows them within days.
 linear drift does not move: E[(m_b − 2m_{b−1} + m_{b−2})²] = v_b + 4v_{b−1} + v_{b−2} + 6τ²,
 v_b the block mean's own noise (1 / parts, plus the reference's error in its hours' profile).
 The detectors' τ² (the shared `Calibration.block_var` array, written in place) pools the
-reference's raw estimate and the live one by their degrees of freedom (overlapping second
-differences count half each), floored at 0 and raised to its upper bound on the pooled degrees
-of freedom (`console.drift.upper_factor`): a reference's chance estimate, too high or too low,
-fades as the live shifts come in. The live line counts only where its estimate stands out of its
-own noise (two standard errors): at 20,000 parts a day chance estimates of 1e-4 sd² would
-otherwise halve a long ramp's z. Engine thread, when the ramp scan looks (at most hourly).
+reference's estimate and the live one by their degrees of freedom (overlapping second
+differences count half each), and, with their block means' noise, takes the upper bound on the
+pooled degrees of freedom (`console.drift.block_bound`): what a reference of a few shifts cannot
+rule out is allowed for from the first hour, and the allowance shrinks as the live shifts come
+in, whether they show effects or not. Engine thread, when the ramp scan looks (at most hourly).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from console.drift import BLOCK_SECONDS, upper_factor
+from console.drift import BLOCK_SECONDS, Calibration, block_bound
 from console.shift_blocks import ShiftBlocks
 
 HOUR = 3600.0
@@ -37,26 +36,28 @@ class ShiftEffects:
     def __init__(
         self,
         block_var: np.ndarray,
-        block_dof: float,
+        calibration: Calibration,
         group_of_phase: np.ndarray,
         reference_count: np.ndarray,
     ) -> None:
         self.block_var = block_var  # shared with the detectors: updated in place
-        self.initial = block_var.copy()  # the reference's estimate at its upper bound
-        self.reference = block_var / upper_factor(block_dof)  # the reference's raw estimate
-        self.reference_dof = block_dof
+        width = block_var.size
+        self.reference = _sized(calibration.block_estimate, width)  # τ², not floored
+        self.reference_noise = _sized(calibration.block_noise, width)
+        self.reference_dof = calibration.block_dof
         self.group_of_phase = group_of_phase
         self.reference_count = reference_count  # (groups, columns)
         self.live = np.zeros_like(block_var)
         self.differences = 0
         self.blocks = ShiftBlocks(group_of_phase, reference_count)  # console/shift_blocks.py
+        self.origin_hours = 0  # where shifts begin (`console.drift.shift_origin`), in hours
 
     def update(self, hour: np.ndarray, n: np.ndarray, s: np.ndarray) -> None:
         """Re-estimate from the closed hours (`hour` oldest first, parts `n`, residual sums
         `s`, hours × columns)."""
         if hour.size < 3:
             return
-        block = hour * HOUR // BLOCK_SECONDS
+        block = (hour - self.origin_hours) * HOUR // BLOCK_SECONDS
         starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
         if starts.size < 3:
             return
@@ -72,13 +73,17 @@ class ShiftEffects:
         self.differences = int(count.min())
         with np.errstate(all="ignore"):
             estimate = np.where(count > 0, (second**2 - own).sum(axis=0) / (6.0 * count), 0.0)
-        self.live = np.maximum(estimate, 0.0)
-        # Its own noise with no effect at all (overlapping second differences are correlated:
-        # about 1.94 times the variance of independent terms): only an estimate beyond two of
-        # those standard errors shows effects; else the reference's value stands.
-        spread = np.sqrt(2.0 * 1.94 * (own * own).sum(axis=0)) / (6.0 * np.maximum(count, 1))
-        shown = (count > 0) & (estimate > 2.0 * spread)
-        dof = self.reference_dof + 0.5 * count
-        pooled = (self.reference_dof * self.reference + 0.5 * count * estimate) / dof
-        factor = 1.0 + 2.0 * np.sqrt(2.0 / dof)  # upper_factor, per column
-        np.copyto(self.block_var, np.where(shown, pooled * factor, self.initial))
+        self.live = estimate
+        # Second differences overlap (about 1.94 times the variance of independent terms): two
+        # count as one degree of freedom. Their own noise per term is `own` / 6.
+        live_dof = 0.5 * count
+        dof = self.reference_dof + live_dof
+        with np.errstate(all="ignore"):
+            live_noise = np.where(count > 0, own.sum(axis=0) / (6.0 * count), 0.0)
+        pooled = (self.reference_dof * self.reference + live_dof * estimate) / dof
+        noise = (self.reference_dof * self.reference_noise + live_dof * live_noise) / dof
+        np.copyto(self.block_var, block_bound(pooled, noise, dof))
+
+
+def _sized(values: np.ndarray, width: int) -> np.ndarray:
+    return values.astype(float) if values.size == width else np.zeros(width)

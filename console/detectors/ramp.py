@@ -7,10 +7,13 @@ For an onset L hours back, the best test of a ramp is the weighted sum Σ w_h s_
 ramp's height at hour h (time since the onset), and its variance is the live parts' noise
 Σ w_h² n_h plus the reference's own error in each hour's mean, Σ_hours-of-day (Σ w_h n_h)² /
 reference count, plus shift-long block effects τ² (`console.drift.block_variance`), live and
-in the reference's mean. The scan takes the largest |z| over onsets from 6 hours to 8 weeks back on a
-geometric grid. Every constant is in hours of time, none in parts, so latency does not change
-with line speed. The level comes from the false-alarm budget (`ramp_threshold`). Like every
-drift alarm it is held a day once raised (console/annunciator.py). Engine thread.
+in the reference's mean, at the upper bound of what the reference and the live shifts so far
+cannot rule out (`console/shift_effects.py`); blocks are the line's shifts, counted from where
+production begins after the night (`console.drift.shift_origin`). The scan takes the largest
+|z| over onsets from 6 hours to 8 weeks back on a geometric grid. Every constant is in hours
+of time, none in parts, so latency does not change with line speed. The level comes from the
+false-alarm budget (`ramp_threshold`). Like every drift alarm it is held a day once raised
+(console/annunciator.py). Engine thread.
 """
 
 from __future__ import annotations
@@ -133,6 +136,11 @@ class RampScan:
         block_var = np.asarray(calibration.block_var, float)
         self.block_var = block_var if block_var.size == width else np.zeros(width)
         self.ref_blocks = calibration.ref_blocks
+        # Blocks begin where shifts do (`console.drift.shift_origin`); the compiled scan cuts
+        # blocks at multiples of 8 h, so it is given hours counted from there (and the hours of
+        # day turned by as much, so that each hour keeps its reference group).
+        self.origin_hours = int(round(calibration.block_origin / HOUR))
+        self.scan_groups = np.roll(self.group_of_phase, -self.origin_hours)
         self.lookbacks = np.asarray(LOOKBACKS)
         self.z = np.zeros(basis.width)
         self.onset_hours = np.zeros(basis.width)
@@ -151,7 +159,8 @@ class RampScan:
             return self.z
         z = np.zeros((self.lookbacks.size, sums.n.shape[1]))
         ramp_scan(
-            sums.hour, sums.n, sums.s, size, self.lookbacks, self.group_of_phase,
+            sums.hour[:size] - self.origin_hours, sums.n, sums.s, size, self.lookbacks,
+            self.scan_groups,
             self.reference_count, self.block_var, float(self.ref_blocks), z,
         )  # fmt: skip
         return self._keep(z)
@@ -191,7 +200,7 @@ class RampScan:
         fixed = np.zeros_like(live)
         if self.block_var.any():
             weighted = w[:, :, None] * n[None, :, :]
-            block = hour * HOUR // BLOCK_SECONDS
+            block = (hour - self.origin_hours) * HOUR // BLOCK_SECONDS
             starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
             grouped = np.add.reduceat(weighted, starts, axis=1)
             blocks = self.block_var * (grouped**2).sum(axis=1)
@@ -212,8 +221,9 @@ class RampDetector:
         self.limit = ramp_threshold(share(cfg.false_alarms_per_year, "ramp"))
         scan = self.scan
         self.shifts = ShiftEffects(
-            scan.block_var, basis.calibration.block_dof, scan.group_of_phase, scan.reference_count
+            scan.block_var, basis.calibration, scan.group_of_phase, scan.reference_count
         )
+        self.shifts.origin_hours = scan.origin_hours
         self.seen = 0
         self.parts = 0
         self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
