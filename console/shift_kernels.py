@@ -102,31 +102,37 @@ def shift_estimate(nb, sb, pb, blocks, fewest, reference_dof, reference, initial
     at 0) and `block_var` (pooled with the reference's where the live one stands out of its
     own noise, else `initial`); returns the fewest second differences over the columns."""
     width = nb.shape[1]
+    mean = np.empty((blocks, width))
+    noise = np.empty((blocks, width))
+    ok = np.empty((blocks, width), np.bool_)
+    for t in range(blocks):
+        for j in range(width):
+            c = nb[t, j]
+            mean[t, j] = sb[t, j] / c
+            noise[t, j] = (1.0 + pb[t, j] / c) / c
+            ok[t, j] = c >= fewest
+    total = np.zeros(width)
+    square = np.zeros(width)
+    count = np.zeros(width, np.int64)
+    for t in range(blocks - 2):  # oldest first in every column, as numpy's sums add
+        for j in range(width):
+            if ok[t + 2, j] and ok[t + 1, j] and ok[t, j]:
+                second = mean[t + 2, j] - 2.0 * mean[t + 1, j] + mean[t, j]
+                own = noise[t + 2, j] + 4.0 * noise[t + 1, j] + noise[t, j]
+                total[j] += second * second - own
+                square[j] += own * own
+                count[j] += 1
     fewest_count = -1
     for j in range(width):
-        total = 0.0
-        square = 0.0
-        count = 0
-        for t in range(blocks - 2):
-            n0, n1, n2 = nb[t, j], nb[t + 1, j], nb[t + 2, j]
-            if n2 >= fewest and n1 >= fewest and n0 >= fewest:
-                m0, m1, m2 = sb[t, j] / n0, sb[t + 1, j] / n1, sb[t + 2, j] / n2
-                v0 = (1.0 + pb[t, j] / n0) / n0
-                v1 = (1.0 + pb[t + 1, j] / n1) / n1
-                v2 = (1.0 + pb[t + 2, j] / n2) / n2
-                second = m2 - 2.0 * m1 + m0
-                own = v2 + 4.0 * v1 + v0
-                total += second * second - own
-                square += own * own
-                count += 1
-        if fewest_count < 0 or count < fewest_count:
-            fewest_count = count
-        estimate = total / (6.0 * count) if count > 0 else 0.0
+        c = count[j]
+        if fewest_count < 0 or c < fewest_count:
+            fewest_count = c
+        estimate = total[j] / (6.0 * c) if c > 0 else 0.0
         live[j] = 0.0 if estimate < 0.0 else estimate  # np.maximum's (NaN stays NaN)
-        spread = math.sqrt(2.0 * 1.94 * square) / (6.0 * max(count, 1))
-        dof = reference_dof + 0.5 * count
-        if count > 0 and estimate > 2.0 * spread:
-            pooled = (reference_dof * reference[j] + 0.5 * count * estimate) / dof
+        spread = math.sqrt(2.0 * 1.94 * square[j]) / (6.0 * max(c, 1))
+        dof = reference_dof + 0.5 * c
+        if c > 0 and estimate > 2.0 * spread:
+            pooled = (reference_dof * reference[j] + 0.5 * c * estimate) / dof
             block_var[j] = pooled * (1.0 + 2.0 * math.sqrt(2.0 / dof))
         else:
             block_var[j] = initial[j]
