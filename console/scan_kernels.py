@@ -256,3 +256,30 @@ def _pairwise(a):  # fmt: skip
     for i in range(whole, n):
         out += a[i]
     return out
+
+
+@njit(**FLAGS)
+def mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, hours, z, held):  # fmt: skip
+    """The mean-shift z per window and input (`MeanShift.evaluate`) from the window sums
+    (rows shortest window first; `back[w]` is window w's row), and per input the z of the
+    largest magnitude (numpy's argmax: the first largest, the first NaN) into `z`, its
+    window's hours into `held` (0 where z is 0)."""
+    width = n.shape[1]
+    for j in range(width):
+        pick = -1
+        best = 0.0
+        value = 0.0
+        for w in range(back.shape[0]):
+            k = back[w]
+            c = n[k, j]
+            zw = 0.0
+            if c >= enough[w] and c > 0:
+                blocks = block_var[j] * (c * c) * factor[w]
+                zw = total[k, j] / (math.sqrt(c + ref_var[k, j] + blocks) * inflation[j])
+            size = abs(zw)
+            if pick < 0 or size > best or size != size:
+                pick, best, value = w, size, zw
+                if size != size:
+                    break
+        z[j] = value
+        held[j] = hours[pick] if value != 0 else 0.0

@@ -25,7 +25,14 @@ from console.snapshot import take
 
 _NAMES = {
     kernels: ("window_step", "residuals", "bucket_step", "cusum_step", "window_sums", "resum"),
-    scan_kernels: ("ramp_scan", "hour_sums", "missing_counts", "missing_windows", "shape_scan"),
+    scan_kernels: (
+        "ramp_scan",
+        "hour_sums",
+        "missing_counts",
+        "missing_windows",
+        "shape_scan",
+        "mean_shift_z",
+    ),
     shift_kernels: ("block_sums", "column_sum", "shift_estimate"),
 }
 KERNELS = tuple(getattr(module, name) for module, names in _NAMES.items() for name in names)
