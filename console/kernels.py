@@ -268,3 +268,11 @@ def resum(values, filled, center, count, total, square):  # fmt: skip
                 count[j] += 1.0
                 total[j] += d
                 square[j] += d * d
+
+
+@njit(**FLAGS)
+def ewma_counts(decay, parts, level, counts, out):  # fmt: skip
+    """`decay · level + (1 − decay) · counts / parts` per column into `out` (numpy's order)."""
+    keep = 1.0 - decay
+    for j in range(level.shape[0]):
+        out[j] = decay * level[j] + keep * counts[j] / parts

@@ -24,7 +24,15 @@ from console.engine import Engine
 from console.snapshot import take
 
 _NAMES = {
-    kernels: ("window_step", "residuals", "bucket_step", "cusum_step", "window_sums", "resum"),
+    kernels: (
+        "window_step",
+        "residuals",
+        "bucket_step",
+        "cusum_step",
+        "window_sums",
+        "resum",
+        "ewma_counts",
+    ),
     scan_kernels: (
         "ramp_scan",
         "hour_sums",

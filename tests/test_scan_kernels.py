@@ -7,6 +7,7 @@ import numpy as np
 
 from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
+from console.kernels import ewma_counts
 from console.reference import COARSE_BINS, FINE_BINS
 from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
 
@@ -179,3 +180,13 @@ def test_the_mean_shift_z_equals_the_numpy_form() -> None:
     assert np.array_equal(z, want_z, equal_nan=True)
     assert np.array_equal(held, want_held)
     assert z[2] == 0.0 and held[2] == 0.0 and np.isnan(z[4])
+
+
+def test_the_quality_ewma_equals_the_numpy_form() -> None:
+    rng = np.random.default_rng(5)
+    level = rng.random(12)
+    counts = rng.integers(0, 100, 12)
+    for decay, parts in ((0.5, 100), (0.9876543, 7), (0.0, 1)):
+        got = np.empty(12)
+        ewma_counts(decay, parts, level, counts, got)
+        assert np.array_equal(got, decay * level + (1 - decay) * counts / parts)
