@@ -391,7 +391,7 @@ class RecordParser:
         rows = _coded_rows(rows, self.categories)  # None: a bad category, judged line by line
         if rows is None or not set(map(type, chain.from_iterable(rows))) <= _FEATURE_VALUE_TYPES:
             return None
-        if any(len(r["features"]) > MAX_FEATURES for r in good):
+        if max(map(len, feats), default=0) > MAX_FEATURES:
             return None
         texts = list(map(_TS_OF, good))
         stamps: Any = usual_stamps(texts)  # the usual form in one pass (console/stamps.py)
