@@ -52,8 +52,17 @@ def window_step(
     new_missing, new_outside,
 ):  # fmt: skip
     """Add parts to the window, evicting the oldest once it is full; returns (head, filled,
-    the longest current run of identical values over the columns)."""
+    the longest current run of identical values over the columns). Counts the batch's missing
+    and out-of-range values per column into `new_missing` and `new_outside` (zeroed first).
+    A class code beyond `class_counts` changes nothing and returns head -1: grow it, call again."""
     size, width = values.shape
+    classes_known = class_counts.shape[0]
+    for i in range(matrix.shape[0]):
+        if codes[i] >= classes_known:
+            return -1, filled, 0
+    for j in range(width):
+        new_missing[j] = 0
+        new_outside[j] = 0
     for i in range(matrix.shape[0]):
         if filled == size:  # evict the part this row held
             class_counts[classes[head]] -= 1
