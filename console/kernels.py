@@ -182,8 +182,13 @@ def cusum_step(u, k, h, base, rate, up, down, up_start, down_start, first_index,
     the CUSUM answers sudden steps, not the slow drift the mean-shift detector watches. Marks
     the first part at which either side reached h in this batch, where that run began (the
     part after the last zero), and the peak level. A missing value (NaN) changes nothing.
-    Returns (columns that crossed, the highest level over h) so the caller can skip looking."""
+    Returns (columns that crossed, the highest level over h) so the caller can skip looking.
+    `crossing`, `onset` (-1: none) and `peak` are of this batch: set afresh here."""
     m, width = u.shape
+    for j in range(width):
+        crossing[j] = -1
+        onset[j] = -1
+        peak[j] = 0.0
     # Part by part, the columns side by side: the columns' recursions are independent, so the
     # processor overlaps them, and the reset to zero is a select, not a branch it would guess
     # wrong half the time (ten times faster than a column at a time; the same numbers).
