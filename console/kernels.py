@@ -56,13 +56,8 @@ def window_step(
     and out-of-range values per column into `new_missing` and `new_outside` (zeroed first).
     A class code beyond `class_counts` changes nothing and returns head -1: grow it, call again."""
     size, width = values.shape
-    classes_known = class_counts.shape[0]
-    for i in range(matrix.shape[0]):
-        if codes[i] >= classes_known:
-            return -1, filled, 0
-    for j in range(width):
-        new_missing[j] = 0
-        new_outside[j] = 0
+    if not _batch_start(codes, class_counts, new_missing, new_outside):
+        return -1, filled, 0
     for i in range(matrix.shape[0]):
         if filled == size:  # evict the part this row held
             class_counts[classes[head]] -= 1
@@ -112,6 +107,17 @@ def window_step(
         if run[j] > longest:
             longest = run[j]
     return head, filled, longest
+
+
+@njit(**FLAGS)
+def _batch_start(codes, class_counts, new_missing, new_outside):  # fmt: skip
+    """False if a class code is beyond the counts; else the batch's counts start at 0."""
+    for i in range(codes.shape[0]):
+        if codes[i] >= class_counts.shape[0]:
+            return False
+    new_missing[:] = 0
+    new_outside[:] = 0
+    return True
 
 
 @njit(**FLAGS)

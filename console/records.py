@@ -394,12 +394,9 @@ class RecordParser:
         if max(map(len, feats), default=0) > MAX_FEATURES:
             return None
         texts = list(map(_TS_OF, good))
-        stamps: Any = usual_stamps(texts)  # the usual form in one pass (console/stamps.py)
+        stamps = _stamps(texts)  # None: a bad timestamp, judged line by line
         if stamps is None:
-            try:
-                stamps = [parse_timestamp(t) for t in texts]
-            except RejectedLine:
-                return None
+            return None
         table = self.classes
         if len(table.names) + len(set(classes)) > MAX_CLASSES and not all(
             map(table.knows, set(classes))
@@ -600,6 +597,18 @@ def _finite(value: float) -> bool:
 
 def _kept(raw: bytes | str) -> bytes:
     return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+
+
+def _stamps(texts: list) -> Any:
+    """Epoch seconds of the texts: the usual form in one numpy pass (console/stamps.py), any
+    other one by one; None if one is not a timestamp."""
+    stamps = usual_stamps(texts)
+    if stamps is not None:
+        return stamps
+    try:
+        return [parse_timestamp(t) for t in texts]
+    except RejectedLine:
+        return None
 
 
 @contextmanager

@@ -41,7 +41,7 @@ _NAMES = {
         "shape_scan",
         "mean_shift_z",
     ),
-    shift_kernels: ("block_sums", "column_sum", "shift_estimate"),
+    shift_kernels: ("block_sums", "shift_estimate"),
 }
 KERNELS = tuple(getattr(module, name) for module, names in _NAMES.items() for name in names)
 
