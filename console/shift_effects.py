@@ -26,7 +26,6 @@ import numpy as np
 
 from console.drift import BLOCK_SECONDS, upper_factor
 from console.shift_blocks import ShiftBlocks
-from console.shift_kernels import shift_estimate
 
 HOUR = 3600.0
 FEWEST_PARTS = 20  # a block with fewer parts tells nothing about its effect
@@ -62,14 +61,6 @@ class ShiftEffects:
         if starts.size < 3:
             return
         nb, sb, profile = self.blocks.sums(hour, n, s, starts)  # ended blocks kept
-        # The arithmetic of `estimate_plainly`, compiled (console/shift_kernels.py).
-        self.differences = shift_estimate(
-            nb, sb, profile, len(nb), float(FEWEST_PARTS), float(self.reference_dof),
-            self.reference, self.initial, self.block_var, self.live,
-        )  # fmt: skip
-
-    def estimate_plainly(self, nb: np.ndarray, sb: np.ndarray, profile: np.ndarray) -> None:
-        """`update`'s estimate from the block sums in numpy (the plain form, for tests)."""
         with np.errstate(all="ignore"):
             mean = sb / nb
             noise = (1.0 + profile / nb) / nb  # the block mean's own variance, without τ²

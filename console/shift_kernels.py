@@ -1,20 +1,14 @@
-"""Compiled arithmetic of the live shift effects (numba): the per-block sums of the hourly sums
-(`block_sums`, for `console.shift_blocks.ShiftBlocks`) and the τ² estimate from second
-differences of consecutive block means (`shift_estimate`, for
-`console.shift_effects.ShiftEffects.update`).
+"""Compiled sums of the live shift effects (numba): the per-block sums of the hourly sums
+(`block_sums`, for `console.shift_blocks.ShiftBlocks`), over up to 8 weeks of closed hours at
+every look of the ramp scan, in one pass where the numpy form made a dozen calls and copies.
 
-Both run over up to 8 weeks of closed hours (about 170 shift blocks) at every look of the ramp
-scan; the numpy forms spent their time in a few dozen calls on small arrays. The kernels do the
-same operations in the same order (every sum runs over the blocks oldest first, as numpy's
-reductions along the first axis do), so the numbers are the same to the last bit; tests keep
-them equal to the numpy forms (tests/test_shift_blocks.py, tests/test_shift_kernels.py). They
-hold no state: the arrays belong to `ShiftBlocks` and `ShiftEffects`. Engine thread, when the
-ramp scan looks; they release the GIL.
+The sums run in numpy's order (`np.add.reduceat` adds a block as its first row plus a pairwise
+sum of the rest, `column_sum`), so the numbers are the same to the last bit; tests keep them
+equal (tests/test_shift_blocks.py, tests/test_shift_kernels.py). No state of their own: the
+arrays belong to `ShiftBlocks`. Engine thread, when the ramp scan looks; they release the GIL.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
@@ -93,50 +87,6 @@ def column_sum(a, j, begin, count):  # fmt: skip
     half = count // 2
     half -= half % 8
     return column_sum(a, j, begin, half) + column_sum(a, j, begin + half, count - half)
-
-
-@njit(**FLAGS)
-def shift_estimate(nb, sb, pb, blocks, fewest, reference_dof, reference, initial, block_var, live):  # fmt: skip
-    """τ² per column from the second differences of consecutive block means (the arithmetic of
-    `ShiftEffects.update`, whose docstring says why): writes `live` (the live estimate, floored
-    at 0) and `block_var` (pooled with the reference's where the live one stands out of its
-    own noise, else `initial`); returns the fewest second differences over the columns."""
-    width = nb.shape[1]
-    mean = np.empty((blocks, width))
-    noise = np.empty((blocks, width))
-    ok = np.empty((blocks, width), np.bool_)
-    for t in range(blocks):
-        for j in range(width):
-            c = nb[t, j]
-            mean[t, j] = sb[t, j] / c
-            noise[t, j] = (1.0 + pb[t, j] / c) / c
-            ok[t, j] = c >= fewest
-    total = np.zeros(width)
-    square = np.zeros(width)
-    count = np.zeros(width, np.int64)
-    for t in range(blocks - 2):  # oldest first in every column, as numpy's sums add
-        for j in range(width):
-            if ok[t + 2, j] and ok[t + 1, j] and ok[t, j]:
-                second = mean[t + 2, j] - 2.0 * mean[t + 1, j] + mean[t, j]
-                own = noise[t + 2, j] + 4.0 * noise[t + 1, j] + noise[t, j]
-                total[j] += second * second - own
-                square[j] += own * own
-                count[j] += 1
-    fewest_count = -1
-    for j in range(width):
-        c = count[j]
-        if fewest_count < 0 or c < fewest_count:
-            fewest_count = c
-        estimate = total[j] / (6.0 * c) if c > 0 else 0.0
-        live[j] = 0.0 if estimate < 0.0 else estimate  # np.maximum's (NaN stays NaN)
-        spread = math.sqrt(2.0 * 1.94 * square[j]) / (6.0 * max(c, 1))
-        dof = reference_dof + 0.5 * c
-        if c > 0 and estimate > 2.0 * spread:
-            pooled = (reference_dof * reference[j] + 0.5 * c * estimate) / dof
-            block_var[j] = pooled * (1.0 + 2.0 * math.sqrt(2.0 / dof))
-        else:
-            block_var[j] = initial[j]
-    return fewest_count
 
 
 def grown(rows: np.ndarray, size: int) -> np.ndarray:

@@ -41,7 +41,7 @@ _NAMES = {
         "shape_scan",
         "mean_shift_z",
     ),
-    shift_kernels: ("block_sums", "shift_estimate"),
+    shift_kernels: ("block_sums",),
 }
 KERNELS = tuple(getattr(module, name) for module, names in _NAMES.items() for name in names)
 
