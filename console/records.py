@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 
 from console.categories import BadCategory, CategoryNames, sampled_features
+from console.stamps import usual_stamps
 from console.stream_time import StreamClock
 
 MAX_LINE_BYTES = 64 * 1024
@@ -70,6 +71,10 @@ _TEXT_TYPES = frozenset((str, type(None)))
 _STR = {str}
 _DICT = {dict}
 _FEATURES_OF = operator.itemgetter("features")
+_PART_OF = operator.itemgetter("part")
+_CLASS_OF = operator.itemgetter("class")
+_CONF_OF = operator.itemgetter("conf")
+_TS_OF = operator.itemgetter("ts")
 _NUMBER_TYPES = frozenset((int, float))
 _FEATURE_VALUE_TYPES = frozenset((int, float, type(None)))
 
@@ -216,6 +221,13 @@ class ClassTable:
             self.names.append(name)
         return code
 
+    def codes(self, names: list[str]) -> list[int]:
+        """`code` of each name: new names are added in order of first appearance, as one by
+        one would, then the rest is a C-level lookup."""
+        for name in dict.fromkeys(names):
+            self.code(name)
+        return list(map(self._codes.__getitem__, names))
+
 
 def iso(ts: float) -> str:
     """Epoch seconds as records carry them: RFC 3339 UTC with milliseconds and `Z`."""
@@ -352,9 +364,9 @@ class RecordParser:
         raws: list = lines
         if good is None:
             good, rejected, raws = self._decode_each(lines)
-        parts = [r["part"] for r in good]
-        classes = [r["class"] for r in good]
-        confs = [r["conf"] for r in good]
+        parts = list(map(_PART_OF, good))  # C-level getters: a Python loop per field costs
+        classes = list(map(_CLASS_OF, good))  # twice as much at hundreds of thousands of lines
+        confs = list(map(_CONF_OF, good))
         if good and not (
             set(map(type, parts)) == _STR
             and set(map(type, classes)) == _STR
@@ -367,7 +379,7 @@ class RecordParser:
         if ((conf < 0.0) | (conf > 1.0)).any():
             return None
         names = self.features
-        feats = [r["features"] for r in good]
+        feats = list(map(_FEATURES_OF, good))
         try:  # every feature present: one C-level getter per record
             rows = (
                 list(map(self._row_of, feats))
@@ -379,19 +391,18 @@ class RecordParser:
         rows = _coded_rows(rows, self.categories)  # None: a bad category, judged line by line
         if rows is None or not set(map(type, chain.from_iterable(rows))) <= _FEATURE_VALUE_TYPES:
             return None
-        if any(len(r["features"]) > MAX_FEATURES for r in good):
+        if max(map(len, feats), default=0) > MAX_FEATURES:
             return None
-        texts = [r["ts"] for r in good]
-        try:
-            stamps = [parse_timestamp(t) for t in texts]
-        except RejectedLine:
+        texts = list(map(_TS_OF, good))
+        stamps = _stamps(texts)  # None: a bad timestamp, judged line by line
+        if stamps is None:
             return None
         table = self.classes
         if len(table.names) + len(set(classes)) > MAX_CLASSES and not all(
             map(table.knows, set(classes))
         ):
             return None
-        text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
+        text = {key: list(map(dict.get, good, repeat(key))) for key in _OPTIONAL_TEXT}
         if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
             return None
         ids = chain(parts, classes, *(filter(None, text[k]) for k in ("station", "batch", "model")))
@@ -402,7 +413,7 @@ class RecordParser:
             matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
         except OverflowError:
             return None
-        codes = [table.code(c) for c in classes]
+        codes = table.codes(classes)
         return _assemble(matrix, codes, conf, stamps, texts, parts, text), rejected, raws
 
     def _decode_all(self, lines: list[bytes | str]) -> list[dict] | None:
@@ -476,7 +487,7 @@ class RecordParser:
             good.append(record)
             raws.append(raw)
         # The optional text fields are checked a column at a time: one pass in C per field.
-        text = {key: [r.get(key) for r in good] for key in _OPTIONAL_TEXT}
+        text = {key: list(map(dict.get, good, repeat(key))) for key in _OPTIONAL_TEXT}
         if not all(set(map(type, column)) <= _TEXT_TYPES for column in text.values()):
             good, rows, text, raws = self._drop_bad_text(good, raws, rows, rejected)
         names = self.features
@@ -586,6 +597,18 @@ def _finite(value: float) -> bool:
 
 def _kept(raw: bytes | str) -> bytes:
     return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+
+
+def _stamps(texts: list) -> Any:
+    """Epoch seconds of the texts: the usual form in one numpy pass (console/stamps.py), any
+    other one by one; None if one is not a timestamp."""
+    stamps = usual_stamps(texts)
+    if stamps is not None:
+        return stamps
+    try:
+        return [parse_timestamp(t) for t in texts]
+    except RejectedLine:
+        return None
 
 
 @contextmanager

@@ -194,18 +194,25 @@ def shape_scan(
     bins = coarse_ref.shape[1]
     coarse = np.empty(bins)
     terms = np.empty(bins)
+    props = np.empty(fine_bins)
     for j in range(width):
         total = 0.0
         for b in range(fine_bins):
             total += hist[j, b]
+        for b in range(fine_bins):  # the divisions in a pass of their own (side by side)
+            props[b] = hist[j, b] / total if total > 0 else 0.0
         for c in range(bins):
             coarse[c] = 0.0
         cdf = 0.0
         top = 0.0
         unknown = False  # a NaN gap makes the KS NaN, as numpy's max would
         area = 0.0
+        # The coarse bin's running share in a register while the fine bins stay in it (a
+        # store and a load per bin made a chain through memory); the same additions in order.
+        here = coarse_of_fine[j, 0]
+        share = 0.0
         for b in range(fine_bins):
-            p = hist[j, b] / total if total > 0 else 0.0
+            p = props[b]
             cdf += p
             gap = abs(cdf - ref_cdf[j, b])
             if gap != gap:
@@ -213,7 +220,13 @@ def shape_scan(
             elif gap > top:
                 top = gap
             area += gap * widths[j, b]
-            coarse[coarse_of_fine[j, b]] += p
+            c = coarse_of_fine[j, b]
+            if c != here:
+                coarse[here] = share
+                here = c
+                share = coarse[c]
+            share += p
+        coarse[here] = share
         for c in range(bins):
             share = max(coarse[c], 1e-4)
             terms[c] = (share - coarse_ref[j, c]) * math.log(share / coarse_ref[j, c])
@@ -243,3 +256,30 @@ def _pairwise(a):  # fmt: skip
     for i in range(whole, n):
         out += a[i]
     return out
+
+
+@njit(**FLAGS)
+def mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, hours, z, held):  # fmt: skip
+    """The mean-shift z per window and input (`MeanShift.evaluate`) from the window sums
+    (rows shortest window first; `back[w]` is window w's row), and per input the z of the
+    largest magnitude (numpy's argmax: the first largest, the first NaN) into `z`, its
+    window's hours into `held` (0 where z is 0)."""
+    width = n.shape[1]
+    for j in range(width):
+        pick = -1
+        best = 0.0
+        value = 0.0
+        for w in range(back.shape[0]):
+            k = back[w]
+            c = n[k, j]
+            zw = 0.0
+            if c >= enough[w] and c > 0:
+                blocks = block_var[j] * (c * c) * factor[w]
+                zw = total[k, j] / (math.sqrt(c + ref_var[k, j] + blocks) * inflation[j])
+            size = abs(zw)
+            if pick < 0 or size > best or size != size:
+                pick, best, value = w, size, zw
+                if size != size:
+                    break
+        z[j] = value
+        held[j] = hours[pick] if value != 0 else 0.0

@@ -128,30 +128,38 @@ class RollingWindow:
         one compiled pass (console/kernels.py). Also counts the batch's missing and
         out-of-range values per column in `new_missing` and `new_outside`."""
         m = matrix.shape[0]
-        self.new_missing = np.zeros(self.width, np.int64)
-        self.new_outside = np.zeros(self.width, np.int64)
         if m == 0:
+            self.new_missing[:] = 0
+            self.new_outside[:] = 0
             return
-        top = int(class_codes.max()) + 1
-        if top > self.class_counts.size:
-            grown = np.zeros(top, np.int64)
+        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+        class_codes = np.ascontiguousarray(class_codes, dtype=np.int32)
+        ts = np.ascontiguousarray(ts, dtype=np.float64)
+        head = self._step(matrix, class_codes, ts)
+        if head < 0:  # a class code beyond the counts: grow them, then the same batch again
+            grown = np.zeros(int(class_codes.max()) + 1, np.int64)
             grown[: self.class_counts.size] = self.class_counts
             self.class_counts = grown
+            self._step(matrix, class_codes, ts)
+        self.total += m
+        self._since_exact += m
+        if self._since_exact >= self.size:
+            self._resum()
+
+    def _step(self, matrix: np.ndarray, class_codes: np.ndarray, ts: np.ndarray) -> int:
+        """One compiled pass over the batch (console/kernels.py `window_step`); the head."""
         b = self.binner
-        self.head, self.filled, self.longest_run = window_step(
-            np.ascontiguousarray(matrix, dtype=np.float64),
-            np.ascontiguousarray(class_codes, dtype=np.int32),
-            np.ascontiguousarray(ts, dtype=np.float64),
+        head, self.filled, self.longest_run = window_step(
+            matrix, class_codes, ts,
             self.values, self.bins, self.classes, self.ts, self.head, self.filled,
             b.origin, b.scale, b.table, b.next_edge, b.GRID, b.edges, b.stride, b.one_step, FINE_BINS,
             self.center, self.profile.valid_low, self.profile.valid_high,
             self.count, self.sum, self.sumsq, self.out_of_range, self.hist, self.class_counts,
             self.last_value, self.run, self.new_missing, self.new_outside,
         )  # fmt: skip
-        self.total += m
-        self._since_exact += m
-        if self._since_exact >= self.size:
-            self._resum()
+        if head >= 0:
+            self.head = head
+        return head
 
     def _resum(self) -> None:
         """Exact recomputation of the running sums from the buffer (once per W parts)."""

@@ -96,7 +96,11 @@ class Watch:
     def step(self, batch: RecordBatch, first: int) -> None:
         """One micro-batch whose first part has seq `first`; alarm transitions are held by the
         annunciator until the engine flushes them."""
-        matrix = np.column_stack([as_constant(batch.features, self.categorical), batch.conf])
+        features = as_constant(batch.features, self.categorical)
+        parts, width = features.shape
+        matrix = np.empty((parts, width + 1))  # the inputs and the confidence, one C array
+        matrix[:, :width] = features
+        matrix[:, width] = batch.conf
         self.window.add(matrix, batch.class_codes, batch.ts)
         resid = np.empty_like(matrix)
         scaled = np.empty_like(matrix)

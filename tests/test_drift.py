@@ -77,7 +77,7 @@ def test_compiled_cusum_equals_the_plain_recursion():
             base = np.where(seen, base + cusum.rate * (u - base), base)
             up = np.where(seen, np.maximum(0.0, up + step - cal.cusum_k), up)
             down = np.where(seen, np.maximum(0.0, down - step - cal.cusum_k), down)
-        assert np.allclose(cusum.up, up) and np.allclose(cusum.down, down)
+        assert np.array_equal(cusum.up, up) and np.array_equal(cusum.down, down)  # bit for bit
 
 
 def test_cusum_reports_the_part_where_it_crossed():
@@ -103,3 +103,17 @@ def test_thresholds_account_for_a_small_reference():
     big_cal = calibrate(big_profile, big, big_batch.ts, 10000, Detection())
     assert (small_cal.ks > big_cal.ks).all()
     assert (small_cal.psi > big_cal.psi).all()
+
+
+def test_cusum_batches_report_only_their_own_crossings():
+    profile, matrix, batch = profile_and_matrix(width=1)
+    cal = calibrate(profile, matrix, batch.ts, 10000, Detection())
+    cusum = JumpCusum(profile, cal)
+    resid = np.zeros((300, 2))
+    resid[120:, 0] = 3.0 / cusum.units[0, 0]
+    crossing, _ = cusum.update(resid * cusum.units[0], 0)
+    assert crossing[0] >= 120 and crossing[1] == -1 and cusum.peak[0] > 0
+    for start in range(300, 3000, 100):  # the step is gone: the CUSUM falls back below h
+        crossing, onset = cusum.update(np.zeros((100, 2)), start)
+    assert crossing[0] == -1 and onset[0] == -1 and cusum.peak[0] == 0.0
+    assert cusum.score[0] < 1.0

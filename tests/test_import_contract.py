@@ -24,6 +24,7 @@ LEAVES = (
     "console/config.py",
     "console/stream_time.py",
     "console/categories.py",
+    "console/stamps.py",
 )
 
 

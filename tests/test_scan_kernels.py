@@ -7,8 +7,9 @@ import numpy as np
 
 from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
+from console.kernels import ewma_counts
 from console.reference import COARSE_BINS, FINE_BINS
-from console.scan_kernels import hour_sums, missing_windows, shape_scan
+from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
 
 
 def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
@@ -133,3 +134,59 @@ def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:
     window = RollingWindow(profile, 5000)
     window.add(x, np.zeros(len(x), np.int32), np.arange(len(x), dtype=float))
     assert np.array_equal(window.bins[: len(x)], want)
+
+
+def plain_mean_shift(n, total, ref_var, back, enough, block_var, factor, inflation, hours):
+    """`MeanShift.evaluate`'s z and window as it was written with numpy."""
+    n, total, ref_var = n[back], total[back], ref_var[back]
+    blocks = block_var * n**2
+    blocks = blocks * factor[:, None]
+    with np.errstate(all="ignore"):
+        z = np.where(
+            (n >= enough[:, None]) & (n > 0),
+            total / (np.sqrt(n + ref_var + blocks) * inflation),
+            0.0,
+        )
+    pick = np.argmax(np.abs(z), axis=0)
+    best = z[pick, np.arange(z.shape[1])]
+    return best, np.where(best != 0, hours[pick], 0.0)
+
+
+def test_the_mean_shift_z_equals_the_numpy_form() -> None:
+    rng = np.random.default_rng(8)
+    windows, width = 3, 9
+    n = rng.integers(0, 3000, (windows, width)).astype(float)
+    n[:, 2] = 0.0  # no parts at all
+    n[0, 3] = 10.0  # too few in the shortest window
+    total = rng.standard_normal((windows, width)) * np.sqrt(n) * 2
+    total[1, 4] = np.nan  # a NaN z wins numpy's argmax
+    total[:, 5] = [1.0, -1.0, 1.0]  # ties of |z| across windows go to the first
+    n[:, 5] = 100.0
+    ref_var = rng.uniform(0, 5, (windows, width))
+    ref_var[:, 5] = 0.0
+    back = np.array([2, 0, 1])
+    hours = np.array([36.0, 24.0, 48.0])
+    enough = np.array([300.0, 200.0, 400.0])
+    block_var = rng.uniform(0, 1e-3, width)
+    block_var[5] = 0.0
+    factor = 8.0 / hours + 1.0 / 12.0
+    inflation = rng.uniform(1.0, 1.5, width)
+    inflation[5] = 1.0
+    z, held = np.empty(width), np.empty(width)
+    mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, hours, z, held)
+    want_z, want_held = plain_mean_shift(
+        n, total, ref_var, back, enough, block_var, factor, inflation, hours
+    )
+    assert np.array_equal(z, want_z, equal_nan=True)
+    assert np.array_equal(held, want_held)
+    assert z[2] == 0.0 and held[2] == 0.0 and np.isnan(z[4])
+
+
+def test_the_quality_ewma_equals_the_numpy_form() -> None:
+    rng = np.random.default_rng(5)
+    level = rng.random(12)
+    counts = rng.integers(0, 100, 12)
+    for decay, parts in ((0.5, 100), (0.9876543, 7), (0.0, 1)):
+        got = np.empty(12)
+        ewma_counts(decay, parts, level, counts, got)
+        assert np.array_equal(got, decay * level + (1 - decay) * counts / parts)

@@ -81,6 +81,7 @@ def test_rolling_window_matches_direct_recomputation(size, batches, missing, see
         values[rng.random(values.shape) < 0.01] = -50.0  # out of range
         codes = rng.integers(0, 4, m).astype(np.int32)
         window.add(values, codes, np.zeros(m))
+        assert np.array_equal(window.new_missing, np.isnan(values).sum(axis=0))  # this batch's
         rows.append(values)
         codes_all.append(codes)
     last = np.vstack(rows)[-size:]

@@ -43,17 +43,17 @@ class JumpCusum:
         self.down_start = np.zeros(width, np.int64)
         self.units = profile.phase_sd / np.where(profile.sd > 0, profile.sd, 1.0)
         self.peak = np.zeros(width)
+        self.crossing = np.full(width, -1, np.int64)  # per batch (`update`)
+        self.onset = np.full(width, -1, np.int64)
         self.crossed = False
         self.highest = 0.0
 
     def update(self, scaled: np.ndarray, first_index: int) -> tuple[np.ndarray, np.ndarray]:
         """Advance by a batch of residuals in sd units (`residuals` in console/kernels.py), in
         one compiled pass; per column the index of the first part at which either side
-        crossed its decision interval (or -1), and where that run began."""
-        width = scaled.shape[1]
-        crossing = np.full(width, -1, np.int64)
-        onset = np.full(width, -1, np.int64)
-        self.peak = np.zeros(width)
+        crossed its decision interval (or -1), and where that run began (arrays the next
+        update writes again: read them before)."""
+        crossing, onset = self.crossing, self.onset  # of this batch: the kernel resets them
         self.crossed, self.highest = cusum_step(
             scaled, float(self.k), self.h, self.base, self.rate, self.up, self.down,
             self.up_start, self.down_start, first_index, crossing, onset, self.peak,

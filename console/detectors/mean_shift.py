@@ -18,6 +18,7 @@ from console.drift import BLOCK_SECONDS, Calibration
 from console.kernels import window_sums
 from console.records import iso
 from console.reference import ReferenceProfile
+from console.scan_kernels import mean_shift_z
 from console.stats import BUCKET_COUNT, BUCKET_SECONDS, TimeBuckets
 
 if TYPE_CHECKING:
@@ -77,22 +78,18 @@ class MeanShift:
             total,
             ref_var,
         )
-        back = self.back
-        n, total, ref_var = n[back], total[back], ref_var[back]
-        enough = n >= self.enough
-        # Shift-long block effects: about hours / 8 live blocks of n · 8 / hours parts each, and
-        # the reference's own mean over its blocks (`console.drift.block_variance`).
+        # z = total / (√(n + reference error + block effects) · inflation) where n is enough,
+        # then the window of the largest |z| per input, in one compiled pass. Shift-long block
+        # effects: about hours / 8 live blocks of n · 8 / hours parts each, and the reference's
+        # own mean over its blocks (`console.drift.block_variance`).
         calibration = self.calibration
-        blocks = calibration.block_var * n**2
-        blocks = blocks * (BLOCK_SECONDS / 3600.0 / hours[:, None] + 1.0 / calibration.ref_blocks)
-        with np.errstate(all="ignore"):
-            z = np.where(
-                enough & (n > 0), total / (np.sqrt(n + ref_var + blocks) * self.inflation), 0.0
-            )
-        pick = np.argmax(np.abs(z), axis=0)
-        columns = np.arange(z.shape[1])
-        self.z = z[pick, columns]
-        self.window_hours = np.where(self.z != 0, hours[pick], 0.0)
+        factor = BLOCK_SECONDS / 3600.0 / hours + 1.0 / calibration.ref_blocks
+        self.z = np.empty_like(self.z)
+        self.window_hours = np.empty_like(self.window_hours)
+        mean_shift_z(
+            n, total, ref_var, self.back, self.enough[:, 0], calibration.block_var, factor,
+            self.inflation, hours, self.z, self.window_hours,
+        )  # fmt: skip
         return self.z
 
     def onset(self, buckets: TimeBuckets, column: int) -> float | None:

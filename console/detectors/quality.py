@@ -14,6 +14,7 @@ from console.budget import share
 from console.config import Detection
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import scan_threshold
+from console.kernels import ewma_counts
 from console.reference import CONF, ReferenceProfile
 
 if TYPE_CHECKING:
@@ -49,8 +50,15 @@ class QualityLevels:
         seconds = max(last - (first if self.last_ts is None else self.last_ts), 0.0)
         self.last_ts = last if self.last_ts is None else max(self.last_ts, last)
         decay = max(0.5 ** (seconds / self.HALF_LIFE_SECONDS), 1.0 - parts / self.EVIDENCE_PARTS)
-        self.missing = decay * self.missing + (1 - decay) * missing / parts
-        self.out_of_range = decay * self.out_of_range + (1 - decay) * outside / parts
+        # decay · level + (1 − decay) · count / parts, compiled (a few µs of numpy calls).
+        self.missing = _ewma(decay, parts, self.missing, missing)
+        self.out_of_range = _ewma(decay, parts, self.out_of_range, outside)
+
+
+def _ewma(decay: float, parts: int, level: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    out = np.empty_like(level)
+    ewma_counts(decay, parts, level, counts, out)
+    return out
 
 
 def missing_limit(profile: ReferenceProfile, cfg: Detection) -> np.ndarray:
