@@ -271,3 +271,33 @@ def test_a_new_high_alarm_shows_a_dismissable_banner(qtbot, window, station):
     assert "HIGH" in window.banner.text.text() and "PLC link lost" in window.banner.text.text()
     window.banner.findChildren(type(window.override_sheet.close_button))[-1].click()  # Dismiss
     assert not window.banner.isVisible()
+
+
+def test_a_new_chart_takes_its_own_cell_and_never_resizes_the_ones_built_before(qtbot):
+    """The charts appear one per turn of the event loop; each one's grid cell is held from the
+    first turn, so a chart is laid out once and later charts do not resize (and repaint) it."""
+    from console.engine import Engine
+    from console.snapshot import take
+    from widgets import theme
+    from widgets.live import FeatureGrid
+
+    engine = Engine(demo_config())
+    engine.feed_lines(LineSimulator("demo", parts_per_day=1000).lines(2600))
+    snapshot = take(engine)
+    grid = FeatureGrid()
+    grid.setStyleSheet(theme.STYLE)
+    qtbot.addWidget(grid)
+    grid.resize(1600, 900)
+    grid.show()
+    qtbot.waitExposed(grid)
+    grid.show_snapshot(snapshot)
+    first = snapshot.columns[0].name
+    sizes: list = []
+    while not grid.complete:
+        qtbot.wait(1)  # one turn of the loop: the next chart is built
+        if first in grid.charts:
+            sizes.append(grid.charts[first].geometry().getRect())
+    qtbot.wait(50)
+    sizes.append(grid.charts[first].geometry().getRect())
+    assert len(grid.charts) == len(snapshot.columns) > 8
+    assert len(set(sizes)) == 1, sizes

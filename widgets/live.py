@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -320,6 +320,27 @@ class ClassMixChart(ChartFrame):
 CHARTS_PER_TURN = 1
 
 
+class ChartPlace(QWidget):
+    """An empty grid cell that asks for the size of the chart `like`: it keeps the place of a
+    chart not yet built, so the rows and columns do not move when it comes."""
+
+    def __init__(self, like: QWidget) -> None:
+        super().__init__()
+        self.like = like
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return self.like.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self.like.minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return self.like.hasHeightForWidth()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return self.like.heightForWidth(width)
+
+
 class FeatureGrid(QWidget):
     """Small multiples of every input, the confidence and the class mix (UI thread). The charts
     are created one per turn of the event loop (`complete` once all exist), so the screen
@@ -393,12 +414,6 @@ class FeatureGrid(QWidget):
         )
         self._columns = columns
         self._to_build = list(enumerate(names))
-        # An empty cell holds each chart's place while it is built: the grid's geometry is final
-        # from the first turn, so a new chart never resizes (and repaints) the ones before it.
-        self._places = {}
-        for i, name in self._to_build:
-            self._places[name] = place = QWidget()
-            self.grid.addWidget(place, i // columns, i % columns)
         self.class_mix = ClassMixChart()
         self.grid.addWidget(self.class_mix, len(names) // columns, len(names) % columns)
         rows = math.ceil(count / columns)
@@ -408,6 +423,14 @@ class FeatureGrid(QWidget):
             self.grid.setColumnStretch(c, 1)
         self._names = names
         self._build_some()
+        # An empty cell of the first chart's size holds each other chart's place until it is
+        # built: the grid's geometry is final from the first turn, so a new chart never
+        # resizes (and repaints) the ones before it.
+        like = next(iter(self.charts.values()), self.class_mix)
+        self._places = {}
+        for i, name in self._to_build:
+            self._places[name] = place = ChartPlace(like)
+            self.grid.addWidget(place, i // columns, i % columns)
         if self._to_build:
             self._builder.start()
 
@@ -424,9 +447,10 @@ class FeatureGrid(QWidget):
             chart = CategoryChart(name) if name in self._categorical else FeatureChart(name)
             chart.clicked.connect(self.chart_clicked)
             self.charts[name] = chart
-            place = self._places.pop(name)
-            self.grid.removeWidget(place)
-            place.deleteLater()
+            place = self._places.pop(name, None)
+            if place is not None:
+                self.grid.removeWidget(place)
+                place.deleteLater()
             self.grid.addWidget(chart, i // columns, i % columns)
             built.append(name)
         del self._to_build[:CHARTS_PER_TURN]
