@@ -11,22 +11,17 @@ import numpy as np
 from console.config import load_config
 from console.snapshot import take
 from tests.test_categorical import PARTS_PER_DAY, lines, run, station_toml
+from tests.window_helpers import shown_grid  # noqa: E402
 
 
 def test_a_categorical_input_is_drawn_as_share_bars(qtbot, tmp_path):
-    from widgets import theme
-    from widgets.live import CategoryChart, FeatureChart, FeatureGrid
+    from widgets.live import CategoryChart, FeatureChart
 
     config = load_config(station_toml(tmp_path))
     engine, _ = run(config, lines(4 * PARTS_PER_DAY, seed=2, onset=3 * PARTS_PER_DAY))
     snapshot = take(engine)
     assert set(snapshot.categories) == {"channel", "flag"}
-    grid = FeatureGrid()
-    grid.setStyleSheet(theme.STYLE)
-    qtbot.addWidget(grid)
-    grid.resize(1280, 700)
-    grid.show()
-    qtbot.waitExposed(grid)
+    grid = shown_grid(qtbot, 1280, 700)
     grid.show_snapshot(snapshot)
     qtbot.waitUntil(lambda: grid.complete, timeout=60_000)  # one chart per turn of the loop
     assert type(grid.charts["size"]) is FeatureChart

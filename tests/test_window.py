@@ -17,6 +17,7 @@ from console.intake import SourceEvent  # noqa: E402
 from console.runner import Station  # noqa: E402
 from data import store as stored  # noqa: E402
 from drivers.simulator import LineSimulator  # noqa: E402
+from tests.window_helpers import shown_grid  # noqa: E402
 from widgets.bridge import install_error_hooks  # noqa: E402
 from widgets.main_window import MainWindow  # noqa: E402
 
@@ -278,18 +279,11 @@ def test_a_new_chart_takes_its_own_cell_and_never_resizes_the_ones_built_before(
     first turn, so a chart is laid out once and later charts do not resize (and repaint) it."""
     from console.engine import Engine
     from console.snapshot import take
-    from widgets import theme
-    from widgets.live import FeatureGrid
 
     engine = Engine(demo_config())
     engine.feed_lines(LineSimulator("demo", parts_per_day=1000).lines(2600))
     snapshot = take(engine)
-    grid = FeatureGrid()
-    grid.setStyleSheet(theme.STYLE)
-    qtbot.addWidget(grid)
-    grid.resize(1600, 900)
-    grid.show()
-    qtbot.waitExposed(grid)
+    grid = shown_grid(qtbot, 1600, 900)
     grid.show_snapshot(snapshot)
     first = snapshot.columns[0].name
     sizes: list = []

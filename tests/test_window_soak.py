@@ -17,6 +17,7 @@ from console.config import demo_config  # noqa: E402
 from console.engine import Engine  # noqa: E402
 from console.snapshot import take  # noqa: E402
 from drivers.simulator import LineSimulator  # noqa: E402
+from tests.window_helpers import shown_grid  # noqa: E402
 
 UPDATES = 100_000
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -83,15 +84,7 @@ def plot_updates(monkeypatch):
 def test_live_view_survives_a_hundred_thousand_plot_updates_without_growing(qtbot, plot_updates):
     from PySide6.QtWidgets import QApplication
 
-    from widgets import theme
-    from widgets.live import FeatureGrid
-
-    grid = FeatureGrid()
-    grid.setStyleSheet(theme.STYLE)
-    qtbot.addWidget(grid)
-    grid.resize(1500, 900)
-    grid.show()
-    qtbot.waitExposed(grid)
+    grid = shown_grid(qtbot, 1500, 900)
     snapshots = variants()
     app = QApplication.instance()
     grid.show_snapshot(snapshots[0])
