@@ -66,6 +66,9 @@ class Calibration:
     # Where the shift-long blocks begin, seconds after midnight modulo 8 h (`shift_origin`):
     # production's first hour after the night, so that a block is a shift, not parts of two.
     block_origin: float = 0.0
+    # τ² for the live blocks' term (fresh at every look): the pooled point estimate, floored at
+    # 0; block_var (the bound) stays on the reference-bias term, drawn once and shared by looks.
+    block_live: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def reference_counts(self, counts: np.ndarray) -> np.ndarray:
         """Reference counts (…, columns) as effectively independent records."""
@@ -166,6 +169,7 @@ def calibrate(
         block_estimate=estimate,
         block_noise=noise,
         block_origin=origin,
+        block_live=np.maximum(estimate, 0.0),
     )
 
 

@@ -29,7 +29,7 @@ GROUPS = 25  # 24 hours of the day, and one group for hours that share the whole
 @njit(**FLAGS)
 def _ramp_onset(
     ell, width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an, reference_count,
-    block_n, block_an, p1, p2, p3, block_var, ref_blocks, blocks_on, out,
+    block_n, block_an, p1, p2, p3, block_var, block_live, ref_blocks, blocks_on, out,
 ):  # fmt: skip
     """z of one onset `ell` hours back from the sums over the hours inside it."""
     for j in range(width):
@@ -44,7 +44,7 @@ def _ramp_onset(
             partial = ell * block_n[j] - block_an[j]
             inside = ell * ell * p1[j] - 2.0 * ell * p2[j] + p3[j] + partial * partial
             whole = ell * total[j] - total_a[j]
-            blocks = block_var[j] * (inside + whole * whole / ref_blocks)
+            blocks = block_live[j] * inside + block_var[j] * whole * whole / ref_blocks
         z = 0.0
         if live > 0:
             z = num / math.sqrt(live + reference + blocks)
@@ -55,15 +55,17 @@ def _ramp_onset(
 
 @njit(**FLAGS)
 def ramp_scan(
-    hour, n, s, size, lookbacks, group_of_phase, reference_count, block_var, ref_blocks, out,
+    hour, n, s, size, lookbacks, group_of_phase, reference_count, block_var, block_live, ref_blocks,
+    out,
 ):  # fmt: skip
     """Signed z per (onset, input) of a ramp with onset `lookbacks[g]` hours before the end of
-    the newest closed hour (rows 0 … size-1 of `hour`, `n`, `s`, oldest first) into `out`."""
+    the newest closed hour (rows 0 … size-1 of `hour`, `n`, `s`, oldest first) into `out`;
+    τ² `block_live` for the live blocks, `block_var` for the blocks in the reference's mean."""
     onsets = lookbacks.shape[0]
     width = n.shape[1]
     blocks_on = False
     for j in range(width):
-        if block_var[j] != 0.0:
+        if block_var[j] != 0.0 or block_live[j] != 0.0:
             blocks_on = True
     total = np.zeros(width)
     total_a = np.zeros(width)
@@ -86,8 +88,8 @@ def ramp_scan(
         while g < onsets and age >= lookbacks[g]:
             _ramp_onset(
                 lookbacks[g], width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an,
-                reference_count, block_n, block_an, p1, p2, p3, block_var, ref_blocks, blocks_on,
-                out[g],
+                reference_count, block_n, block_an, p1, p2, p3, block_var, block_live, ref_blocks,
+                blocks_on, out[g],
             )  # fmt: skip
             g += 1
         if g == onsets or r < 0:
@@ -259,11 +261,15 @@ def _pairwise(a):  # fmt: skip
 
 
 @njit(**FLAGS)
-def mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, hours, z, held):  # fmt: skip
+def mean_shift_z(
+    n, total, ref_var, back, enough, block_var, block_live, factor, ref_share, inflation, hours, z,
+    held,
+):  # fmt: skip
     """The mean-shift z per window and input (`MeanShift.evaluate`) from the window sums
     (rows shortest window first; `back[w]` is window w's row), and per input the z of the
     largest magnitude (numpy's argmax: the first largest, the first NaN) into `z`, its
-    window's hours into `held` (0 where z is 0)."""
+    window's hours into `held` (0 where z is 0). Block effects: τ² `block_live` on the live
+    blocks (`factor[w]` per window), `block_var` on the reference's mean (`ref_share`)."""
     width = n.shape[1]
     for j in range(width):
         pick = -1
@@ -274,7 +280,7 @@ def mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, 
             c = n[k, j]
             zw = 0.0
             if c >= enough[w] and c > 0:
-                blocks = block_var[j] * (c * c) * factor[w]
+                blocks = (block_live[j] * factor[w] + block_var[j] * ref_share) * (c * c)
                 zw = total[k, j] / (math.sqrt(c + ref_var[k, j] + blocks) * inflation[j])
             size = abs(zw)
             if pick < 0 or size > best or size != size:

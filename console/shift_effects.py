@@ -11,12 +11,16 @@ reference is in force. The live line shows them within days.
 `HourSums`, 8 weeks) through SECOND differences of consecutive shift-block means, which a
 linear drift does not move: E[(m_b − 2m_{b−1} + m_{b−2})²] = v_b + 4v_{b−1} + v_{b−2} + 6τ²,
 v_b the block mean's own noise (1 / parts, plus the reference's error in its hours' profile).
-The detectors' τ² (the shared `Calibration.block_var` array, written in place) pools the
-reference's estimate and the live one by their degrees of freedom (overlapping second
-differences count half each), and, with their block means' noise, takes the upper bound on the
-pooled degrees of freedom (`console.drift.block_bound`): what a reference of a few shifts cannot
-rule out is allowed for from the first hour, and the allowance shrinks as the live shifts come
-in, whether they show effects or not. Engine thread, when the ramp scan looks (at most hourly).
+The detectors' τ² pools the reference's estimate and the live one by their degrees of freedom
+(overlapping second differences count half each). The reference-bias term (the reference's mean
+carries the effects of its few shifts: drawn once, a bias shared by every look) takes, with the
+block means' noise, the upper bound on the pooled degrees of freedom (`console.drift.block_bound`,
+the shared `Calibration.block_var`): what a reference of a few shifts cannot rule out is allowed
+for from the first hour, and the allowance shrinks as the live shifts come in. The live blocks'
+term, fresh at every look, takes the pooled point estimate floored at 0 (`Calibration.block_live`):
+at the bound it cost every input 2√(2 / dof) times a block mean's noise while live shifts were
+few, and 200 stable line-years stay silent without it (BENCHMARKS.md, issue 12). Both arrays are
+written in place. Engine thread, when the ramp scan looks (at most hourly).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class ShiftEffects:
         calibration: Calibration,
         group_of_phase: np.ndarray,
         reference_count: np.ndarray,
+        block_live: np.ndarray | None = None,
     ) -> None:
         self.block_var = block_var  # shared with the detectors: updated in place
         width = block_var.size
@@ -48,6 +53,8 @@ class ShiftEffects:
         self.group_of_phase = group_of_phase
         self.reference_count = reference_count  # (groups, columns)
         self.live = np.zeros_like(block_var)
+        # τ² of the live blocks' term, also shared: the pooled point estimate floored at 0.
+        self.block_live = np.zeros_like(block_var) if block_live is None else block_live
         self.differences = 0
         self.blocks = ShiftBlocks(group_of_phase, reference_count)  # console/shift_blocks.py
         self.origin_hours = 0  # where shifts begin (`console.drift.shift_origin`), in hours
@@ -83,6 +90,8 @@ class ShiftEffects:
         pooled = (self.reference_dof * self.reference + live_dof * estimate) / dof
         noise = (self.reference_dof * self.reference_noise + live_dof * live_noise) / dof
         np.copyto(self.block_var, block_bound(pooled, noise, dof))
+        if self.block_live.size == pooled.size:
+            np.copyto(self.block_live, np.maximum(pooled, 0.0))
 
 
 def _sized(values: np.ndarray, width: int) -> np.ndarray:

@@ -13,22 +13,23 @@ SLOW_DRIFT = ("mean_shift", "ramp")  # the two slow-drift detectors
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_slow_drift_against_a_validation_reference_alarms_within_2_8_days(seed):
+def test_slow_drift_against_a_validation_reference_alarms_within_2_6_days(seed):
     # A week of validated production is the reference; the drift begins half a day in. Bound
-    # 2.8 days (was 2.5; seed 4 takes 2.74, the others 1.60–2.38) since the slow-drift
-    # statistics allow for the shift effects a reference of 21 shifts cannot rule out (issue
-    # 12: 0 false alarms in 200 stable line-years of the family, 8 before).
+    # 2.6 days (2.5 before issue 12's third pass, which allowed for the shift effects a
+    # reference of 21 shifts cannot rule out and needed 2.8; now only the reference's bias is
+    # at that bound, the live shifts' term at its estimate: seeds 1–5 take 1.54–2.50).
     result = run("drift", days=4, seed=seed, onset_day=0.5, reference_days=7)
     assert all(e.seq >= result.onset_index for e in result.raised), "alarm before the drift began"
-    assert result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")) <= 2.8
+    assert result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")) <= 2.6
 
 
 def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
     # Two days of reference carry their own sampling error into every comparison, so the delay
-    # varies more from run to run: the median must still be within 2.9 days, none beyond 3.3
+    # varies more from run to run: the median must still be within 2.9 days, none beyond 3.2
     # (2.5 / 3.0 before the false-alarm budget was shared among an input's detectors, then 3.1;
     # issue 12, third pass: the statistics allow for the shift effects six reference shifts
-    # cannot rule out — median 2.84, worst 3.20 — and the family's stable lines fell silent).
+    # cannot rule out — median 2.84, worst 3.20 — and the family's stable lines fell silent;
+    # with the live shifts' term at its estimate, median 2.84, worst 3.14).
     delays = []
     for seed in range(1, 8):
         result = run("drift", days=6.5, seed=seed)  # onset day 3
@@ -38,7 +39,7 @@ def test_slow_drift_against_the_first_10000_parts_alarms_in_about_two_days():
         delays.append(result.delay_days(detectors=SLOW_DRIFT, sources=("brightness", "focus")))
     assert None not in delays
     assert sorted(delays)[len(delays) // 2] <= 2.9
-    assert max(delays) <= 3.3
+    assert max(delays) <= 3.2
 
 
 @pytest.mark.slow

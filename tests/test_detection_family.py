@@ -147,7 +147,8 @@ def test_the_ramp_scan_equals_its_plain_form_with_gaps_and_block_effects() -> No
         sums.n[:size] = rng.integers(1, 300, (size, width))
         sums.s[:size] = rng.standard_normal((size, width)) * 10
         calibration = SimpleNamespace(
-            block_var=np.full(width, 0.002), ref_blocks=7.0, reference_counts=lambda c: c,
+            block_var=np.full(width, 0.002), block_live=np.full(width, 0.0007), ref_blocks=7.0,
+            reference_counts=lambda c: c,
             block_origin=6 * 3600.0,  # shifts from 06:00: the compiled scan counts hours so
         )  # fmt: skip
         phase_count = rng.uniform(100, 900, (24, width))

@@ -136,11 +136,12 @@ def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:
     assert np.array_equal(window.bins[: len(x)], want)
 
 
-def plain_mean_shift(n, total, ref_var, back, enough, block_var, factor, inflation, hours):
+def plain_mean_shift(
+    n, total, ref_var, back, enough, block_var, block_live, factor, ref_share, inflation, hours
+):  # fmt: skip
     """`MeanShift.evaluate`'s z and window as it was written with numpy."""
     n, total, ref_var = n[back], total[back], ref_var[back]
-    blocks = block_var * n**2
-    blocks = blocks * factor[:, None]
+    blocks = (block_live * factor[:, None] + block_var * ref_share) * n**2
     with np.errstate(all="ignore"):
         z = np.where(
             (n >= enough[:, None]) & (n > 0),
@@ -169,14 +170,14 @@ def test_the_mean_shift_z_equals_the_numpy_form() -> None:
     enough = np.array([300.0, 200.0, 400.0])
     block_var = rng.uniform(0, 1e-3, width)
     block_var[5] = 0.0
-    factor = 8.0 / hours + 1.0 / 12.0
+    block_live = 0.5 * block_var
+    factor = 8.0 / hours
     inflation = rng.uniform(1.0, 1.5, width)
     inflation[5] = 1.0
     z, held = np.empty(width), np.empty(width)
-    mean_shift_z(n, total, ref_var, back, enough, block_var, factor, inflation, hours, z, held)
-    want_z, want_held = plain_mean_shift(
-        n, total, ref_var, back, enough, block_var, factor, inflation, hours
-    )
+    blocks = (block_var, block_live, factor, 1.0 / 12.0)
+    mean_shift_z(n, total, ref_var, back, enough, *blocks, inflation, hours, z, held)
+    want_z, want_held = plain_mean_shift(n, total, ref_var, back, enough, *blocks, inflation, hours)
     assert np.array_equal(z, want_z, equal_nan=True)
     assert np.array_equal(held, want_held)
     assert z[2] == 0.0 and held[2] == 0.0 and np.isnan(z[4])

@@ -81,13 +81,15 @@ class MeanShift:
         # z = total / (√(n + reference error + block effects) · inflation) where n is enough,
         # then the window of the largest |z| per input, in one compiled pass. Shift-long block
         # effects: about hours / 8 live blocks of n · 8 / hours parts each, and the reference's
-        # own mean over its blocks (`console.drift.block_variance`).
+        # own mean over its blocks (`console.drift.block_variance`): the live ones at the pooled
+        # estimate, the reference's at its upper bound (`console/shift_effects.py`).
         calibration = self.calibration
-        factor = BLOCK_SECONDS / 3600.0 / hours + 1.0 / calibration.ref_blocks
+        factor = BLOCK_SECONDS / 3600.0 / hours
         self.z = np.empty_like(self.z)
         self.window_hours = np.empty_like(self.window_hours)
         mean_shift_z(
-            n, total, ref_var, self.back, self.enough[:, 0], calibration.block_var, factor,
+            n, total, ref_var, self.back, self.enough[:, 0], calibration.block_var,
+            calibration.block_live, factor, 1.0 / calibration.ref_blocks,
             self.inflation, hours, self.z, self.window_hours,
         )  # fmt: skip
         return self.z

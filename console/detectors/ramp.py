@@ -7,9 +7,10 @@ For an onset L hours back, the best test of a ramp is the weighted sum Σ w_h s_
 ramp's height at hour h (time since the onset), and its variance is the live parts' noise
 Σ w_h² n_h plus the reference's own error in each hour's mean, Σ_hours-of-day (Σ w_h n_h)² /
 reference count, plus shift-long block effects τ² (`console.drift.block_variance`), live and
-in the reference's mean, at the upper bound of what the reference and the live shifts so far
-cannot rule out (`console/shift_effects.py`); blocks are the line's shifts, counted from where
-production begins after the night (`console.drift.shift_origin`). The scan takes the largest
+in the reference's mean (`console/shift_effects.py`): the live blocks' term, fresh at every
+look, at the pooled estimate; the reference's, drawn once and shared by every look, at the upper
+bound of what the reference and the live shifts so far cannot rule out. Blocks are the line's
+shifts, counted from where production begins after the night (`console.drift.shift_origin`). The scan takes the largest
 |z| over onsets from 6 hours to 8 weeks back on a geometric grid. Every constant is in hours
 of time, none in parts, so latency does not change with line speed. The level comes from the
 false-alarm budget (`ramp_threshold`). Like every drift alarm it is held a day once raised
@@ -135,6 +136,8 @@ class RampScan:
         width = basis.width
         block_var = np.asarray(calibration.block_var, float)
         self.block_var = block_var if block_var.size == width else np.zeros(width)
+        block_live = np.asarray(calibration.block_live, float)
+        self.block_live = block_live if block_live.size == width else np.zeros(width)
         self.ref_blocks = calibration.ref_blocks
         # Blocks begin where shifts do (`console.drift.shift_origin`); the compiled scan cuts
         # blocks at multiples of 8 h, so it is given hours counted from there (and the hours of
@@ -161,7 +164,7 @@ class RampScan:
         ramp_scan(
             sums.hour[:size] - self.origin_hours, sums.n, sums.s, size, self.lookbacks,
             self.scan_groups,
-            self.reference_count, self.block_var, float(self.ref_blocks), z,
+            self.reference_count, self.block_var, self.block_live, float(self.ref_blocks), z,
         )  # fmt: skip
         return self._keep(z)
 
@@ -198,12 +201,12 @@ class RampScan:
             reference += (w[:, rows] @ n[rows]) ** 2 / self.reference_count[p]
         blocks = np.zeros_like(live)
         fixed = np.zeros_like(live)
-        if self.block_var.any():
+        if self.block_var.any() or self.block_live.any():
             weighted = w[:, :, None] * n[None, :, :]
             block = (hour - self.origin_hours) * HOUR // BLOCK_SECONDS
             starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
             grouped = np.add.reduceat(weighted, starts, axis=1)
-            blocks = self.block_var * (grouped**2).sum(axis=1)
+            blocks = self.block_live * (grouped**2).sum(axis=1)
             fixed = self.block_var * grouped.sum(axis=1) ** 2 / self.ref_blocks
         return w, live, reference, blocks, fixed
 
@@ -221,7 +224,11 @@ class RampDetector:
         self.limit = ramp_threshold(share(cfg.false_alarms_per_year, "ramp"))
         scan = self.scan
         self.shifts = ShiftEffects(
-            scan.block_var, basis.calibration, scan.group_of_phase, scan.reference_count
+            scan.block_var,
+            basis.calibration,
+            scan.group_of_phase,
+            scan.reference_count,
+            scan.block_live,
         )
         self.shifts.origin_hours = scan.origin_hours
         self.seen = 0
