@@ -101,13 +101,8 @@ def test_rules_pick_unacknowledged_alarms_of_high_enough_priority_long_enough():
 
 
 def test_a_rule_with_switch_set_switches_by_itself_and_audits_as_the_system(tmp_path):
-    from tests.test_window_people import Clock
-
-    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0, switch=True)
-    config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
-    station = Station(config, store_path=str(tmp_path / "l.db"), sources=False, clock=Clock())
+    station = station_with_rule(tmp_path, switch=True)
     try:
-        station.first_admin("owner", "123456")
         alarm, raised = urgent_drift_alarm(station)
         station.clock.now = raised + 9 * 60
         station.fallback_tick()
@@ -153,6 +148,22 @@ def test_costs_and_rule_minutes_are_range_checked():
         parse_config({"fallback": {"rule": [{"unacknowledged_minutes": float("nan")}]}})
 
 
+def station_with_rule(tmp_path, *, switch: bool) -> Station:  # noqa: ANN001 - pytest's tmp_path
+    """A station on a settable clock, with its owner, whose one fallback rule fires on a high
+    alarm left unacknowledged for 10 minutes (and switches by itself when `switch`)."""
+    from tests.test_window_people import Clock
+
+    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0, switch=switch)
+    config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
+    station = Station(config, store_path=str(tmp_path / "l.db"), sources=False, clock=Clock())
+    try:
+        station.first_admin("owner", "123456")
+    except BaseException:
+        station.stop()
+        raise
+    return station
+
+
 def urgent_drift_alarm(station: Station) -> tuple[str, float]:
     """A real urgent drift alarm in the station's alarm book: its id and when it was raised."""
     event = station.engine.alarms.trip(
@@ -167,13 +178,9 @@ def urgent_drift_alarm(station: Station) -> tuple[str, float]:
 
 def test_a_rule_recommends_until_the_alarm_is_acknowledged_and_says_it_once(tmp_path):
     from console.actions import Acknowledge
-    from tests.test_window_people import Clock
 
-    rule = FallbackRule(priority="high", unacknowledged_minutes=10.0)
-    config = replace(demo_config(), fallback=Fallback(rule=(rule,)))
-    station = Station(config, store_path=str(tmp_path / "l.db"), sources=False, clock=Clock())
+    station = station_with_rule(tmp_path, switch=False)
     try:
-        station.first_admin("owner", "123456")
         alarm, raised = urgent_drift_alarm(station)
         station.clock.now = raised + 9 * 60
         station.fallback_tick()
