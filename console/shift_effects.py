@@ -57,7 +57,8 @@ class ShiftEffects:
         self.block_live = np.zeros_like(block_var) if block_live is None else block_live
         self.differences = 0
         self.blocks = ShiftBlocks(group_of_phase, reference_count)  # console/shift_blocks.py
-        self.origin_hours = 0  # where shifts begin (`console.drift.shift_origin`), in hours
+        # Where shifts begin (`console.drift.shift_origin`), in hours, as the ramp scan counts.
+        self.origin_hours = int(round(calibration.block_origin / HOUR))
 
     def update(self, hour: np.ndarray, n: np.ndarray, s: np.ndarray) -> None:
         """Re-estimate from the closed hours (`hour` oldest first, parts `n`, residual sums

@@ -230,7 +230,6 @@ class RampDetector:
             scan.reference_count,
             scan.block_live,
         )
-        self.shifts.origin_hours = scan.origin_hours
         self.seen = 0
         self.parts = 0
         self.every = max(basis.config.window.batch, basis.config.window.parts // 40)
