@@ -201,8 +201,13 @@ class AlarmsView(QWidget):
         )
         incidents = list(reversed(self.station.incidents))
         still_open = sum(i.status != "closed" for i in incidents)
-        self.lists.setTabText(0, f"Incidents: {still_open} open, {len(incidents)} in all")
-        self.lists.setTabText(1, f"Shelved, suppressed, out of service: {len(hidden)}")
+        tabs = (
+            f"Incidents: {still_open} open, {len(incidents)} in all",
+            f"Shelved, suppressed, out of service: {len(hidden)}",
+        )
+        for index, text in enumerate(tabs):
+            if self.lists.tabText(index) != text:  # setTabText lays the bar out again every time
+                self.lists.setTabText(index, text)
         self.incidents.set_rows(
             incidents,
             [i.id for i in incidents],
