@@ -22,6 +22,7 @@ import numpy as np
 from bench.lines import (
     CLASSES,
     DAY,
+    Drift,
     LineData,
     LineDesign,
     draw_line,
@@ -34,7 +35,9 @@ from bench.lines import (
 )
 from bench.suite import heading, line
 from console.alarms import AlarmEvent
+from console.budget import share
 from console.config import Config, default_config
+from console.detectors.ramp import ramp_threshold
 from console.engine import Engine
 
 DRIFT_DETECTORS = ("ramp", "mean_shift", "ks", "psi")
@@ -61,6 +64,8 @@ class LineResult:
     ks_matched: float | None = None  # the same peers at a level silent where nothing drifts
     z24_matched: float | None = None
     limit_hourly: float | None = None  # the known-onset test looking every hour, as the engine
+    # The known-onset test at the level an unknown-onset scan at this budget needs (`floor`).
+    floor: float | None = None
 
 
 def engine_for(data: LineData, budget: float) -> tuple[Engine, Config]:
@@ -106,6 +111,7 @@ def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> L
     found = [x for x in limits if x is not None]
     hourly = [ramp_limit(data, d, budget, days, hourly=True) for d in design.drifts]
     hourly_found = [x for x in hourly if x is not None]
+    floors = [x for x in (floor(data, d, budget, days) for d in design.drifts) if x is not None]
     columns = [d.column for d in design.drifts]
     width, alpha = design.inputs, budget * design.inputs
     scores = [ks_scores(reference, live), z24_scores(reference, live)]
@@ -132,7 +138,19 @@ def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> L
         matched[0],
         matched[1],
         min(hourly_found) if hourly_found else None,
+        min(floors) if floors else None,
     )
+
+
+def floor(data: LineData, drift: Drift, budget: float, days: float) -> float | None:
+    """Days after onset at which the known-onset test, held to the level of the engine's scan
+    over unknown onsets (`console.detectors.ramp.ramp_threshold`, 5.64 at the study's budget),
+    would alarm. The level is the price of not knowing the onset: with ARL γ looks a detector
+    must gather about 2 ln γ of information (Lai 1998; √(2 ln γ) = 5.7 for γ = 1.25 × 10⁷ hourly
+    looks, 1 / (0.0007 a year)), so the engine's latency over this floor says how far it is from
+    the best an unknown-onset detector can do, the latency over `limit` how far from a test that
+    knows the onset."""
+    return ramp_limit(data, drift, budget, days, level=ramp_threshold(share(budget, "ramp")))
 
 
 def _null_days(days: int, columns: list[int], design: LineDesign) -> np.ndarray:
@@ -189,6 +207,13 @@ def bench_family(quick: bool) -> list[LineResult]:
     line("latency / limit, ramp alone", _spread(ramp) + f" ({len(ramp)} lines)")
     hourly = [r.latency / r.limit_hourly for r in results if r.latency and r.limit_hourly]
     line("latency / limit of a test that looks hourly", _spread(hourly) + f" ({len(hourly)} lines)")
+    floors = [r.latency / r.floor for r in results if r.latency and r.floor]
+    line(
+        "latency / floor (known onset at the scan's level)",
+        _spread(floors) + f" ({len(floors)} lines)",
+    )
+    price = [r.floor / r.limit for r in results if r.floor and r.limit]
+    line("floor / limit (the price of an unknown onset)", _spread(price))
     peers = (
         ("daily KS", "ks"),
         ("24-h mean z", "z24"),

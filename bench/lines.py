@@ -197,10 +197,15 @@ def hourly_oracle_z(budget: float, days: float) -> float:
 
 
 def ramp_limit(
-    data: LineData, drift: Drift, budget: float, horizon_days: float, hourly: bool = False
+    data: LineData,
+    drift: Drift,
+    budget: float,
+    horizon_days: float,
+    hourly: bool = False,
+    level: float | None = None,
 ) -> float | None:
     """Days after onset at which the matched known-onset ramp test reaches its level (with
-    `hourly`, the level of a test that looks every hour, `hourly_oracle_z`).
+    `hourly`, the level of a test that looks every hour, `hourly_oracle_z`; or `level`).
 
     Exact under the generator: the residual of a part is its part-to-part noise (sd 1) around
     the reference's mean for its hour of day (the ideal profile: cycles and fixed shift offsets
@@ -210,7 +215,8 @@ def ramp_limit(
     expected value is used: the limit is where the expected z reaches the level). Shift effects
     drawn per shift add τ² per shift block, live and (over the reference's days) in its mean."""
     d = data.design
-    level = (hourly_oracle_z if hourly else oracle_z)(budget, drift.days)
+    if level is None:
+        level = (hourly_oracle_z if hourly else oracle_z)(budget, drift.days)
     begin, end = d.hours
     per_hour = d.parts_per_day / (end - begin)
     reference_hour = per_hour * d.reference_days
