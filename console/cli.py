@@ -224,6 +224,8 @@ def analyze(args: argparse.Namespace) -> int:
             for begin in range(0, len(lines), 4096):
                 engine.feed_lines(lines[begin : begin + 4096])
                 warned = warned or warn_reference(engine, warned)
+    if engine.watch is not None:  # the input ended: its last partial micro-batch is watched too
+        engine.watch_held(final=True)
     write(json.dumps(engine.summary(time.perf_counter() - started), separators=(",", ":")) + "\n")
     out.flush()
     return 0

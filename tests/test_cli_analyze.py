@@ -95,3 +95,27 @@ def test_every_sub_command_is_documented_in_the_readme():
     for name in commands:
         assert f"main.py {name}" in readme, name
     assert "uv run main.py" in readme and "uv run pytest" in readme
+
+
+def test_the_last_records_of_a_file_are_watched_even_when_they_do_not_fill_a_micro_batch(tmp_path):
+    """The engine watches records in micro-batches of `window.batch` (100); a file that ends 40
+    records into one is watched to its end: 40 parts far out of range there are flagged."""
+    stream = tmp_path / "tail.jsonl"
+    assert (
+        main("simulate", "--scenario", "stable", "--days", "2.2", "--to", str(stream)).returncode
+        == 0
+    )
+    lines = stream.read_text().splitlines()
+    body = lines[: len(lines) - len(lines) % 100]
+    tail = []
+    for line in body[-40:]:
+        record = json.loads(line)
+        record["features"]["brightness"] = 1e6
+        tail.append(json.dumps(record))
+    stream.write_text("\n".join(body + tail) + "\n")
+    out = main("analyze", str(stream))
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()[:-1]]
+    flagged = [e for e in events if e["source"] == "brightness" and e["event"] == "alarm_raised"]
+    assert flagged, events
+    assert min(e["seq"] for e in flagged) >= len(body)
