@@ -28,8 +28,9 @@ import numpy as np
 from console.budget import share
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
+from console.ramp_sums import RampSums
 from console.records import iso
-from console.scan_kernels import hour_sums, missing_counts, ramp_scan
+from console.scan_kernels import hour_sums, missing_counts
 from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
@@ -147,24 +148,25 @@ class RampScan:
         self.lookbacks = np.asarray(LOOKBACKS)
         self.z = np.zeros(basis.width)
         self.onset_hours = np.zeros(basis.width)
+        self.running = RampSums(width, self.origin_hours, self.scan_groups)
 
     def evaluate(self, sums: HourSums) -> np.ndarray:
         """Signed z of the best onset per column, as of the end of the newest closed hour.
 
         With ages a (hours back) and an onset L hours back, every term is a polynomial in L of
         sums over the hours with a < L: Σ (L − a) s = L·S − AS, Σ (L − a)² n = L²·N − 2L·AN +
-        A²N, and per hour of day or per block L·N − AN. One compiled pass over the hours (newest
-        first, `console.scan_kernels.ramp_scan`) reads them off at each onset, so a look costs
-        O(hours), not O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them
-        equal)."""
+        A²N, and per hour of day or per block L·N − AN. The sums are kept between looks in
+        time from a recent anchor (`console.ramp_sums.RampSums`): a look adds the hours closed
+        since the last and reads each onset off at its boundary, so it costs O(onsets ×
+        (groups + inputs)), not O(hours × inputs) (`evaluate_direct` is the plain form; a test
+        keeps them equal)."""
         size = sums.size
         if size < 2:
             return self.z
         z = np.zeros((self.lookbacks.size, sums.n.shape[1]))
-        ramp_scan(
-            sums.hour[:size] - self.origin_hours, sums.n, sums.s, size, self.lookbacks,
-            self.scan_groups,
-            self.reference_count, self.block_var, self.block_live, float(self.ref_blocks), z,
+        self.running.look(
+            sums, self.lookbacks, self.reference_count, self.block_var, self.block_live,
+            float(self.ref_blocks), z,
         )  # fmt: skip
         return self._keep(z)
 
