@@ -1,7 +1,7 @@
 """Compiled scans over the hourly sums of the missing-rate detector and of the window (numba).
 
 `hour_sums` and `missing_counts` add a batch's residuals, or its missing values, to the open
-hour in one pass (the ramp scan's sums over the hours are console/ramp_kernels.py).
+hour in one pass; `hour_runs` cuts a batch where its clock hour changes (the ramp scan's sums over the hours are console/ramp_kernels.py).
 `missing_windows` reads the missing-rate detector's windows off its hours. They hold no state of
 their own; the detectors own the arrays, and tests keep each kernel equal to the plain form it
 replaces (tests/test_scan_kernels.py). `shape_scan` is the KS/PSI view of the window's fine-bin
@@ -20,13 +20,14 @@ from console.kernels import FLAGS
 
 @njit(**FLAGS)
 def hour_sums(part, open_n, open_s):  # fmt: skip
-    """Add a batch's values (rows × inputs, NaN = missing) to the open hour: count and sum."""
+    """Add a batch's values (rows × inputs, NaN = missing) to the open hour: count and sum (a
+    missing value adds 0, without a branch: the loop is vectorised, and the sums are the same)."""
     for i in range(part.shape[0]):
         for j in range(part.shape[1]):
             x = part[i, j]
-            if x == x:
-                open_n[j] += 1.0
-                open_s[j] += x
+            seen = x == x
+            open_n[j] += 1.0 if seen else 0.0
+            open_s[j] += x if seen else 0.0
 
 
 @njit(**FLAGS)
@@ -34,13 +35,28 @@ def missing_counts(part, open_n, open_s):  # fmt: skip
     """Add a batch to the open hour of the missing-rate test: values seen, and missing."""
     rows = part.shape[0]
     for j in range(part.shape[1]):
-        missing = 0.0
-        for i in range(rows):
-            x = part[i, j]
-            if x != x:
-                missing += 1.0
         open_n[j] += rows
-        open_s[j] += missing
+    for i in range(rows):  # a row at a time: the counts are whole numbers, in any order the same
+        for j in range(part.shape[1]):
+            x = part[i, j]
+            open_s[j] += 1.0 if x != x else 0.0
+
+
+@njit(**FLAGS)
+def hour_runs(ts, hours, bounds):  # fmt: skip
+    """Split a batch into runs of one clock hour (`floor(ts / HOUR)`, in the batch's order):
+    run k is rows bounds[k] … bounds[k + 1] − 1, of hour hours[k]. Returns the number of runs."""
+    runs = 0
+    bounds[0] = 0
+    hours[0] = np.int64(math.floor(ts[0] / 3600.0))
+    for i in range(1, ts.shape[0]):
+        hour = np.int64(math.floor(ts[i] / 3600.0))
+        if hour != hours[runs]:
+            runs += 1
+            bounds[runs] = i
+            hours[runs] = hour
+    bounds[runs + 1] = ts.shape[0]
+    return runs + 1
 
 
 @njit(**FLAGS)

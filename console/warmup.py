@@ -37,6 +37,7 @@ _NAMES = {
     scan_kernels: (
         "hour_sums",
         "missing_counts",
+        "hour_runs",
         "missing_windows",
         "shape_scan",
         "mean_shift_z",

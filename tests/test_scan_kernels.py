@@ -9,7 +9,7 @@ from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
 from console.kernels import ewma_counts
 from console.reference import COARSE_BINS, FINE_BINS
-from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
+from console.scan_kernels import hour_runs, hour_sums, mean_shift_z, missing_windows, shape_scan
 
 
 def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
@@ -99,6 +99,28 @@ def test_hour_sums_count_values_and_missing_values_per_clock_hour() -> None:
     n_open, s_open = np.zeros(4), np.zeros(4)
     hour_sums(values, n_open, s_open)
     assert np.array_equal(n_open, (~np.isnan(values)).sum(axis=0))
+    plain = np.zeros(4)  # the sum in row order, missing values skipped: the same bits
+    for row in values:
+        plain[~np.isnan(row)] += row[~np.isnan(row)]
+    assert np.array_equal(s_open, plain)
+
+
+def test_hour_runs_cut_a_batch_where_its_clock_hour_changes_in_any_order() -> None:
+    rng = np.random.default_rng(9)
+    boundary = 1_772_431_200.0  # a whole hour: values a hair either side of it
+    near = boundary + np.array([-1e-6, 0.0, 1e-6, -3e-7])
+    for ts in (
+        1_772_430_000.0 + np.sort(rng.uniform(0, 3 * 3600.0, 250)),  # three hours, in order
+        1_772_430_000.0 + rng.uniform(0, 3 * 3600.0, 250),  # out of order: many runs
+        np.concatenate([np.full(5, boundary - 1.0), near, np.full(3, boundary + 1.0)]),
+        np.array([boundary + 10.0]),
+    ):
+        hours = np.floor(ts / 3600.0).astype(np.int64)  # the numpy form
+        want = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(ts)]
+        got_hours, bounds = np.empty(ts.size, np.int64), np.empty(ts.size + 1, np.int64)
+        runs = hour_runs(ts, got_hours, bounds)
+        assert bounds[: runs + 1].tolist() == want
+        assert got_hours[:runs].tolist() == hours[want[:-1]].tolist()
 
 
 def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:

@@ -30,7 +30,7 @@ from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, 
 from console.drift import BLOCK_SECONDS
 from console.ramp_sums import RampSums
 from console.records import iso
-from console.scan_kernels import hour_sums, missing_counts
+from console.scan_kernels import hour_runs, hour_sums, missing_counts
 from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
@@ -93,10 +93,11 @@ class HourSums:
         if first == last:  # the usual batch: within one hour
             self._take(resid, first)
             return
-        hours = np.floor(ts / HOUR).astype(np.int64)
-        bounds = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(hours)]
-        for begin, end in zip(bounds[:-1], bounds[1:], strict=False):
-            self._take(resid[begin:end], int(hours[begin]))
+        hours = np.empty(len(ts), np.int64)
+        bounds = np.empty(len(ts) + 1, np.int64)
+        runs = hour_runs(ts, hours, bounds)
+        for k in range(runs):
+            self._take(resid[bounds[k] : bounds[k + 1]], int(hours[k]))
 
     def _take(self, part: np.ndarray, hour: int) -> None:
         if hour != self.open_hour:
@@ -117,8 +118,8 @@ class HourSums:
         self.s[self.size] = self.open_s
         self.size += 1
         self.closed += 1
-        self.open_n = np.zeros_like(self.open_n)
-        self.open_s = np.zeros_like(self.open_s)
+        self.open_n.fill(0.0)
+        self.open_s.fill(0.0)
 
 
 class RampScan:
