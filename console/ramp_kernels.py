@@ -38,9 +38,9 @@ NO_BLOCK = -(2**62)
 
 
 @njit(**FLAGS)
-def _add_row(hour, n, s, r, origin, anchor, groups, sums):  # fmt: skip
-    """Row r's terms into `sums` (RUNNING × inputs): moments, its group, the newest block (a
-    loop per sum: each is vectorised)."""
+def _add_row(hour, n, s, r, origin, anchor, groups, sums, newest=True):  # fmt: skip
+    """Row r's terms into `sums` (RUNNING × inputs): moments, its group and, if `newest`, the
+    newest block (a loop per sum: each is vectorised)."""
     h = hour[r] - origin
     t = float(h - anchor)
     g = groups[h % 24]
@@ -60,10 +60,11 @@ def _add_row(hour, n, s, r, origin, anchor, groups, sums):  # fmt: skip
         sums[GN + g, j] += c[j]
     for j in range(c.shape[0]):
         sums[GT + g, j] += t * c[j]
-    for j in range(c.shape[0]):
-        sums[NEWEST, j] += c[j]
-    for j in range(c.shape[0]):
-        sums[NEWEST + 1, j] += t * c[j]
+    if newest:
+        for j in range(c.shape[0]):
+            sums[NEWEST, j] += c[j]
+        for j in range(c.shape[0]):
+            sums[NEWEST + 1, j] += t * c[j]
 
 
 @njit(**FLAGS)
@@ -147,79 +148,92 @@ def _first_inside(hour, size, ell):  # fmt: skip
 
 
 @njit(**FLAGS)
-def _window(hour, n, s, origin, groups, k, meta, rowblock, starts, checkpoints, sums, win):  # fmt: skip
-    """Sums over rows k … newest into `win`: the cut block's rows one by one (its W0 and W1 in
-    the NEWEST rows), the rest from the next block's checkpoint. True when the newest block is
-    whole and apart (then the caller adds its own squared sum)."""
-    size = meta[ROWS]
+def _cut(hour, n, s, origin, groups, k, meta, rowblock, starts, win):  # fmt: skip
+    """The rows from k to the end of k's block summed into `win`; returns the block after it
+    (meta[BLOCKS] if k's block is the newest)."""
     b = rowblock[k]
-    end = starts[b + 1] if b + 1 < meta[BLOCKS] else size
-    win[:] = 0.0
+    end = starts[b + 1] if b + 1 < meta[BLOCKS] else meta[ROWS]
+    win[:KEPT] = 0.0
     for r in range(k, end):
-        _add_row(hour, n, s, r, origin, meta[ANCHOR_HOUR], groups, win)
-    if end == size:
-        return False
-    b += 1
-    flat = win.ravel()  # the KEPT rows are contiguous: one vectorised loop
-    kept = checkpoints[b].ravel()
-    now = sums.ravel()
-    if b < meta[ANCHOR_BLOCK]:  # kept from the block back to the anchor: add, else subtract
-        for i in range(kept.shape[0]):
-            flat[i] += kept[i] + now[i]
-    else:
-        for i in range(kept.shape[0]):
-            flat[i] += now[i] - kept[i]
-    return True
+        _add_row(hour, n, s, r, origin, meta[ANCHOR_HOUR], groups, win, False)
+    return b + 1
 
 
 @njit(**FLAGS)
 def ramp_look(
     hour, n, s, origin, groups, meta, rowblock, starts, checkpoints, sums, lookbacks,
-    reference_count, block_var, block_live, ref_blocks, out,
+    reference_count, block_var, block_live, ref_blocks, out, best, pick,
 ):  # fmt: skip
     """Signed z per (onset, input) of a ramp with onset `lookbacks[g]` hours before the end of
-    the newest closed hour (as `console.scan_kernels` defined it) into `out`."""
+    the newest closed hour (as `RampScan.evaluate_direct` has it) into `out`, and per input the
+    z of largest magnitude into `best` and its onset's index into `pick` (the first of equals).
+
+    Over the rows from the onset on: the rows of the block it cuts (`_cut`), plus, if that is
+    not the newest block, the running sums less those kept at the next block's start (or plus
+    them, for a block before the anchor); every sum is read as cut + a·running + b·kept."""
     size = meta[ROWS]
     width = n.shape[1]
-    blocks_on = False
-    for j in range(width):
-        if block_var[j] != 0.0 or block_live[j] != 0.0:
-            blocks_on = True
     per_count = 1.0 / reference_count
-    win = np.empty((RUNNING, width))
+    win = np.empty((KEPT, width))
     var = np.empty(width)
     since = float(hour[size - 1] - origin - meta[ANCHOR_HOUR])
     for g in range(lookbacks.shape[0]):
         ell = lookbacks[g]
-        k = _first_inside(hour, size, ell)
-        apart = _window(hour, n, s, origin, groups, k, meta, rowblock, starts, checkpoints, sums, win)  # fmt: skip
+        b = _cut(hour, n, s, origin, groups, _first_inside(hour, size, ell), meta, rowblock, starts, win)  # fmt: skip
+        a = 1.0 if b < meta[BLOCKS] else 0.0  # the newest block is whole and apart
+        back = -1.0 if b >= meta[ANCHOR_BLOCK] else 1.0
+        kept = checkpoints[min(b, meta[BLOCKS] - 1)]
+        back *= a
         u = since + 0.5 - ell  # the onset's time: a row's weight is t − u
-        for j in range(width):  # the live parts' noise
-            var[j] = win[2, j] - 2.0 * u * win[1, j] + u * u * win[0, j]
+        for j in range(width):
+            m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
+            m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
+            m2 = win[2, j] + a * sums[2, j] + back * kept[2, j]
+            var[j] = m2 - 2.0 * u * m1 + u * u * m0  # the live parts' noise
         for p in range(GROUPS):  # the reference's error in each group's mean
             for j in range(width):
-                x = win[GT + p, j] - u * win[GN + p, j]
+                gn = win[GN + p, j] + a * sums[GN + p, j] + back * kept[GN + p, j]
+                gt = win[GT + p, j] + a * sums[GT + p, j] + back * kept[GT + p, j]
+                x = gt - u * gn
                 var[j] += x * x * per_count[p, j]
-        if blocks_on:
-            _blocks(win, sums, u, apart, block_var, block_live, ref_blocks, var)
-        for j in range(width):
-            live = win[2, j] - 2.0 * u * win[1, j] + u * u * win[0, j]
-            z = 0.0
-            if live > 0:
-                z = (win[4, j] - u * win[3, j]) / math.sqrt(var[j])
-            if z != z:
-                z = 0.0
-            out[g, j] = z
+        _blocks(win, sums, kept, a, back, u, block_var, block_live, ref_blocks, var)
+        _onset_z(win, sums, kept, a, back, u, var, g, out, best, pick)
 
 
 @njit(**FLAGS)
-def _blocks(win, sums, u, apart, block_var, block_live, ref_blocks, var):  # fmt: skip
+def _blocks(win, sums, kept, a, back, u, block_var, block_live, ref_blocks, var):  # fmt: skip
     """The live blocks' term and that of the blocks in the reference's mean, into `var`."""
     for j in range(win.shape[1]):
-        cut = win[NEWEST + 1, j] - u * win[NEWEST, j]
-        inside = win[QS + 2, j] - 2.0 * u * win[QS + 1, j] + u * u * win[QS, j] + cut * cut
-        if apart:
-            y = sums[NEWEST + 1, j] - u * sums[NEWEST, j]
-            inside += y * y
-        whole = win[1, j] - u * win[0, j]
+        if block_var[j] == 0.0 and block_live[j] == 0.0:
+            continue
+        cut = win[1, j] - u * win[0, j]  # the block the onset cuts
+        q0 = a * sums[QS, j] + back * kept[QS, j]  # the whole blocks that ended
+        q1 = a * sums[QS + 1, j] + back * kept[QS + 1, j]
+        q2 = a * sums[QS + 2, j] + back * kept[QS + 2, j]
+        y = a * (sums[NEWEST + 1, j] - u * sums[NEWEST, j])  # the newest, if whole and apart
+        inside = q2 - 2.0 * u * q1 + u * u * q0 + cut * cut + y * y
+        m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
+        m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
+        whole = m1 - u * m0
         var[j] += block_live[j] * inside + block_var[j] * whole * whole / ref_blocks
+
+
+@njit(**FLAGS)
+def _onset_z(win, sums, kept, a, back, u, var, g, out, best, pick):  # fmt: skip
+    """z = Σ w s / √variance (0 where no part or not a number) into out[g], and the best."""
+    for j in range(win.shape[1]):
+        m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
+        m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
+        m2 = win[2, j] + a * sums[2, j] + back * kept[2, j]
+        m3 = win[3, j] + a * sums[3, j] + back * kept[3, j]
+        m4 = win[4, j] + a * sums[4, j] + back * kept[4, j]
+        live = m2 - 2.0 * u * m1 + u * u * m0
+        z = 0.0
+        if live > 0:
+            z = (m4 - u * m3) / math.sqrt(var[j])
+        if z != z:
+            z = 0.0
+        out[g, j] = z
+        if g == 0 or abs(z) > abs(best[j]):
+            best[j] = z
+            pick[j] = g

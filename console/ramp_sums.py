@@ -55,13 +55,16 @@ class RampSums:
         block_live: np.ndarray,
         ref_blocks: float,
         out: np.ndarray,
+        best: np.ndarray,
+        pick: np.ndarray,
     ) -> None:
-        """z per (onset, input) into `out`, as of the newest of `sums`'s closed hours (>= 1)."""
+        """z per (onset, input) into `out`, as of the newest of `sums`'s closed hours (>= 1);
+        per input the z of largest magnitude into `best` and its onset's index into `pick`."""
         self._catch_up(sums)
         ramp_look(
             sums.hour, sums.n, sums.s, self.origin, self.groups, self.meta, self.rowblock,
             self.starts, self.checkpoints, self.sums, lookbacks, reference_count, block_var,
-            block_live, ref_blocks, out,
+            block_live, ref_blocks, out, best, pick,
         )  # fmt: skip
 
     def _catch_up(self, sums: HourSums) -> None:

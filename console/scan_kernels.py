@@ -1,7 +1,8 @@
 """Compiled scans over the hourly sums of the missing-rate detector and of the window (numba).
 
 `hour_sums` and `missing_counts` add a batch's residuals, or its missing values, to the open
-hour in one pass; `hour_runs` cuts a batch where its clock hour changes (the ramp scan's sums over the hours are console/ramp_kernels.py).
+hour in one pass; `hours_add` cuts a batch where its clock hour changes, closes hours and
+gives each part to one of them (the ramp scan's sums over the hours are console/ramp_kernels.py).
 `missing_windows` reads the missing-rate detector's windows off its hours. They hold no state of
 their own; the detectors own the arrays, and tests keep each kernel equal to the plain form it
 replaces (tests/test_scan_kernels.py). `shape_scan` is the KS/PSI view of the window's fine-bin
@@ -43,20 +44,57 @@ def missing_counts(part, open_n, open_s):  # fmt: skip
 
 
 @njit(**FLAGS)
-def hour_runs(ts, hours, bounds):  # fmt: skip
-    """Split a batch into runs of one clock hour (`floor(ts / HOUR)`, in the batch's order):
-    run k is rows bounds[k] … bounds[k + 1] − 1, of hour hours[k]. Returns the number of runs."""
-    runs = 0
-    bounds[0] = 0
-    hours[0] = np.int64(math.floor(ts[0] / 3600.0))
-    for i in range(1, ts.shape[0]):
-        hour = np.int64(math.floor(ts[i] / 3600.0))
-        if hour != hours[runs]:
-            runs += 1
-            bounds[runs] = i
-            hours[runs] = hour
-    bounds[runs + 1] = ts.shape[0]
-    return runs + 1
+def hours_add(part, ts, first, whole, missing, hour, n, s, size, open_hour, open_n, open_s):  # fmt: skip
+    """Add a batch to the sums per clock hour (`console.detectors.ramp.HourSums.add`): all of
+    it to hour `first` if `whole` (it lies within one hour), else cut where `floor(ts / HOUR)`
+    changes, in the batch's order. The open hour's count and sum take it (`missing_counts` if
+    `missing`, else `hour_sums`); another hour closes the open one first (`_hour_close`).
+    Returns (size, open hour, hours closed)."""
+    closed = 0
+    rows = part.shape[0]
+    begin = 0
+    while begin < rows:
+        h = first
+        end = rows
+        if not whole:
+            h = np.int64(math.floor(ts[begin] / 3600.0))
+            end = begin + 1
+            while end < rows and np.int64(math.floor(ts[end] / 3600.0)) == h:
+                end += 1
+        if h != open_hour:
+            size, stored = _hour_close(hour, n, s, size, open_hour, open_n, open_s)
+            closed += stored
+            open_hour = h
+        if missing:
+            missing_counts(part[begin:end], open_n, open_s)
+        else:
+            hour_sums(part[begin:end], open_n, open_s)
+        begin = end
+    return size, open_hour, closed
+
+
+@njit(**FLAGS)
+def _hour_close(hour, n, s, size, open_hour, open_n, open_s):  # fmt: skip
+    """Store the open hour if it saw a value (the ring, when full, keeps its newer half first)
+    and start it again at 0; returns (size, whether it was stored)."""
+    seen = False
+    for j in range(open_n.shape[0]):
+        if open_n[j] != 0.0:
+            seen = True
+    if open_hour < 0 or not seen:
+        return size, False
+    if size == hour.shape[0]:
+        keep = size // 2
+        hour[:keep] = hour[size - keep : size].copy()
+        n[:keep] = n[size - keep : size].copy()
+        s[:keep] = s[size - keep : size].copy()
+        size = keep
+    hour[size] = open_hour
+    n[size] = open_n
+    s[size] = open_s
+    open_n[:] = 0.0
+    open_s[:] = 0.0
+    return size + 1, True
 
 
 @njit(**FLAGS)

@@ -35,9 +35,7 @@ _NAMES = {
         "ewma_counts",
     ),
     scan_kernels: (
-        "hour_sums",
-        "missing_counts",
-        "hour_runs",
+        "hours_add",
         "missing_windows",
         "shape_scan",
         "mean_shift_z",

@@ -75,12 +75,18 @@ def test_every_look_gives_the_z_of_a_pass_over_all_hours(ring_hours, days, block
         if sums.closed - seen < gap or sums.size < 2:
             continue
         seen, gap = sums.closed, int(rng.integers(1, 8))
-        fast = np.zeros((scan.lookbacks.size, width))
+        fast, best, pick = (
+            np.zeros((scan.lookbacks.size, width)),
+            np.empty(width),
+            np.empty(width, int),
+        )
         scan.running.look(
             sums, scan.lookbacks, scan.reference_count, scan.block_var, scan.block_live,
-            scan.ref_blocks, fast,
+            scan.ref_blocks, fast, best, pick,
         )  # fmt: skip
         assert np.allclose(fast, z_direct(scan, sums), rtol=1e-9, atol=1e-12)
+        assert np.array_equal(pick, np.argmax(np.abs(fast), axis=0))  # numpy's rule: the first
+        assert np.array_equal(best, fast[pick, np.arange(width)])
         picked = scan.evaluate(sums).copy()
         onsets = scan.onset_hours.copy()
         assert np.allclose(picked, scan.evaluate_direct(sums), rtol=1e-9, atol=1e-12)

@@ -4,12 +4,13 @@ the binner's table lookup (exactly `searchsorted`, also where several edges shar
 """
 
 import numpy as np
+import pytest
 
 from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
 from console.kernels import ewma_counts
 from console.reference import COARSE_BINS, FINE_BINS
-from console.scan_kernels import hour_runs, hour_sums, mean_shift_z, missing_windows, shape_scan
+from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
 
 
 def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
@@ -105,22 +106,76 @@ def test_hour_sums_count_values_and_missing_values_per_clock_hour() -> None:
     assert np.array_equal(s_open, plain)
 
 
-def test_hour_runs_cut_a_batch_where_its_clock_hour_changes_in_any_order() -> None:
-    rng = np.random.default_rng(9)
-    boundary = 1_772_431_200.0  # a whole hour: values a hair either side of it
-    near = boundary + np.array([-1e-6, 0.0, 1e-6, -3e-7])
-    for ts in (
-        1_772_430_000.0 + np.sort(rng.uniform(0, 3 * 3600.0, 250)),  # three hours, in order
-        1_772_430_000.0 + rng.uniform(0, 3 * 3600.0, 250),  # out of order: many runs
-        np.concatenate([np.full(5, boundary - 1.0), near, np.full(3, boundary + 1.0)]),
-        np.array([boundary + 10.0]),
-    ):
-        hours = np.floor(ts / 3600.0).astype(np.int64)  # the numpy form
-        want = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(ts)]
-        got_hours, bounds = np.empty(ts.size, np.int64), np.empty(ts.size + 1, np.int64)
-        runs = hour_runs(ts, got_hours, bounds)
-        assert bounds[: runs + 1].tolist() == want
-        assert got_hours[:runs].tolist() == hours[want[:-1]].tolist()
+class PlainHours:
+    """`HourSums` as it was written in Python (the numpy cut, one call per run of an hour)."""
+
+    def __init__(self, width: int, hours: float, missing: bool) -> None:
+        self.capacity, self.missing = int(hours) + 2, missing
+        self.hour = np.zeros(self.capacity, np.int64)
+        self.n, self.s = np.zeros((self.capacity, width)), np.zeros((self.capacity, width))
+        self.size, self.open_hour, self.closed = 0, -1, 0
+        self.open_n, self.open_s = np.zeros(width), np.zeros(width)
+
+    def add(self, part: np.ndarray, ts: np.ndarray) -> None:
+        first, last = int(ts[0] // 3600.0), int(ts[-1] // 3600.0)
+        if first == last:
+            self.take(part, first)
+            return
+        hours = np.floor(ts / 3600.0).astype(np.int64)
+        bounds = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(hours)]
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=False):
+            self.take(part[begin:end], int(hours[begin]))
+
+    def take(self, part: np.ndarray, hour: int) -> None:
+        if hour != self.open_hour:
+            if self.open_hour >= 0 and self.open_n.any():
+                if self.size == self.capacity:
+                    keep = self.capacity // 2
+                    for a in (self.hour, self.n, self.s):
+                        a[:keep] = a[self.size - keep : self.size]
+                    self.size = keep
+                self.hour[self.size] = self.open_hour
+                self.n[self.size], self.s[self.size] = self.open_n, self.open_s
+                self.size += 1
+                self.closed += 1
+                self.open_n, self.open_s = np.zeros_like(self.open_n), np.zeros_like(self.open_s)
+            self.open_hour = hour
+        for row in part:  # in row order, as the kernels add
+            seen = ~np.isnan(row)
+            if self.missing:
+                self.open_n += 1.0
+                self.open_s += ~seen
+            else:
+                self.open_n[seen] += 1.0
+                self.open_s[seen] += row[seen]
+
+
+@pytest.mark.parametrize("counts", ["residuals", "missing"])
+def test_hour_sums_keep_what_the_plain_form_keeps(counts) -> None:
+    """Batches within an hour, across hours, out of order, after night stops, hours where
+    every value is missing, and a small ring that halves itself many times: the same bits."""
+    rng = np.random.default_rng(10)
+    width = 3
+    sums, plain = HourSums(width, 30.0, counts), PlainHours(width, 30.0, counts == "missing")
+    at = 1_772_430_000.0
+    for _ in range(600):
+        rows = int(rng.integers(1, 60))
+        ts = at + np.sort(rng.uniform(0, rng.choice([600.0, 5000.0, 20000.0]), rows))
+        if rng.random() < 0.1:
+            ts = rng.permutation(ts)  # out of order: runs of an hour in the batch's order
+        values = rng.standard_normal((rows, width))
+        values[rng.random(values.shape) < rng.choice([0.0, 0.3, 1.0])] = np.nan
+        at = float(ts.max()) + (rng.exponential(3600.0) if rng.random() < 0.9 else 30000.0)
+        sums.add(values, ts)
+        plain.add(values, ts)
+        assert (sums.size, sums.open_hour, sums.closed) == (
+            plain.size, plain.open_hour, plain.closed
+        )  # fmt: skip
+        for a, b in ((sums.hour, plain.hour), (sums.n, plain.n), (sums.s, plain.s)):
+            assert np.array_equal(a[: sums.size], b[: plain.size])
+        assert np.array_equal(sums.open_n, plain.open_n)
+        assert np.array_equal(sums.open_s, plain.open_s)
+    assert plain.closed > 3 * plain.capacity
 
 
 def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:

@@ -19,7 +19,6 @@ false-alarm budget (`ramp_threshold`). Like every drift alarm it is held a day o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, 
 from console.drift import BLOCK_SECONDS
 from console.ramp_sums import RampSums
 from console.records import iso
-from console.scan_kernels import hour_runs, hour_sums, missing_counts
+from console.scan_kernels import hours_add
 from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
@@ -68,16 +67,11 @@ def ramp_threshold(budget: float) -> float:
     return hi
 
 
-# What an hour adds up (console/scan_kernels.py), by name: a watch holds no compiled function, so
-# it pickles as plain data (replay keeps a reference's watch, console/reference_calibration.py).
-COUNTERS: dict[str, Callable[..., None]] = {"residuals": hour_sums, "missing": missing_counts}
-
-
 class HourSums:
     """Residual sums and counts per clock hour with parts, newest last (up to 8 weeks)."""
 
     def __init__(self, width: int, hours: float = LONGEST_HOURS, counts: str = "residuals") -> None:
-        self.counts = counts  # which of COUNTERS adds a batch to the open hour's n and s
+        self.counts = counts  # "residuals" (n: values, s: their sum) or "missing" (n: parts)
         self.capacity = int(hours) + 2
         self.hour = np.zeros(self.capacity, np.int64)
         self.n = np.zeros((self.capacity, width))
@@ -89,37 +83,14 @@ class HourSums:
         self.closed = 0
 
     def add(self, resid: np.ndarray, ts: np.ndarray) -> None:
+        """Add a batch (rows × columns) to the open hour, closing hours as its times pass
+        (one compiled pass, `console.scan_kernels.hours_add`)."""
         first, last = int(ts[0] // HOUR), int(ts[-1] // HOUR)
-        if first == last:  # the usual batch: within one hour
-            self._take(resid, first)
-            return
-        hours = np.empty(len(ts), np.int64)
-        bounds = np.empty(len(ts) + 1, np.int64)
-        runs = hour_runs(ts, hours, bounds)
-        for k in range(runs):
-            self._take(resid[bounds[k] : bounds[k + 1]], int(hours[k]))
-
-    def _take(self, part: np.ndarray, hour: int) -> None:
-        if hour != self.open_hour:
-            self._close()
-            self.open_hour = hour
-        COUNTERS[self.counts](part, self.open_n, self.open_s)
-
-    def _close(self) -> None:
-        if self.open_hour < 0 or not self.open_n.any():
-            return
-        if self.size == self.capacity:
-            keep = self.capacity // 2
-            for a in (self.hour, self.n, self.s):
-                a[:keep] = a[self.size - keep : self.size]
-            self.size = keep
-        self.hour[self.size] = self.open_hour
-        self.n[self.size] = self.open_n
-        self.s[self.size] = self.open_s
-        self.size += 1
-        self.closed += 1
-        self.open_n.fill(0.0)
-        self.open_s.fill(0.0)
+        self.size, self.open_hour, closed = hours_add(
+            resid, ts, first, first == last, self.counts == "missing", self.hour, self.n, self.s,
+            self.size, self.open_hour, self.open_n, self.open_s,
+        )  # fmt: skip
+        self.closed += closed
 
 
 class RampScan:
@@ -164,12 +135,15 @@ class RampScan:
         size = sums.size
         if size < 2:
             return self.z
-        z = np.zeros((self.lookbacks.size, sums.n.shape[1]))
+        width = sums.n.shape[1]
+        z, pick = np.empty(width), np.empty(width, np.int64)  # readings keep the last ones
         self.running.look(
             sums, self.lookbacks, self.reference_count, self.block_var, self.block_live,
-            float(self.ref_blocks), z,
+            float(self.ref_blocks), np.empty((self.lookbacks.size, width)), z, pick,
         )  # fmt: skip
-        return self._keep(z)
+        self.z = z
+        self.onset_hours = self.lookbacks[pick]
+        return z
 
     def _keep(self, z: np.ndarray) -> np.ndarray:
         pick = np.argmax(np.abs(z), axis=0)
