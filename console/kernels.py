@@ -291,8 +291,17 @@ def resum(values, filled, center, count, total, square):  # fmt: skip
 
 
 @njit(**FLAGS)
-def ewma_counts(decay, parts, level, counts, out):  # fmt: skip
-    """`decay · level + (1 − decay) · counts / parts` per column into `out` (numpy's order)."""
+def quality_ewmas(decay, parts, missing, new_missing, outside, new_outside, limit, range_limit, out_missing, out_outside):  # fmt: skip
+    """Both EWMAs of `QualityLevels.update`, `decay · level + (1 − decay) · counts / parts` per
+    column (numpy's order), into `out_missing` and `out_outside`; returns whether any is at 0.8
+    of its limit or more (or not a number), as `DataQuality.assess` asks before it looks."""
     keep = 1.0 - decay
-    for j in range(level.shape[0]):
-        out[j] = decay * level[j] + keep * counts[j] / parts
+    near = False
+    for j in range(missing.shape[0]):
+        m = decay * missing[j] + keep * new_missing[j] / parts
+        o = decay * outside[j] + keep * new_outside[j] / parts
+        out_missing[j] = m
+        out_outside[j] = o
+        if not (m / limit[j] < 0.8) or not (o < 0.8 * range_limit):
+            near = True
+    return near

@@ -32,7 +32,7 @@ _NAMES = {
         "cusum_step",
         "window_sums",
         "resum",
-        "ewma_counts",
+        "quality_ewmas",
     ),
     scan_kernels: (
         "hours_add",

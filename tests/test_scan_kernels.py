@@ -8,7 +8,7 @@ import pytest
 
 from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
-from console.kernels import ewma_counts
+from console.kernels import quality_ewmas
 from console.reference import COARSE_BINS, FINE_BINS
 from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
 
@@ -260,11 +260,20 @@ def test_the_mean_shift_z_equals_the_numpy_form() -> None:
     assert z[2] == 0.0 and held[2] == 0.0 and np.isnan(z[4])
 
 
-def test_the_quality_ewma_equals_the_numpy_form() -> None:
+def test_the_quality_ewmas_equal_the_numpy_form_and_say_when_either_is_near() -> None:
     rng = np.random.default_rng(5)
-    level = rng.random(12)
-    counts = rng.integers(0, 100, 12)
-    for decay, parts in ((0.5, 100), (0.9876543, 7), (0.0, 1)):
-        got = np.empty(12)
-        ewma_counts(decay, parts, level, counts, got)
-        assert np.array_equal(got, decay * level + (1 - decay) * counts / parts)
+    level, outside = rng.random(12) * 0.01, rng.random(12) * 0.001
+    counts, out_counts = rng.integers(0, 3, 12), rng.integers(0, 2, 12)
+    limit = np.full(12, 0.05)
+    for decay, parts, range_limit in ((0.5, 100, 0.01), (0.9876543, 7, 0.01), (0.0, 1, 1e-9)):
+        got, got_outside = np.empty(12), np.empty(12)
+        near = quality_ewmas(
+            decay, parts, level, counts, outside, out_counts, limit, range_limit, got, got_outside
+        )
+        want = decay * level + (1 - decay) * counts / parts
+        want_outside = decay * outside + (1 - decay) * out_counts / parts
+        assert np.array_equal(got, want) and np.array_equal(got_outside, want_outside)
+        quiet = (want / limit).max() < 0.8 and want_outside.max() < 0.8 * range_limit
+        assert near == (not quiet)
+    nan = np.full(12, np.nan)
+    assert quality_ewmas(0.5, 10, level, counts, outside, out_counts, nan, 0.01, got, got_outside)
