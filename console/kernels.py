@@ -121,6 +121,18 @@ def _batch_start(codes, class_counts, new_missing, new_outside):  # fmt: skip
 
 
 @njit(**FLAGS)
+def batch_rows(features, conf, ts, phase_mean, phase_sd, units, matrix, resid, scaled):  # fmt: skip
+    """A batch as the watch takes it: the inputs and the confidence side by side in `matrix`
+    (one C array), and their `residuals`, in one call."""
+    width = features.shape[1]
+    for i in range(features.shape[0]):
+        for j in range(width):
+            matrix[i, j] = features[i, j]
+        matrix[i, width] = conf[i]
+    residuals(matrix, ts, phase_mean, phase_sd, units, resid, scaled)
+
+
+@njit(**FLAGS)
 def residuals(matrix, ts, phase_mean, phase_sd, units, resid, scaled):  # fmt: skip
     """Standardised residuals against the hour-of-day profile (`resid`, NaN where missing) and
     the same in the CUSUM's sd units (`scaled`)."""

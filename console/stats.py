@@ -16,6 +16,7 @@ detector read. Both are owned by the engine thread.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -275,7 +276,7 @@ class TimeBuckets:
         if (
             newest is not None
             and ts.size
-            and np.floor(ts.max() / BUCKET_SECONDS) <= newest - BUCKET_COUNT
+            and math.floor(float(ts.max()) / BUCKET_SECONDS) <= newest - BUCKET_COUNT
         ):
             self._restart()
         current, closed = bucket_step(

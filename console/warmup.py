@@ -28,6 +28,7 @@ _NAMES = {
     kernels: (
         "window_step",
         "residuals",
+        "batch_rows",
         "bucket_step",
         "cusum_step",
         "window_sums",
