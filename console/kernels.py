@@ -169,10 +169,19 @@ def bucket_step(
     """Aggregate parts into time buckets (ring of `parts.size`); returns (current, closed).
 
     `current` is the newest bucket number (-1 before the first part); a part in a newer bucket
-    clears the buckets it skips. Parts older than the ring are not counted."""
+    clears the buckets it skips. Parts older than the ring are not counted. A batch wholly
+    older than the ring (the newest bucket came from a record with a wrong time) empties the
+    ring first, and the ring starts again from this batch (`TimeBuckets.add`)."""
     count = parts.shape[0]
     width = matrix.shape[1]
     closed = 0
+    if current >= 0 and _wholly_older(ts, seconds, current - count):
+        parts[:] = 0
+        for a in (n, total, square, drift):
+            a[:] = 0.0
+        low[:] = np.inf
+        high[:] = -np.inf
+        current = -1
     for i in range(matrix.shape[0]):
         number = int(math.floor(ts[i] / seconds))
         if current < 0:
@@ -208,6 +217,21 @@ def bucket_step(
                 if x > high[slot, j]:
                     high[slot, j] = x
     return current, closed
+
+
+@njit(**FLAGS)
+def _wholly_older(ts, seconds, oldest):  # fmt: skip
+    """floor(max(ts) / seconds) <= oldest, as numpy has it (a NaN time: False)."""
+    if ts.shape[0] == 0:
+        return False
+    top = ts[0]
+    for i in range(1, ts.shape[0]):
+        x = ts[i]
+        if x != x or x > top:
+            top = x
+        if top != top:
+            return False
+    return top == top and math.floor(top / seconds) <= oldest
 
 
 @njit(**FLAGS)

@@ -32,7 +32,8 @@ class ShapeDrift:
         self.ref_cdf = np.cumsum(profile.fine_props, axis=1)
         width = len(profile.columns)
         self.width = width
-        self.coarse_of_fine = np.ascontiguousarray(profile.coarse_of_fine, np.int64)
+        # Deciles fit a byte: an eighth of the memory the scan reads every W/40 parts.
+        self.coarse_of_fine = np.ascontiguousarray(profile.coarse_of_fine, np.int8)
         self.coarse_ref = np.maximum(profile.coarse_props, 1e-4)
         # Width of each fine bin, the open ends bounded by the reference's min and max.
         widths = np.zeros((width, FINE_BINS))
