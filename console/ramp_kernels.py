@@ -161,7 +161,7 @@ def _cut(hour, n, s, origin, groups, k, meta, rowblock, starts, win):  # fmt: sk
 
 @njit(**FLAGS)
 def ramp_look(
-    hour, n, s, origin, groups, meta, rowblock, starts, checkpoints, sums, lookbacks,
+    hour, n, s, origin, groups, size, again, meta, rowblock, starts, checkpoints, sums, lookbacks,
     reference_count, block_var, block_live, ref_blocks, out, best, pick,
 ):  # fmt: skip
     """Signed z per (onset, input) of a ramp with onset `lookbacks[g]` hours before the end of
@@ -170,8 +170,12 @@ def ramp_look(
 
     Over the rows from the onset on: the rows of the block it cuts (`_cut`), plus, if that is
     not the newest block, the running sums less those kept at the next block's start (or plus
-    them, for a block before the anchor); every sum is read as cut + a·running + b·kept."""
-    size = meta[ROWS]
+    them, for a block before the anchor); every sum is read as cut + a·running + b·kept.
+    First the rows up to `size` are added (`ramp_append`), or all summed `again`."""
+    if again:
+        ramp_rebuild(hour, n, s, origin, groups, size, meta, rowblock, starts, checkpoints, sums)
+    else:
+        ramp_append(hour, n, s, origin, groups, size, meta, rowblock, starts, checkpoints, sums)
     width = n.shape[1]
     per_count = 1.0 / reference_count
     win = np.empty((KEPT, width))

@@ -21,9 +21,7 @@ from console.ramp_kernels import (
     KEPT,
     ROWS,
     RUNNING,
-    ramp_append,
     ramp_look,
-    ramp_rebuild,
 )
 
 if TYPE_CHECKING:
@@ -59,15 +57,21 @@ class RampSums:
         pick: np.ndarray,
     ) -> None:
         """z per (onset, input) into `out`, as of the newest of `sums`'s closed hours (>= 1);
-        per input the z of largest magnitude into `best` and its onset's index into `pick`."""
-        self._catch_up(sums)
+        per input the z of largest magnitude into `best` and its onset's index into `pick`.
+        The hours closed since the last look are added first, in the same call."""
+        size = sums.size
+        again = self._summed_again(sums)
         ramp_look(
-            sums.hour, sums.n, sums.s, self.origin, self.groups, self.meta, self.rowblock,
-            self.starts, self.checkpoints, self.sums, lookbacks, reference_count, block_var,
-            block_live, ref_blocks, out, best, pick,
+            sums.hour, sums.n, sums.s, self.origin, self.groups, size, again, self.meta,
+            self.rowblock, self.starts, self.checkpoints, self.sums, lookbacks, reference_count,
+            block_var, block_live, ref_blocks, out, best, pick,
         )  # fmt: skip
+        self.closed = sums.closed
+        self.last_hour = int(sums.hour[size - 1])
 
-    def _catch_up(self, sums: HourSums) -> None:
+    def _summed_again(self, sums: HourSums) -> bool:
+        """Whether the sums must be summed again from the hours (else the new hours are added);
+        makes room for what either needs."""
         size = sums.size
         taken = int(self.meta[ROWS])
         follows = (
@@ -76,14 +80,7 @@ class RampSums:
             and int(sums.hour[taken - 1]) == self.last_hour
         )
         self._room(sums.capacity, int(self.meta[BLOCKS]) + size - taken if follows else size)
-        state = (self.meta, self.rowblock, self.starts, self.checkpoints, self.sums)
-        data = (sums.hour, sums.n, sums.s, self.origin, self.groups)
-        if follows and taken - int(self.meta[ANCHOR_ROW]) <= REANCHOR_ROWS:
-            ramp_append(*data, size, *state)
-        else:
-            ramp_rebuild(*data, size, *state)
-        self.closed = sums.closed
-        self.last_hour = int(sums.hour[size - 1])
+        return not follows or taken - int(self.meta[ANCHOR_ROW]) > REANCHOR_ROWS
 
     def _room(self, capacity: int, blocks: int) -> None:
         """Arrays large enough for the ring's rows and `blocks` blocks (grown by doubling)."""

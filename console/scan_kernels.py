@@ -194,6 +194,17 @@ def shape_scan(
 
 
 @njit(**FLAGS)
+def shift_margins(block_var, spread, level, ks, psi, out_ks, out_psi):  # fmt: skip
+    """KS and PSI levels raised for shift effects (`ShiftMargin.thresholds`), as its numpy
+    form computes them: reach = level · √(τ² · spread), KS + 0.4 · reach, (√PSI + reach)²."""
+    for j in range(block_var.shape[0]):
+        reach = level * math.sqrt(block_var[j] * spread)
+        out_ks[j] = ks[j] + 0.4 * reach
+        x = math.sqrt(psi[j]) + reach
+        out_psi[j] = x * x
+
+
+@njit(**FLAGS)
 def _pairwise(a):  # fmt: skip
     """Sum in numpy's order for up to 128 numbers (eight partial sums), so values match it."""
     n = a.shape[0]

@@ -39,10 +39,11 @@ _NAMES = {
         "hours_add",
         "missing_windows",
         "shape_scan",
+        "shift_margins",
         "mean_shift_z",
     ),
     shift_kernels: ("block_sums",),
-    ramp_kernels: ("ramp_append", "ramp_rebuild", "ramp_look"),
+    ramp_kernels: ("ramp_look",),
 }
 KERNELS = tuple(getattr(module, name) for module, names in _NAMES.items() for name in names)
 

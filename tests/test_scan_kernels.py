@@ -10,7 +10,13 @@ from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
 from console.kernels import quality_ewmas
 from console.reference import COARSE_BINS, FINE_BINS
-from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
+from console.scan_kernels import (
+    hour_sums,
+    mean_shift_z,
+    missing_windows,
+    shape_scan,
+    shift_margins,
+)
 
 
 def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
@@ -277,3 +283,15 @@ def test_the_quality_ewmas_equal_the_numpy_form_and_say_when_either_is_near() ->
         assert near == (not quiet)
     nan = np.full(12, np.nan)
     assert quality_ewmas(0.5, 10, level, counts, outside, out_counts, nan, 0.01, got, got_outside)
+
+
+def test_the_shift_margins_equal_the_numpy_form() -> None:
+    rng = np.random.default_rng(11)
+    block_var = rng.random(9) * 0.01
+    block_var[2] = 0.0
+    ks, psi = rng.random(9) * 0.05, rng.random(9) * 0.2
+    got_ks, got_psi = np.empty(9), np.empty(9)
+    shift_margins(block_var, 0.37, 3.1, ks, psi, got_ks, got_psi)
+    reach = 3.1 * np.sqrt(block_var * 0.37)
+    assert np.array_equal(got_ks, ks + 0.4 * reach)
+    assert np.array_equal(got_psi, (np.sqrt(psi) + reach) ** 2)

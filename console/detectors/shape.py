@@ -13,7 +13,7 @@ import numpy as np
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS, Calibration
 from console.reference import FINE_BINS, ReferenceProfile
-from console.scan_kernels import shape_scan
+from console.scan_kernels import shape_scan, shift_margins
 from console.stats import RollingWindow
 
 if TYPE_CHECKING:
@@ -72,25 +72,14 @@ class ShiftMargin:
         reference = max(basis.profile.span_seconds / BLOCK_SECONDS, 1.0)
         self.spread = 1.0 / live + 1.0 / reference
         self.level = calibration.window_gauss
-        self.kept: tuple[bytes, int, dict[str, np.ndarray]] | None = None  # the last levels
 
     def thresholds(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        # τ² changes only when the ramp scan looks: the levels are kept until it does.
-        key = self.block_var.tobytes()
-        if self.kept is not None and self.kept[0] == key and self.kept[1] == id(base):
-            return self.kept[2]
-        levels = self._levels(base)
-        self.kept = (key, id(base), levels)
-        return levels
-
-    def _levels(self, base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.block_var.size != base["ks"].size or not self.block_var.any():
             return base
-        reach = self.level * np.sqrt(self.block_var * self.spread)
-        return {
-            "ks": base["ks"] + 0.4 * reach,
-            "psi": (np.sqrt(base["psi"]) + reach) ** 2,
-        }
+        # reach = level · √(τ² · spread); KS + 0.4 · reach, (√PSI + reach)² (one compiled pass)
+        ks, psi = np.empty(base["ks"].size), np.empty(base["psi"].size)
+        shift_margins(self.block_var, self.spread, self.level, base["ks"], base["psi"], ks, psi)
+        return {"ks": ks, "psi": psi}
 
 
 class ShapeDetector:
