@@ -150,6 +150,8 @@ class InputAlarms:
         self, spec: DetectorSpec, score: np.ndarray, hit: np.ndarray | None = None
     ) -> list[int]:
         """Columns worth a look: near or over the threshold, or with this alarm active."""
+        if hit is None and not self._active[spec.name] and score.size and score.max() < self.near:
+            return []  # the usual case, in one numpy call (a NaN score takes the long way)
         near = score >= self.near
         if hit is not None:
             near |= hit

@@ -58,6 +58,7 @@ def window_step(
     size, width = values.shape
     if not _batch_start(codes, class_counts, new_missing, new_outside):
         return -1, filled, 0
+    binned = _bins(matrix, origin, scale, table, next_edge, grid, edges, stride, one_step)
     for i in range(matrix.shape[0]):
         if filled == size:  # evict the part this row held
             class_counts[classes[head]] -= 1
@@ -76,7 +77,7 @@ def window_step(
         for j in range(width):
             x = matrix[i, j]
             if x == x:
-                b = bin_of(x, j, origin, scale, table, next_edge, grid, edges, stride, one_step)
+                b = binned[i, j]
                 d = x - center[j]
                 count[j] += 1.0
                 total[j] += d
@@ -110,6 +111,22 @@ def window_step(
 
 
 @njit(**FLAGS)
+def _bins(matrix, origin, scale, table, next_edge, grid, edges, stride, one_step):  # fmt: skip
+    """The fine bin of every value of the batch (`bin_of`; NaN left unset), an input at a
+    time: its part of the lookup table stays in cache (row by row, the batch's lookups ranged
+    over every input's table, half a megabyte, and took half the window's time)."""
+    binned = np.empty(matrix.shape, np.int64)
+    for j in range(matrix.shape[1]):
+        for i in range(matrix.shape[0]):
+            x = matrix[i, j]
+            if x == x:
+                binned[i, j] = bin_of(
+                    x, j, origin, scale, table, next_edge, grid, edges, stride, one_step
+                )
+    return binned
+
+
+@njit(**FLAGS)
 def _batch_start(codes, class_counts, new_missing, new_outside):  # fmt: skip
     """False if a class code is beyond the counts; else the batch's counts start at 0."""
     for i in range(codes.shape[0]):
@@ -118,6 +135,18 @@ def _batch_start(codes, class_counts, new_missing, new_outside):  # fmt: skip
     new_missing[:] = 0
     new_outside[:] = 0
     return True
+
+
+@njit(**FLAGS)
+def batch_rows(features, conf, ts, phase_mean, phase_sd, units, matrix, resid, scaled):  # fmt: skip
+    """A batch as the watch takes it: the inputs and the confidence side by side in `matrix`
+    (one C array), and their `residuals`, in one call."""
+    width = features.shape[1]
+    for i in range(features.shape[0]):
+        for j in range(width):
+            matrix[i, j] = features[i, j]
+        matrix[i, width] = conf[i]
+    residuals(matrix, ts, phase_mean, phase_sd, units, resid, scaled)
 
 
 @njit(**FLAGS)
@@ -140,10 +169,19 @@ def bucket_step(
     """Aggregate parts into time buckets (ring of `parts.size`); returns (current, closed).
 
     `current` is the newest bucket number (-1 before the first part); a part in a newer bucket
-    clears the buckets it skips. Parts older than the ring are not counted."""
+    clears the buckets it skips. Parts older than the ring are not counted. A batch wholly
+    older than the ring (the newest bucket came from a record with a wrong time) empties the
+    ring first, and the ring starts again from this batch (`TimeBuckets.add`)."""
     count = parts.shape[0]
     width = matrix.shape[1]
     closed = 0
+    if current >= 0 and _wholly_older(ts, seconds, current - count):
+        parts[:] = 0
+        for a in (n, total, square, drift):
+            a[:] = 0.0
+        low[:] = np.inf
+        high[:] = -np.inf
+        current = -1
     for i in range(matrix.shape[0]):
         number = int(math.floor(ts[i] / seconds))
         if current < 0:
@@ -179,6 +217,21 @@ def bucket_step(
                 if x > high[slot, j]:
                     high[slot, j] = x
     return current, closed
+
+
+@njit(**FLAGS)
+def _wholly_older(ts, seconds, oldest):  # fmt: skip
+    """floor(max(ts) / seconds) <= oldest, as numpy has it (a NaN time: False)."""
+    if ts.shape[0] == 0:
+        return False
+    top = ts[0]
+    for i in range(1, ts.shape[0]):
+        x = ts[i]
+        if x != x or x > top:
+            top = x
+        if top != top:
+            return False
+    return top == top and math.floor(top / seconds) <= oldest
 
 
 @njit(**FLAGS)
@@ -291,8 +344,17 @@ def resum(values, filled, center, count, total, square):  # fmt: skip
 
 
 @njit(**FLAGS)
-def ewma_counts(decay, parts, level, counts, out):  # fmt: skip
-    """`decay · level + (1 − decay) · counts / parts` per column into `out` (numpy's order)."""
+def quality_ewmas(decay, parts, missing, new_missing, outside, new_outside, limit, range_limit, out_missing, out_outside):  # fmt: skip
+    """Both EWMAs of `QualityLevels.update`, `decay · level + (1 − decay) · counts / parts` per
+    column (numpy's order), into `out_missing` and `out_outside`; returns whether any is at 0.8
+    of its limit or more (or not a number), as `DataQuality.assess` asks before it looks."""
     keep = 1.0 - decay
-    for j in range(level.shape[0]):
-        out[j] = decay * level[j] + keep * counts[j] / parts
+    near = False
+    for j in range(missing.shape[0]):
+        m = decay * missing[j] + keep * new_missing[j] / parts
+        o = decay * outside[j] + keep * new_outside[j] / parts
+        out_missing[j] = m
+        out_outside[j] = o
+        if not (m / limit[j] < 0.8) or not (o < 0.8 * range_limit):
+            near = True
+    return near

@@ -1,15 +1,12 @@
-"""Compiled scans over the hourly sums of the slow-drift and missing-rate detectors (numba).
+"""Compiled scans over the hourly sums of the missing-rate detector and of the window (numba).
 
-`ramp_scan` is `RampScan.evaluate` (console/detectors/ramp.py) in one pass over the closed
-hours, newest first: the running sums of n, a·n, a²·n, s and a·s, per hour of day and per
-shift-long block, are read off at each onset as the pass crosses it, and the pass stops at the
-longest onset, so a look costs O(hours × inputs) with no temporaries (the numpy form built five
-arrays of hours × inputs and sorted the hours per onset). `hour_sums` and `missing_counts` add a
-batch's residuals, or its missing values, to the open hour in one pass. `missing_windows` reads
-the missing-rate detector's windows off its hours. They hold no state of their own; the
-detectors own the arrays, and tests keep each kernel equal to the plain form it replaces
-(`RampScan.evaluate_direct`, tests/test_scan_kernels.py). `shape_scan` is the KS/PSI view of
-the window's fine-bin counts in one pass per input. Engine thread; they release the GIL.
+`hour_sums` and `missing_counts` add a batch's residuals, or its missing values, to the open
+hour in one pass; `hours_add` cuts a batch where its clock hour changes, closes hours and
+gives each part to one of them (the ramp scan's sums over the hours are console/ramp_kernels.py).
+`missing_windows` reads the missing-rate detector's windows off its hours. They hold no state of
+their own; the detectors own the arrays, and tests keep each kernel equal to the plain form it
+replaces (tests/test_scan_kernels.py). `shape_scan` is the KS/PSI view of the window's fine-bin
+counts in one pass per input. Engine thread; they release the GIL.
 """
 
 from __future__ import annotations
@@ -21,113 +18,17 @@ from numba import njit
 
 from console.kernels import FLAGS
 
-HOUR = 3600.0
-BLOCK_SECONDS = 8 * 3600.0  # a shift, as console.drift.BLOCK_SECONDS
-GROUPS = 25  # 24 hours of the day, and one group for hours that share the whole reference's mean
-
-
-@njit(**FLAGS)
-def _ramp_onset(
-    ell, width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an, reference_count,
-    block_n, block_an, p1, p2, p3, block_var, block_live, ref_blocks, blocks_on, out,
-):  # fmt: skip
-    """z of one onset `ell` hours back from the sums over the hours inside it."""
-    for j in range(width):
-        num = ell * sum_s[j] - sum_as[j]
-        live = ell * ell * total[j] - 2.0 * ell * total_a[j] + total_a2[j]
-        reference = 0.0
-        for g in range(GROUPS):
-            x = ell * by_n[g, j] - by_an[g, j]
-            reference += x * x / reference_count[g, j]
-        blocks = 0.0
-        if blocks_on:
-            partial = ell * block_n[j] - block_an[j]
-            inside = ell * ell * p1[j] - 2.0 * ell * p2[j] + p3[j] + partial * partial
-            whole = ell * total[j] - total_a[j]
-            blocks = block_live[j] * inside + block_var[j] * whole * whole / ref_blocks
-        z = 0.0
-        if live > 0:
-            z = num / math.sqrt(live + reference + blocks)
-        if z != z:
-            z = 0.0
-        out[j] = z
-
-
-@njit(**FLAGS)
-def ramp_scan(
-    hour, n, s, size, lookbacks, group_of_phase, reference_count, block_var, block_live, ref_blocks,
-    out,
-):  # fmt: skip
-    """Signed z per (onset, input) of a ramp with onset `lookbacks[g]` hours before the end of
-    the newest closed hour (rows 0 … size-1 of `hour`, `n`, `s`, oldest first) into `out`;
-    τ² `block_live` for the live blocks, `block_var` for the blocks in the reference's mean."""
-    onsets = lookbacks.shape[0]
-    width = n.shape[1]
-    blocks_on = False
-    for j in range(width):
-        if block_var[j] != 0.0 or block_live[j] != 0.0:
-            blocks_on = True
-    total = np.zeros(width)
-    total_a = np.zeros(width)
-    total_a2 = np.zeros(width)
-    sum_s = np.zeros(width)
-    sum_as = np.zeros(width)
-    by_n = np.zeros((GROUPS, width))
-    by_an = np.zeros((GROUPS, width))
-    block_n = np.zeros(width)  # the newest block not yet closed (cut by an onset)
-    block_an = np.zeros(width)
-    p1 = np.zeros(width)  # Σ over closed blocks of N_b², N_b·AN_b, AN_b²
-    p2 = np.zeros(width)
-    p3 = np.zeros(width)
-    newest = hour[size - 1]
-    block = -1.0
-    g = 0
-    for i in range(size + 1):  # past the oldest hour, every onset left takes all the hours
-        r = size - 1 - i
-        age = (newest + 1 - hour[r]) - 0.5 if r >= 0 else np.inf
-        while g < onsets and age >= lookbacks[g]:
-            _ramp_onset(
-                lookbacks[g], width, total, total_a, total_a2, sum_s, sum_as, by_n, by_an,
-                reference_count, block_n, block_an, p1, p2, p3, block_var, block_live, ref_blocks,
-                blocks_on, out[g],
-            )  # fmt: skip
-            g += 1
-        if g == onsets or r < 0:
-            return
-        group = group_of_phase[hour[r] % 24]
-        this_block = (hour[r] * HOUR) // BLOCK_SECONDS
-        if this_block != block:
-            for j in range(width):
-                p1[j] += block_n[j] * block_n[j]
-                p2[j] += block_n[j] * block_an[j]
-                p3[j] += block_an[j] * block_an[j]
-                block_n[j] = 0.0
-                block_an[j] = 0.0
-            block = this_block
-        for j in range(width):
-            c = n[r, j]
-            a = age * c
-            x = s[r, j]
-            total[j] += c
-            total_a[j] += a
-            total_a2[j] += age * a
-            sum_s[j] += x
-            sum_as[j] += age * x
-            by_n[group, j] += c
-            by_an[group, j] += a
-            block_n[j] += c
-            block_an[j] += a
-
 
 @njit(**FLAGS)
 def hour_sums(part, open_n, open_s):  # fmt: skip
-    """Add a batch's values (rows × inputs, NaN = missing) to the open hour: count and sum."""
+    """Add a batch's values (rows × inputs, NaN = missing) to the open hour: count and sum (a
+    missing value adds 0, without a branch: the loop is vectorised, and the sums are the same)."""
     for i in range(part.shape[0]):
         for j in range(part.shape[1]):
             x = part[i, j]
-            if x == x:
-                open_n[j] += 1.0
-                open_s[j] += x
+            seen = x == x
+            open_n[j] += 1.0 if seen else 0.0
+            open_s[j] += x if seen else 0.0
 
 
 @njit(**FLAGS)
@@ -135,13 +36,65 @@ def missing_counts(part, open_n, open_s):  # fmt: skip
     """Add a batch to the open hour of the missing-rate test: values seen, and missing."""
     rows = part.shape[0]
     for j in range(part.shape[1]):
-        missing = 0.0
-        for i in range(rows):
-            x = part[i, j]
-            if x != x:
-                missing += 1.0
         open_n[j] += rows
-        open_s[j] += missing
+    for i in range(rows):  # a row at a time: the counts are whole numbers, in any order the same
+        for j in range(part.shape[1]):
+            x = part[i, j]
+            open_s[j] += 1.0 if x != x else 0.0
+
+
+@njit(**FLAGS)
+def hours_add(part, ts, first, whole, missing, hour, n, s, size, open_hour, open_n, open_s):  # fmt: skip
+    """Add a batch to the sums per clock hour (`console.detectors.ramp.HourSums.add`): all of
+    it to hour `first` if `whole` (it lies within one hour), else cut where `floor(ts / HOUR)`
+    changes, in the batch's order. The open hour's count and sum take it (`missing_counts` if
+    `missing`, else `hour_sums`); another hour closes the open one first (`_hour_close`).
+    Returns (size, open hour, hours closed)."""
+    closed = 0
+    rows = part.shape[0]
+    begin = 0
+    while begin < rows:
+        h = first
+        end = rows
+        if not whole:
+            h = np.int64(math.floor(ts[begin] / 3600.0))
+            end = begin + 1
+            while end < rows and np.int64(math.floor(ts[end] / 3600.0)) == h:
+                end += 1
+        if h != open_hour:
+            size, stored = _hour_close(hour, n, s, size, open_hour, open_n, open_s)
+            closed += stored
+            open_hour = h
+        if missing:
+            missing_counts(part[begin:end], open_n, open_s)
+        else:
+            hour_sums(part[begin:end], open_n, open_s)
+        begin = end
+    return size, open_hour, closed
+
+
+@njit(**FLAGS)
+def _hour_close(hour, n, s, size, open_hour, open_n, open_s):  # fmt: skip
+    """Store the open hour if it saw a value (the ring, when full, keeps its newer half first)
+    and start it again at 0; returns (size, whether it was stored)."""
+    seen = False
+    for j in range(open_n.shape[0]):
+        if open_n[j] != 0.0:
+            seen = True
+    if open_hour < 0 or not seen:
+        return size, False
+    if size == hour.shape[0]:
+        keep = size // 2
+        hour[:keep] = hour[size - keep : size].copy()
+        n[:keep] = n[size - keep : size].copy()
+        s[:keep] = s[size - keep : size].copy()
+        size = keep
+    hour[size] = open_hour
+    n[size] = open_n
+    s[size] = open_s
+    open_n[:] = 0.0
+    open_s[:] = 0.0
+    return size + 1, True
 
 
 @njit(**FLAGS)
@@ -238,6 +191,17 @@ def shape_scan(
             ks[j] = np.nan if unknown else top
             psi[j] = _pairwise(terms)
             wasserstein[j] = area
+
+
+@njit(**FLAGS)
+def shift_margins(block_var, spread, level, ks, psi, out_ks, out_psi):  # fmt: skip
+    """KS and PSI levels raised for shift effects (`ShiftMargin.thresholds`), as its numpy
+    form computes them: reach = level · √(τ² · spread), KS + 0.4 · reach, (√PSI + reach)²."""
+    for j in range(block_var.shape[0]):
+        reach = level * math.sqrt(block_var[j] * spread)
+        out_ks[j] = ks[j] + 0.4 * reach
+        x = math.sqrt(psi[j]) + reach
+        out_psi[j] = x * x
 
 
 @njit(**FLAGS)

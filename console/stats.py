@@ -253,14 +253,6 @@ class TimeBuckets:
         self.center = np.nan_to_num(profile.mean)
         self.closed = 0  # buckets closed since start
 
-    def _restart(self) -> None:
-        self.parts[:] = 0
-        for values in (self.n, self.sum, self.sumsq, self.resid):
-            values[:] = 0.0
-        self.low[:] = np.inf
-        self.high[:] = -np.inf
-        self.current = None
-
     def residuals(self, matrix: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Standardised residuals against the hour-of-day profile (NaN stays NaN)."""
         phase = phase_of(ts)
@@ -270,14 +262,8 @@ class TimeBuckets:
         """Add a batch (one compiled pass); returns how many buckets it closed.
 
         A batch wholly older than the ring means the newest bucket came from a record with a
-        wrong time: the ring starts again from this batch instead of ignoring the stream."""
-        newest = self.current
-        if (
-            newest is not None
-            and ts.size
-            and np.floor(ts.max() / BUCKET_SECONDS) <= newest - BUCKET_COUNT
-        ):
-            self._restart()
+        wrong time: the ring starts again from this batch instead of ignoring the stream (the
+        kernel, `console.kernels.bucket_step`, empties it first)."""
         current, closed = bucket_step(
             np.ascontiguousarray(matrix, dtype=np.float64),
             np.ascontiguousarray(resid, dtype=np.float64),

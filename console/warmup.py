@@ -3,7 +3,8 @@
 Numba compiles a kernel on its first call and holds the GIL while it does (about 15 s for all
 of them on a 2-core machine); done inside the running console, that stops the engine and the
 screen at the moment the reference completes. `kernels_cached` says whether every kernel (of
-console/kernels.py, console/scan_kernels.py and console/shift_kernels.py) has a compiled version in numba's disk cache
+console/kernels.py, console/scan_kernels.py, console/shift_kernels.py and
+console/ramp_kernels.py) has a compiled version in numba's disk cache
 (`cache=True`, console/__pycache__); `warm_kernels` drives a small engine over synthetic
 demo-line records so every kernel compiles with the exact types the engine uses, and the cache
 keeps them. The console runs this module in a child process at start when the cache is
@@ -18,7 +19,7 @@ import sys
 import numpy as np
 import orjson
 
-from console import kernels, scan_kernels, shift_kernels
+from console import kernels, ramp_kernels, scan_kernels, shift_kernels
 from console.config import demo_config
 from console.engine import Engine
 from console.snapshot import take
@@ -27,21 +28,22 @@ _NAMES = {
     kernels: (
         "window_step",
         "residuals",
+        "batch_rows",
         "bucket_step",
         "cusum_step",
         "window_sums",
         "resum",
-        "ewma_counts",
+        "quality_ewmas",
     ),
     scan_kernels: (
-        "ramp_scan",
-        "hour_sums",
-        "missing_counts",
+        "hours_add",
         "missing_windows",
         "shape_scan",
+        "shift_margins",
         "mean_shift_z",
     ),
     shift_kernels: ("block_sums",),
+    ramp_kernels: ("ramp_look",),
 }
 KERNELS = tuple(getattr(module, name) for module, names in _NAMES.items() for name in names)
 

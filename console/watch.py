@@ -23,7 +23,7 @@ from console.detectors.mean_shift import MeanShiftDetector
 from console.detectors.quality import LineQuality
 from console.drift import calibrate, standardised
 from console.history import BandHistory, bucket_series
-from console.kernels import residuals
+from console.kernels import batch_rows
 from console.records import RecordBatch
 from console.reference import build_profile
 from console.reference_health import check_reference
@@ -98,14 +98,14 @@ class Watch:
         annunciator until the engine flushes them."""
         features = as_constant(batch.features, self.categorical)
         parts, width = features.shape
-        matrix = np.empty((parts, width + 1))  # the inputs and the confidence, one C array
-        matrix[:, :width] = features
-        matrix[:, width] = batch.conf
-        self.window.add(matrix, batch.class_codes, batch.ts)
-        resid = np.empty_like(matrix)
-        scaled = np.empty_like(matrix)
+        # The inputs and the confidence (one C array each), their residuals: one call.
+        matrix, resid, scaled = np.empty((3, parts, width + 1))
         profile = self.profile
-        residuals(matrix, batch.ts, profile.phase_mean, profile.phase_sd, self.units, resid, scaled)
+        batch_rows(
+            features, batch.conf, batch.ts, profile.phase_mean, profile.phase_sd, self.units,
+            matrix, resid, scaled,
+        )  # fmt: skip
+        self.window.add(matrix, batch.class_codes, batch.ts)
         closed = self.buckets.add(matrix, batch.ts, resid)
         step = Step(batch, first, scaled, resid)
         for detector in self.detectors:

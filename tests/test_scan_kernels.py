@@ -4,12 +4,19 @@ the binner's table lookup (exactly `searchsorted`, also where several edges shar
 """
 
 import numpy as np
+import pytest
 
 from console.detectors.missing_rate import WINDOWS_HOURS, rise_z
 from console.detectors.ramp import HourSums
-from console.kernels import ewma_counts
+from console.kernels import quality_ewmas
 from console.reference import COARSE_BINS, FINE_BINS
-from console.scan_kernels import hour_sums, mean_shift_z, missing_windows, shape_scan
+from console.scan_kernels import (
+    hour_sums,
+    mean_shift_z,
+    missing_windows,
+    shape_scan,
+    shift_margins,
+)
 
 
 def plain_shape(hist, count, ref_cdf, widths, coarse_of_fine, coarse_ref):
@@ -99,6 +106,82 @@ def test_hour_sums_count_values_and_missing_values_per_clock_hour() -> None:
     n_open, s_open = np.zeros(4), np.zeros(4)
     hour_sums(values, n_open, s_open)
     assert np.array_equal(n_open, (~np.isnan(values)).sum(axis=0))
+    plain = np.zeros(4)  # the sum in row order, missing values skipped: the same bits
+    for row in values:
+        plain[~np.isnan(row)] += row[~np.isnan(row)]
+    assert np.array_equal(s_open, plain)
+
+
+class PlainHours:
+    """`HourSums` as it was written in Python (the numpy cut, one call per run of an hour)."""
+
+    def __init__(self, width: int, hours: float, missing: bool) -> None:
+        self.capacity, self.missing = int(hours) + 2, missing
+        self.hour = np.zeros(self.capacity, np.int64)
+        self.n, self.s = np.zeros((self.capacity, width)), np.zeros((self.capacity, width))
+        self.size, self.open_hour, self.closed = 0, -1, 0
+        self.open_n, self.open_s = np.zeros(width), np.zeros(width)
+
+    def add(self, part: np.ndarray, ts: np.ndarray) -> None:
+        first, last = int(ts[0] // 3600.0), int(ts[-1] // 3600.0)
+        if first == last:
+            self.take(part, first)
+            return
+        hours = np.floor(ts / 3600.0).astype(np.int64)
+        bounds = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(hours)]
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=False):
+            self.take(part[begin:end], int(hours[begin]))
+
+    def take(self, part: np.ndarray, hour: int) -> None:
+        if hour != self.open_hour:
+            if self.open_hour >= 0 and self.open_n.any():
+                if self.size == self.capacity:
+                    keep = self.capacity // 2
+                    for a in (self.hour, self.n, self.s):
+                        a[:keep] = a[self.size - keep : self.size]
+                    self.size = keep
+                self.hour[self.size] = self.open_hour
+                self.n[self.size], self.s[self.size] = self.open_n, self.open_s
+                self.size += 1
+                self.closed += 1
+                self.open_n, self.open_s = np.zeros_like(self.open_n), np.zeros_like(self.open_s)
+            self.open_hour = hour
+        for row in part:  # in row order, as the kernels add
+            seen = ~np.isnan(row)
+            if self.missing:
+                self.open_n += 1.0
+                self.open_s += ~seen
+            else:
+                self.open_n[seen] += 1.0
+                self.open_s[seen] += row[seen]
+
+
+@pytest.mark.parametrize("counts", ["residuals", "missing"])
+def test_hour_sums_keep_what_the_plain_form_keeps(counts) -> None:
+    """Batches within an hour, across hours, out of order, after night stops, hours where
+    every value is missing, and a small ring that halves itself many times: the same bits."""
+    rng = np.random.default_rng(10)
+    width = 3
+    sums, plain = HourSums(width, 30.0, counts), PlainHours(width, 30.0, counts == "missing")
+    at = 1_772_430_000.0
+    for _ in range(600):
+        rows = int(rng.integers(1, 60))
+        ts = at + np.sort(rng.uniform(0, rng.choice([600.0, 5000.0, 20000.0]), rows))
+        if rng.random() < 0.1:
+            ts = rng.permutation(ts)  # out of order: runs of an hour in the batch's order
+        values = rng.standard_normal((rows, width))
+        values[rng.random(values.shape) < rng.choice([0.0, 0.3, 1.0])] = np.nan
+        at = float(ts.max()) + (rng.exponential(3600.0) if rng.random() < 0.9 else 30000.0)
+        sums.add(values, ts)
+        plain.add(values, ts)
+        assert (sums.size, sums.open_hour, sums.closed) == (
+            plain.size, plain.open_hour, plain.closed
+        )  # fmt: skip
+        for a, b in ((sums.hour, plain.hour), (sums.n, plain.n), (sums.s, plain.s)):
+            assert np.array_equal(a[: sums.size], b[: plain.size])
+        assert np.array_equal(sums.open_n, plain.open_n)
+        assert np.array_equal(sums.open_s, plain.open_s)
+    assert plain.closed > 3 * plain.capacity
 
 
 def test_the_binner_is_searchsorted_where_cells_hold_several_edges() -> None:
@@ -183,11 +266,32 @@ def test_the_mean_shift_z_equals_the_numpy_form() -> None:
     assert z[2] == 0.0 and held[2] == 0.0 and np.isnan(z[4])
 
 
-def test_the_quality_ewma_equals_the_numpy_form() -> None:
+def test_the_quality_ewmas_equal_the_numpy_form_and_say_when_either_is_near() -> None:
     rng = np.random.default_rng(5)
-    level = rng.random(12)
-    counts = rng.integers(0, 100, 12)
-    for decay, parts in ((0.5, 100), (0.9876543, 7), (0.0, 1)):
-        got = np.empty(12)
-        ewma_counts(decay, parts, level, counts, got)
-        assert np.array_equal(got, decay * level + (1 - decay) * counts / parts)
+    level, outside = rng.random(12) * 0.01, rng.random(12) * 0.001
+    counts, out_counts = rng.integers(0, 3, 12), rng.integers(0, 2, 12)
+    limit = np.full(12, 0.05)
+    for decay, parts, range_limit in ((0.5, 100, 0.01), (0.9876543, 7, 0.01), (0.0, 1, 1e-9)):
+        got, got_outside = np.empty(12), np.empty(12)
+        near = quality_ewmas(
+            decay, parts, level, counts, outside, out_counts, limit, range_limit, got, got_outside
+        )
+        want = decay * level + (1 - decay) * counts / parts
+        want_outside = decay * outside + (1 - decay) * out_counts / parts
+        assert np.array_equal(got, want) and np.array_equal(got_outside, want_outside)
+        quiet = (want / limit).max() < 0.8 and want_outside.max() < 0.8 * range_limit
+        assert near == (not quiet)
+    nan = np.full(12, np.nan)
+    assert quality_ewmas(0.5, 10, level, counts, outside, out_counts, nan, 0.01, got, got_outside)
+
+
+def test_the_shift_margins_equal_the_numpy_form() -> None:
+    rng = np.random.default_rng(11)
+    block_var = rng.random(9) * 0.01
+    block_var[2] = 0.0
+    ks, psi = rng.random(9) * 0.05, rng.random(9) * 0.2
+    got_ks, got_psi = np.empty(9), np.empty(9)
+    shift_margins(block_var, 0.37, 3.1, ks, psi, got_ks, got_psi)
+    reach = 3.1 * np.sqrt(block_var * 0.37)
+    assert np.array_equal(got_ks, ks + 0.4 * reach)
+    assert np.array_equal(got_psi, (np.sqrt(psi) + reach) ** 2)

@@ -135,3 +135,25 @@ def test_time_buckets_sum_what_arrived_in_each_quarter_hour():
     assert summary["count"][0] == recent.sum()
     assert np.isclose(summary["mean"][1], values[recent, 1].mean())
     assert np.isclose(summary["max"][3], values[recent, 3].max())
+
+
+def test_a_batch_wholly_older_than_the_time_buckets_ring_starts_it_again():
+    """A record with a wrong time (days ahead) set the newest bucket: the next batch, wholly
+    older than the ring, empties it and the ring goes on from there; a batch partly inside
+    the ring is only counted where it fits."""
+    profile, _ = reference()
+    buckets = TimeBuckets(profile)
+    rng = np.random.default_rng(4)
+    now = 1.77e9
+    values = rng.normal(size=(300, 4))
+    buckets.add(values[:100], now + 30 * np.arange(100), values[:100])
+    buckets.add(values[100:101], now + 6 * 86400 + np.zeros(1), values[100:101])  # wrong time
+    older = now + 3600 + 30 * np.arange(100)  # back to the line's own time: wholly older
+    buckets.add(values[101:201], older, values[101:201])
+    assert buckets.current == int(older[-1] // 900)
+    assert buckets.parts.sum() == 100  # the first batch and the wrong part are gone
+    assert np.isclose(buckets.summary(2.0)["max"][0], values[101:201, 0].max())
+    partly = older[0] - 4 * 86400 - 1800 + 60 * np.arange(100)  # its end falls inside the ring
+    buckets.add(values[201:301], partly, values[201:301])
+    assert buckets.current == int(older[-1] // 900)  # no restart: only its newer parts count
+    assert 100 < buckets.parts.sum() < 200

@@ -43,14 +43,16 @@ class ClassMixDetector:
         )  # fmt: skip
 
     def _psi(self) -> float:
-        counts = self.window.class_counts.astype(float)
+        counts = self.window.class_counts
         ref = self.reference
+        p = counts / max(float(counts.sum()), 1.0)
+        if counts.size == ref.size:  # as usual: no padding, the reference's shares as they are
+            return psi(p, ref)
         size = max(counts.size, ref.size)
-        p = np.zeros(size)
-        q = np.zeros(size)
-        p[: counts.size] = counts / max(counts.sum(), 1.0)
+        padded, q = np.zeros(size), np.zeros(size)
+        padded[: counts.size] = p
         q[: ref.size] = ref
-        return psi(p, q)
+        return psi(padded, q)
 
     def readings(self) -> dict[str, ColumnReading]:
         return {}

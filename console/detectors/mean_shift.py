@@ -24,6 +24,8 @@ from console.stats import BUCKET_COUNT, BUCKET_SECONDS, TimeBuckets
 if TYPE_CHECKING:
     from console.annunciator import InputAlarms
 
+BUCKETS_A_DAY = int(round(86400.0 / BUCKET_SECONDS))
+
 MEAN_SHIFT = DetectorSpec(
     "mean_shift", "mean z", "z", "medium", "model_owner", drift=True, signed=True
 )
@@ -47,6 +49,15 @@ class MeanShift:
         self.lengths = lengths[self.order]
         self.back = np.argsort(self.order)
         self.enough = 0.25 * (self.hours / 24.0 * calibration.parts_per_day)[:, None]
+        self.factor = BLOCK_SECONDS / 3600.0 / self.hours  # live blocks per window hour
+        # The ring slots and hours of day of the buckets the longest window reads, newest
+        # first, as slices of fixed arrays at an offset set by the newest bucket's number.
+        longest = float(self.hours.max())
+        self.buckets_read = min(int(round(longest * 3600 / BUCKET_SECONDS)), BUCKET_COUNT)
+        down = np.arange(BUCKET_COUNT - 1, -1, -1)
+        self.slots_down = np.concatenate([down, down])
+        back = -np.arange(self.buckets_read + BUCKETS_A_DAY)  # numbers 0, -1, -2, ...
+        self.phase_down = ((back * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
 
     def evaluate(self, buckets: TimeBuckets) -> np.ndarray:
         """Signed z with the largest magnitude over the windows, per column.
@@ -56,19 +67,21 @@ class MeanShift:
         hour should look like. The windows end now, so all come from one set of running sums
         taken from the newest bucket back. (Ramp weights that favour a steadily growing drift
         were tried and, with the higher threshold their extra tests need, found no faster.)"""
-        self.z = np.zeros_like(self.z)
-        self.window_hours = np.zeros_like(self.window_hours)
         if buckets.current is None:
+            self.z = np.zeros_like(self.z)
+            self.window_hours = np.zeros_like(self.window_hours)
             return self.z
         hours = self.hours
-        s = buckets.slots(float(hours.max()))[::-1]  # newest first
-        numbers = buckets.current - np.arange(s.size)
-        phase = ((numbers * BUCKET_SECONDS) % 86400.0 // 3600.0).astype(np.intp)
+        newest, read = buckets.current, self.buckets_read
+        first = BUCKET_COUNT - 1 - newest % BUCKET_COUNT  # ring slots, newest first
+        s = self.slots_down[first : first + read]
+        first = -newest % BUCKETS_A_DAY  # their hours of day
+        phase = self.phase_down[first : first + read]
         n = np.zeros((hours.size, buckets.n.shape[1]))
         total = np.zeros_like(n)
         ref_var = np.zeros_like(n)
         window_sums(
-            np.ascontiguousarray(s),
+            s,
             phase,
             self.lengths,
             buckets.n,
@@ -84,12 +97,11 @@ class MeanShift:
         # own mean over its blocks (`console.drift.block_variance`): the live ones at the pooled
         # estimate, the reference's at its upper bound (`console/shift_effects.py`).
         calibration = self.calibration
-        factor = BLOCK_SECONDS / 3600.0 / hours
         self.z = np.empty_like(self.z)
         self.window_hours = np.empty_like(self.window_hours)
         mean_shift_z(
             n, total, ref_var, self.back, self.enough[:, 0], calibration.block_var,
-            calibration.block_live, factor, 1.0 / calibration.ref_blocks,
+            calibration.block_live, self.factor, 1.0 / calibration.ref_blocks,
             self.inflation, hours, self.z, self.window_hours,
         )  # fmt: skip
         return self.z

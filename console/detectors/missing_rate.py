@@ -74,7 +74,6 @@ class MissingRateDetector:
         self.seen = sums.closed
         self._evaluate()
         score = np.maximum(self.z, 0.0) / self.limit
-        reference = self.ref_missing / self.ref_parts
         for j in alarms.candidates(MISSING_RATE, score):
             alarms.column(
                 MISSING_RATE,
@@ -86,8 +85,9 @@ class MissingRateDetector:
                 ts=step.ts,
                 parts=due.parts,
                 message=(
-                    f"missing {self.rate[j]:.1%} of values against {reference[j]:.1%} "
-                    f"in the reference (z = {self.z[j]:+.1f})"
+                    f"missing {self.rate[j]:.1%} of values against "
+                    f"{self.ref_missing[j] / self.ref_parts:.1%} in the reference "
+                    f"(z = {self.z[j]:+.1f})"
                 ),
             )
 

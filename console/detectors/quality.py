@@ -14,7 +14,7 @@ from console.budget import share
 from console.config import Detection
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import scan_threshold
-from console.kernels import ewma_counts
+from console.kernels import quality_ewmas
 from console.reference import CONF, ReferenceProfile
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ class QualityLevels:
         self.out_of_range = np.zeros(width)
         self.missing_limit = missing_limit(profile, cfg)
         self.range_limit = cfg.out_of_range_fraction
+        with np.errstate(all="ignore"):  # either level at 0.8 of its limit (the kernel's rule)
+            self.near = not (
+                (self.missing / self.missing_limit).max() < 0.8
+                and self.out_of_range.max() < 0.8 * self.range_limit
+            )
 
     def update(
         self, parts: int, missing: np.ndarray, outside: np.ndarray, first: float, last: float
@@ -51,14 +56,12 @@ class QualityLevels:
         self.last_ts = last if self.last_ts is None else max(self.last_ts, last)
         decay = max(0.5 ** (seconds / self.HALF_LIFE_SECONDS), 1.0 - parts / self.EVIDENCE_PARTS)
         # decay · level + (1 − decay) · count / parts, compiled (a few µs of numpy calls).
-        self.missing = _ewma(decay, parts, self.missing, missing)
-        self.out_of_range = _ewma(decay, parts, self.out_of_range, outside)
-
-
-def _ewma(decay: float, parts: int, level: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    out = np.empty_like(level)
-    ewma_counts(decay, parts, level, counts, out)
-    return out
+        levels = np.empty((2, self.missing.size))  # new arrays: readings keep the old ones
+        self.near = quality_ewmas(
+            decay, parts, self.missing, missing, self.out_of_range, outside, self.missing_limit,
+            self.range_limit, levels[0], levels[1],
+        )  # fmt: skip
+        self.missing, self.out_of_range = levels[0], levels[1]
 
 
 def missing_limit(profile: ReferenceProfile, cfg: Detection) -> np.ndarray:
@@ -155,8 +158,7 @@ class DataQuality:
         q, lq = self.levels, self.lines
         quiet = (
             not (alarms.active(MISSING) or alarms.active(OUT_OF_RANGE) or alarms.active(REJECTED))
-            and (q.missing / q.missing_limit).max() < 0.8
-            and q.out_of_range.max() < 0.8 * q.range_limit
+            and not q.near
             and lq.fraction < 0.8 * lq.limit
         )
         if quiet:

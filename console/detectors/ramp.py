@@ -19,7 +19,6 @@ false-alarm budget (`ramp_threshold`). Like every drift alarm it is held a day o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -28,8 +27,9 @@ import numpy as np
 from console.budget import share
 from console.detectors.base import Basis, Cadence, ColumnReading, DetectorSpec, Due, Step
 from console.drift import BLOCK_SECONDS
+from console.ramp_sums import RampSums
 from console.records import iso
-from console.scan_kernels import hour_sums, missing_counts, ramp_scan
+from console.scan_kernels import hours_add
 from console.shift_effects import ShiftEffects
 
 if TYPE_CHECKING:
@@ -67,16 +67,11 @@ def ramp_threshold(budget: float) -> float:
     return hi
 
 
-# What an hour adds up (console/scan_kernels.py), by name: a watch holds no compiled function, so
-# it pickles as plain data (replay keeps a reference's watch, console/reference_calibration.py).
-COUNTERS: dict[str, Callable[..., None]] = {"residuals": hour_sums, "missing": missing_counts}
-
-
 class HourSums:
     """Residual sums and counts per clock hour with parts, newest last (up to 8 weeks)."""
 
     def __init__(self, width: int, hours: float = LONGEST_HOURS, counts: str = "residuals") -> None:
-        self.counts = counts  # which of COUNTERS adds a batch to the open hour's n and s
+        self.counts = counts  # "residuals" (n: values, s: their sum) or "missing" (n: parts)
         self.capacity = int(hours) + 2
         self.hour = np.zeros(self.capacity, np.int64)
         self.n = np.zeros((self.capacity, width))
@@ -88,36 +83,14 @@ class HourSums:
         self.closed = 0
 
     def add(self, resid: np.ndarray, ts: np.ndarray) -> None:
+        """Add a batch (rows × columns) to the open hour, closing hours as its times pass
+        (one compiled pass, `console.scan_kernels.hours_add`)."""
         first, last = int(ts[0] // HOUR), int(ts[-1] // HOUR)
-        if first == last:  # the usual batch: within one hour
-            self._take(resid, first)
-            return
-        hours = np.floor(ts / HOUR).astype(np.int64)
-        bounds = [0, *(np.flatnonzero(hours[1:] != hours[:-1]) + 1).tolist(), len(hours)]
-        for begin, end in zip(bounds[:-1], bounds[1:], strict=False):
-            self._take(resid[begin:end], int(hours[begin]))
-
-    def _take(self, part: np.ndarray, hour: int) -> None:
-        if hour != self.open_hour:
-            self._close()
-            self.open_hour = hour
-        COUNTERS[self.counts](part, self.open_n, self.open_s)
-
-    def _close(self) -> None:
-        if self.open_hour < 0 or not self.open_n.any():
-            return
-        if self.size == self.capacity:
-            keep = self.capacity // 2
-            for a in (self.hour, self.n, self.s):
-                a[:keep] = a[self.size - keep : self.size]
-            self.size = keep
-        self.hour[self.size] = self.open_hour
-        self.n[self.size] = self.open_n
-        self.s[self.size] = self.open_s
-        self.size += 1
-        self.closed += 1
-        self.open_n = np.zeros_like(self.open_n)
-        self.open_s = np.zeros_like(self.open_s)
+        self.size, self.open_hour, closed = hours_add(
+            resid, ts, first, first == last, self.counts == "missing", self.hour, self.n, self.s,
+            self.size, self.open_hour, self.open_n, self.open_s,
+        )  # fmt: skip
+        self.closed += closed
 
 
 class RampScan:
@@ -147,26 +120,30 @@ class RampScan:
         self.lookbacks = np.asarray(LOOKBACKS)
         self.z = np.zeros(basis.width)
         self.onset_hours = np.zeros(basis.width)
+        self.running = RampSums(width, self.origin_hours, self.scan_groups)
 
     def evaluate(self, sums: HourSums) -> np.ndarray:
         """Signed z of the best onset per column, as of the end of the newest closed hour.
 
         With ages a (hours back) and an onset L hours back, every term is a polynomial in L of
         sums over the hours with a < L: Σ (L − a) s = L·S − AS, Σ (L − a)² n = L²·N − 2L·AN +
-        A²N, and per hour of day or per block L·N − AN. One compiled pass over the hours (newest
-        first, `console.scan_kernels.ramp_scan`) reads them off at each onset, so a look costs
-        O(hours), not O(hours × onsets) (`evaluate_direct` is the plain form; a test keeps them
-        equal)."""
+        A²N, and per hour of day or per block L·N − AN. The sums are kept between looks in
+        time from a recent anchor (`console.ramp_sums.RampSums`): a look adds the hours closed
+        since the last and reads each onset off at its boundary, so it costs O(onsets ×
+        (groups + inputs)), not O(hours × inputs) (`evaluate_direct` is the plain form; a test
+        keeps them equal)."""
         size = sums.size
         if size < 2:
             return self.z
-        z = np.zeros((self.lookbacks.size, sums.n.shape[1]))
-        ramp_scan(
-            sums.hour[:size] - self.origin_hours, sums.n, sums.s, size, self.lookbacks,
-            self.scan_groups,
-            self.reference_count, self.block_var, self.block_live, float(self.ref_blocks), z,
+        width = sums.n.shape[1]
+        z, pick = np.empty(width), np.empty(width, np.int64)  # readings keep the last ones
+        self.running.look(
+            sums, self.lookbacks, self.reference_count, self.block_var, self.block_live,
+            float(self.ref_blocks), np.empty((self.lookbacks.size, width)), z, pick,
         )  # fmt: skip
-        return self._keep(z)
+        self.z = z
+        self.onset_hours = self.lookbacks[pick]
+        return z
 
     def _keep(self, z: np.ndarray) -> np.ndarray:
         pick = np.argmax(np.abs(z), axis=0)
