@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -107,11 +108,10 @@ def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> L
                     first.setdefault("ramp", at)
             elif event.source not in ("class", "conf"):
                 false_by.append(event.detector)
-    limits = [ramp_limit(data, d, budget, days) for d in design.drifts]
-    found = [x for x in limits if x is not None]
-    hourly = [ramp_limit(data, d, budget, days, hourly=True) for d in design.drifts]
-    hourly_found = [x for x in hourly if x is not None]
-    floors = [x for x in (floor(data, d, budget, days) for d in design.drifts) if x is not None]
+    drifts = design.drifts
+    limit = _earliest(ramp_limit(data, d, budget, days) for d in drifts)
+    hourly = _earliest(ramp_limit(data, d, budget, days, hourly=True) for d in drifts)
+    at_scan_level = _earliest(floor(data, d, budget, days) for d in drifts)
     columns = [d.column for d in design.drifts]
     width, alpha = design.inputs, budget * design.inputs
     scores = [ks_scores(reference, live), z24_scores(reference, live)]
@@ -128,7 +128,7 @@ def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> L
         design,
         first.get("any"),
         first.get("ramp"),
-        min(found) if found else None,
+        limit,
         peers[0],
         peers[1],
         len(false_by),
@@ -137,9 +137,15 @@ def run_line(design: LineDesign, days: float, budget: float = STUDY_BUDGET) -> L
         (int(flags[0][:, others].sum()), int(flags[1][:, others].sum())),
         matched[0],
         matched[1],
-        min(hourly_found) if hourly_found else None,
-        min(floors) if floors else None,
+        hourly,
+        at_scan_level,
     )
+
+
+def _earliest(days: Iterable[float | None]) -> float | None:
+    """The earliest of the drifting inputs' times (None where none is reached)."""
+    reached = [x for x in days if x is not None]
+    return min(reached) if reached else None
 
 
 def floor(data: LineData, drift: Drift, budget: float, days: float) -> float | None:

@@ -224,14 +224,13 @@ def _wholly_older(ts, seconds, oldest):  # fmt: skip
     """floor(max(ts) / seconds) <= oldest, as numpy has it (a NaN time: False)."""
     if ts.shape[0] == 0:
         return False
-    top = ts[0]
-    for i in range(1, ts.shape[0]):
+    top = -np.inf
+    for i in range(ts.shape[0]):
         x = ts[i]
-        if x != x or x > top:
-            top = x
-        if top != top:
+        if x != x:
             return False
-    return top == top and math.floor(top / seconds) <= oldest
+        top = max(top, x)
+    return math.floor(top / seconds) <= oldest
 
 
 @njit(**FLAGS)

@@ -170,7 +170,8 @@ def ramp_look(
 
     Over the rows from the onset on: the rows of the block it cuts (`_cut`), plus, if that is
     not the newest block, the running sums less those kept at the next block's start (or plus
-    them, for a block before the anchor); every sum is read as cut + a·running + b·kept.
+    them, for a block before the anchor); every sum is read once as cut + a·running + b·kept
+    (`_from_onset`).
     First the rows up to `size` are added (`ramp_append`), or all summed `again`."""
     if again:
         ramp_rebuild(hour, n, s, origin, groups, size, meta, rowblock, starts, checkpoints, sums)
@@ -179,6 +180,8 @@ def ramp_look(
     width = n.shape[1]
     per_count = 1.0 / reference_count
     win = np.empty((KEPT, width))
+    cut = np.empty(width)
+    live = np.empty(width)
     var = np.empty(width)
     since = float(hour[size - 1] - origin - meta[ANCHOR_HOUR])
     for g in range(lookbacks.shape[0]):
@@ -189,52 +192,50 @@ def ramp_look(
         kept = checkpoints[min(b, meta[BLOCKS] - 1)]
         back *= a
         u = since + 0.5 - ell  # the onset's time: a row's weight is t − u
+        _from_onset(win, sums, kept, a, back, u, cut)
         for j in range(width):
-            m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
-            m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
-            m2 = win[2, j] + a * sums[2, j] + back * kept[2, j]
-            var[j] = m2 - 2.0 * u * m1 + u * u * m0  # the live parts' noise
+            live[j] = win[2, j] - 2.0 * u * win[1, j] + u * u * win[0, j]  # the live parts' noise
+            var[j] = live[j]
         for p in range(GROUPS):  # the reference's error in each group's mean
             for j in range(width):
-                gn = win[GN + p, j] + a * sums[GN + p, j] + back * kept[GN + p, j]
-                gt = win[GT + p, j] + a * sums[GT + p, j] + back * kept[GT + p, j]
-                x = gt - u * gn
+                x = win[GT + p, j] - u * win[GN + p, j]
                 var[j] += x * x * per_count[p, j]
-        _blocks(win, sums, kept, a, back, u, block_var, block_live, ref_blocks, var)
-        _onset_z(win, sums, kept, a, back, u, var, g, out, best, pick)
+        _blocks(win, sums, a, u, cut, block_var, block_live, ref_blocks, var)
+        _onset_z(win, u, live, var, g, out, best, pick)
 
 
 @njit(**FLAGS)
-def _blocks(win, sums, kept, a, back, u, block_var, block_live, ref_blocks, var):  # fmt: skip
+def _from_onset(win, sums, kept, a, back, u, cut):  # fmt: skip
+    """Every kept sum over the rows from the onset on, in place in `win`: the rows of the block
+    the onset cuts (there already, `_cut`) plus a·running + back·kept; first, that block's own
+    Σ (t − u) n into `cut`."""
+    for j in range(win.shape[1]):
+        cut[j] = win[1, j] - u * win[0, j]
+    for k in range(KEPT):
+        for j in range(win.shape[1]):
+            win[k, j] = win[k, j] + a * sums[k, j] + back * kept[k, j]
+
+
+@njit(**FLAGS)
+def _blocks(win, sums, a, u, cut, block_var, block_live, ref_blocks, var):  # fmt: skip
     """The live blocks' term and that of the blocks in the reference's mean, into `var`."""
     for j in range(win.shape[1]):
         if block_var[j] == 0.0 and block_live[j] == 0.0:
             continue
-        cut = win[1, j] - u * win[0, j]  # the block the onset cuts
-        q0 = a * sums[QS, j] + back * kept[QS, j]  # the whole blocks that ended
-        q1 = a * sums[QS + 1, j] + back * kept[QS + 1, j]
-        q2 = a * sums[QS + 2, j] + back * kept[QS + 2, j]
+        q0, q1, q2 = win[QS, j], win[QS + 1, j], win[QS + 2, j]  # the whole blocks that ended
         y = a * (sums[NEWEST + 1, j] - u * sums[NEWEST, j])  # the newest, if whole and apart
-        inside = q2 - 2.0 * u * q1 + u * u * q0 + cut * cut + y * y
-        m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
-        m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
-        whole = m1 - u * m0
+        inside = q2 - 2.0 * u * q1 + u * u * q0 + cut[j] * cut[j] + y * y
+        whole = win[1, j] - u * win[0, j]
         var[j] += block_live[j] * inside + block_var[j] * whole * whole / ref_blocks
 
 
 @njit(**FLAGS)
-def _onset_z(win, sums, kept, a, back, u, var, g, out, best, pick):  # fmt: skip
+def _onset_z(win, u, live, var, g, out, best, pick):  # fmt: skip
     """z = Σ w s / √variance (0 where no part or not a number) into out[g], and the best."""
     for j in range(win.shape[1]):
-        m0 = win[0, j] + a * sums[0, j] + back * kept[0, j]
-        m1 = win[1, j] + a * sums[1, j] + back * kept[1, j]
-        m2 = win[2, j] + a * sums[2, j] + back * kept[2, j]
-        m3 = win[3, j] + a * sums[3, j] + back * kept[3, j]
-        m4 = win[4, j] + a * sums[4, j] + back * kept[4, j]
-        live = m2 - 2.0 * u * m1 + u * u * m0
         z = 0.0
-        if live > 0:
-            z = (m4 - u * m3) / math.sqrt(var[j])
+        if live[j] > 0:
+            z = (win[4, j] - u * win[3, j]) / math.sqrt(var[j])
         if z != z:
             z = 0.0
         out[g, j] = z

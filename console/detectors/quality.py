@@ -41,11 +41,9 @@ class QualityLevels:
         self.out_of_range = np.zeros(width)
         self.missing_limit = missing_limit(profile, cfg)
         self.range_limit = cfg.out_of_range_fraction
-        with np.errstate(all="ignore"):  # either level at 0.8 of its limit (the kernel's rule)
-            self.near = not (
-                (self.missing / self.missing_limit).max() < 0.8
-                and self.out_of_range.max() < 0.8 * self.range_limit
-            )
+        # Either level at 0.8 of its limit or more: every `update` says (`quality_ewmas`), and
+        # an update comes before every assessment; until the first, look.
+        self.near = True
 
     def update(
         self, parts: int, missing: np.ndarray, outside: np.ndarray, first: float, last: float

@@ -121,6 +121,7 @@ class RampScan:
         self.z = np.zeros(basis.width)
         self.onset_hours = np.zeros(basis.width)
         self.running = RampSums(width, self.origin_hours, self.scan_groups)
+        self.by_onset = np.empty((self.lookbacks.size, width))  # every onset's z at the last look
 
     def evaluate(self, sums: HourSums) -> np.ndarray:
         """Signed z of the best onset per column, as of the end of the newest closed hour.
@@ -139,7 +140,7 @@ class RampScan:
         z, pick = np.empty(width), np.empty(width, np.int64)  # readings keep the last ones
         self.running.look(
             sums, self.lookbacks, self.reference_count, self.block_var, self.block_live,
-            float(self.ref_blocks), np.empty((self.lookbacks.size, width)), z, pick,
+            float(self.ref_blocks), self.by_onset, z, pick,
         )  # fmt: skip
         self.z = z
         self.onset_hours = self.lookbacks[pick]
